@@ -1,0 +1,123 @@
+"""Files in and out: models as `.npz` (arrays F, G), JSON, all writes atomic."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from simident.errors import SimidentError
+
+
+def _atomic_write(path: Path, write) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _jsonable(x):
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return _jsonable(x.tolist())
+    if isinstance(x, (np.bool_,)):
+        return bool(x)
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, (np.floating, float)):
+        v = float(x)
+        if np.isnan(v):
+            return None
+        if np.isinf(v):
+            return "inf" if v > 0 else "-inf"
+        return v
+    if hasattr(x, "to_dict"):
+        return _jsonable(x.to_dict())
+    return x
+
+
+def to_json(obj, indent: int | None = 2) -> str:
+    """JSON text with numpy scalars converted; NaN becomes null, ±inf the strings "inf"/"-inf"."""
+    return json.dumps(_jsonable(obj), indent=indent, allow_nan=False)
+
+
+def write_json(path, obj) -> None:
+    """Write JSON atomically (a crash never leaves a half-written file)."""
+    text = to_json(obj).encode()
+    _atomic_write(Path(path), lambda fh: fh.write(text))
+
+
+def read_json(path, what: str = "JSON file") -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise SimidentError(f"{what} {path}: no such file")
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise SimidentError(f"{what} {path}: not valid JSON ({e})") from None
+
+
+def save_model(path, F, G, **extra) -> None:
+    """Write a model in the `compare` format: `F` (n×d) and `G` (V×d), atomically."""
+    arrays = {"F": np.asarray(F), "G": np.asarray(G), **{k: np.asarray(v) for k, v in extra.items()}}
+    _atomic_write(Path(path), lambda fh: np.savez(fh, **arrays))
+
+
+def load_model(path) -> tuple[np.ndarray, np.ndarray]:
+    """Read and validate a model file: arrays `F` (n×d) and `G` (V×d), finite, same d.
+
+    Raises SimidentError naming the file and the problem.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise SimidentError(f"{path}: no such file")
+    if not path.is_file():
+        raise SimidentError(f"{path}: not a file")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            names = set(z.files)
+            missing = [k for k in ("F", "G") if k not in names]
+            if missing:
+                raise SimidentError(
+                    f"{path}: missing array(s) {', '.join(missing)} (found: {sorted(names) or 'none'})"
+                )
+            F, G = z["F"], z["G"]
+    except SimidentError:
+        raise
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
+        raise SimidentError(f"{path}: not a readable .npz file ({e})") from None
+    for name, X in (("F", F), ("G", G)):
+        if X.ndim != 2:
+            raise SimidentError(f"{path}: array {name} must be 2-D, got shape {X.shape}")
+        if not np.issubdtype(X.dtype, np.floating) and not np.issubdtype(X.dtype, np.integer):
+            raise SimidentError(f"{path}: array {name} must be numeric, got dtype {X.dtype}")
+        if X.size == 0:
+            raise SimidentError(f"{path}: array {name} is empty (shape {X.shape})")
+        if not np.all(np.isfinite(X)):
+            bad = int(np.sum(~np.isfinite(X)))
+            raise SimidentError(f"{path}: array {name} has {bad} non-finite value(s)")
+    if F.shape[1] != G.shape[1]:
+        raise SimidentError(
+            f"{path}: F has d={F.shape[1]} columns but G has d={G.shape[1]}; they must match"
+        )
+    if not np.issubdtype(F.dtype, np.floating):
+        F = F.astype(np.float64)
+    if not np.issubdtype(G.dtype, np.floating):
+        G = G.astype(np.float64)
+    return F, G

@@ -1,0 +1,340 @@
+"""Equivalence of two models and the linear maps between them (THEORY.md §2, E1-E5).
+
+Factorised route: one thin QR of [1 | F_a | F_b] (n×(1+d_a+d_b)) and one of
+[Ḡ_a | Ḡ_b] (V×(d_a+d_b)) give small triangular factors
+    F_a = Q_F X_a,  F_b = Q_F X_b,  1 = Q_F e,  Ḡ_a = Q_G Y_a,  Ḡ_b = Q_G Y_b
+with Q_F, Q_G orthonormal, so L_a = Q_F (X_a Y_aᵀ) Q_Gᵀ and every quantity below
+(ranks, spans, residuals, R², the maps T, R, M, N) is computed from matrices of size
+(1+d_a+d_b)². Time O((n+V)(d_a+d_b)²), memory O((n+V)(d_a+d_b)); the n×V logit
+matrix is never formed (the per-context KL walks over contexts in chunks).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from simident.theory.linalg import (
+    RankDecision,
+    _affine_sse,
+    decide_rank,
+    default_tol,
+    pinv,
+    row_space,
+)
+from simident.theory.logits import center, kl_per_context
+
+
+@jax.jit
+def _qr_r(X):
+    return jnp.linalg.qr(X, mode="r")
+
+
+@dataclass(frozen=True)
+class Compressed:
+    """Small factors of a model pair: F_a = Q_F Xa, 1 = Q_F e, Ḡ_a = Q_G Ya (same for b)."""
+
+    n: int
+    V: int
+    e: jax.Array
+    Xa: jax.Array
+    Xb: jax.Array
+    Ya: jax.Array
+    Yb: jax.Array
+
+
+def compress(Fa, Ga, Fb=None, Gb=None) -> Compressed:
+    """Thin-QR factors of a pair (or of one model when Fb, Gb are None)."""
+    Fa, Ga = jnp.asarray(Fa), jnp.asarray(Ga)
+    if Fb is None:
+        Fb = jnp.zeros((Fa.shape[0], 0), Fa.dtype)
+        Gb = jnp.zeros((Ga.shape[0], 0), Ga.dtype)
+    Fb, Gb = jnp.asarray(Fb), jnp.asarray(Gb)
+    dt = jnp.result_type(Fa, Ga, Fb, Gb, jnp.float32)
+    if jax.config.jax_enable_x64:
+        dt = jnp.float64
+    n, da = Fa.shape
+    ones = jnp.ones((n, 1), dt)
+    RF = _qr_r(jnp.concatenate([ones, Fa.astype(dt), Fb.astype(dt)], axis=1))
+    RG = _qr_r(jnp.concatenate([center(Ga.astype(dt)), center(Gb.astype(dt))], axis=1))
+    return Compressed(
+        n=int(n),
+        V=int(Ga.shape[0]),
+        e=RF[:, 0],
+        Xa=RF[:, 1 : 1 + da],
+        Xb=RF[:, 1 + da :],
+        Ya=RG[:, :da],
+        Yb=RG[:, da:],
+    )
+
+
+@dataclass(frozen=True)
+class Spans:
+    """One model's spans: E = span{f(s)}, U = span{ḡ(y)}, and k = rank(L) (E2).
+
+    `E` and `U` are orthonormal bases (d×dim). dim(E ∩ U⊥) = dim_E - k and
+    dim(U ∩ E⊥) = dim_U - k; diversity means dim_E = dim_U = d.
+    """
+
+    d: int
+    E: jax.Array
+    U: jax.Array
+    rank_E: RankDecision
+    rank_U: RankDecision
+    rank_k: RankDecision
+
+    @property
+    def dim_E(self) -> int:
+        return self.rank_E.rank
+
+    @property
+    def dim_U(self) -> int:
+        return self.rank_U.rank
+
+    @property
+    def k(self) -> int:
+        return self.rank_k.rank
+
+    @property
+    def diverse(self) -> bool:
+        return self.dim_E == self.d and self.dim_U == self.d
+
+    def P_E(self):
+        return self.E @ self.E.T
+
+    def P_U(self):
+        return self.U @ self.U.T
+
+    def summary(self) -> dict:
+        return {
+            "d": self.d,
+            "dim_E": self.dim_E,
+            "dim_U": self.dim_U,
+            "k": self.k,
+            "diverse": self.diverse,
+            "dim_E_cap_Uperp": self.dim_E - self.k,
+            "dim_U_cap_Eperp": self.dim_U - self.k,
+            "rank_decisions": {
+                "E": self.rank_E.to_dict(),
+                "U": self.rank_U.to_dict(),
+                "k": self.rank_k.to_dict(),
+            },
+        }
+
+
+def _spans(X, Y, tol) -> Spans:
+    E, dE = row_space(X, tol)
+    U, dU = row_space(Y, tol)
+    s_core = jnp.linalg.svd(X @ Y.T, compute_uv=False)
+    return Spans(int(X.shape[1]), E, U, dE, dU, decide_rank(np.asarray(s_core), tol))
+
+
+def spans(F, G, tol: float | None = None) -> Spans:
+    """E, U, their dimensions and k of one model (F: n×d, G: V×d), factorised route."""
+    tol = default_tol(np.asarray(F).dtype) if tol is None else tol
+    c = compress(F, G)
+    return _spans(c.Xa, c.Ya, tol)
+
+
+def effective_complexity(F, G, tol: float | None = None) -> RankDecision:
+    """k = rank(F Ḡᵀ) from the SVD of the small core R_F R_Gᵀ (E2)."""
+    return spans(F, G, tol).rank_k
+
+
+@jax.jit
+def _qr_full(X):
+    return jnp.linalg.qr(X, mode="reduced")
+
+
+def canonical_coordinates(F, G, tol: float | None = None, k: int | None = None):
+    """Rank-k factorisation L = Φ Ψᵀ and the maps T = Ψ⁺Ḡ, R = Φ⁺F of one model (E3).
+
+    Returns (Phi n×k, Psi V×k, T k×d, R k×d, RankDecision of k). Then T f(s) = φ(s),
+    R ḡ(y) = ψ(y), T Rᵀ = I_k.
+    """
+    F, G = jnp.asarray(F), jnp.asarray(G)
+    tol = default_tol(F.dtype) if tol is None else tol
+    QF, RF = _qr_full(F)
+    QG, RG = _qr_full(center(G))
+    Uc, s, Vct = jnp.linalg.svd(RF @ RG.T)
+    dec = decide_rank(np.asarray(s), tol, k)
+    r = dec.rank
+    sq = jnp.sqrt(s[:r])
+    Phi = QF @ (Uc[:, :r] * sq)
+    Psi = QG @ (Vct[:r].T * sq)
+    T = (Vct[:r] @ RG) / sq[:, None]
+    R = (Uc[:, :r].T @ RF) / sq[:, None]
+    return Phi, Psi, T, R, dec
+
+
+@dataclass
+class Equivalence:
+    """How two models relate (E1, E4, E6). Scores are continuous; `equivalent` applies tol.
+
+    - logit_residual: ‖L_a - L_b‖_F / sqrt((‖L_a‖² + ‖L_b‖²)/2) (0 = same distribution)
+    - kl_max / kl_mean: max / mean over contexts of KL(p_a ‖ p_b), nats
+    - identified_r2_f: 1 - Σ‖T_a f_a(s) - T_b f_b(s)‖² / SST (canonical coordinates agree)
+    - identified_r2_g: the same for R_a ḡ_a(y) versus R_b ḡ_b(y)
+    - full_r2: pooled R² of the best affine map from F_a to F_b (full_r2_ba: b to a)
+    - M = Ḡ_b⁺ Ḡ_a with m_residual = ‖P_Ub f_b - M f_a‖/‖P_Ub f_b‖ (pooled over s)
+    - N = F_b⁺ F_a with n_residual = ‖P_Eb ḡ_b - N ḡ_a‖/‖P_Eb ḡ_b‖ (pooled over y)
+    """
+
+    tol: float
+    equivalent: bool
+    logit_residual: float
+    kl_max: float
+    kl_mean: float
+    k: RankDecision
+    identified_r2_f: float
+    identified_r2_g: float
+    full_r2: float
+    full_r2_ba: float
+    m_residual: float
+    n_residual: float
+    tr_error_a: float
+    tr_error_b: float
+    a: Spans
+    b: Spans
+    T_a: np.ndarray = field(repr=False)
+    R_a: np.ndarray = field(repr=False)
+    T_b: np.ndarray = field(repr=False)
+    R_b: np.ndarray = field(repr=False)
+    M: np.ndarray = field(repr=False)
+    N: np.ndarray = field(repr=False)
+
+    @property
+    def identified_r2(self) -> float:
+        return min(self.identified_r2_f, self.identified_r2_g)
+
+    def to_dict(self) -> dict:
+        return {
+            "equivalent": self.equivalent,
+            "tol": self.tol,
+            "logit_residual": self.logit_residual,
+            "kl_max": self.kl_max,
+            "kl_mean": self.kl_mean,
+            "k": self.k.rank,
+            "k_decision": self.k.to_dict(),
+            "identified_r2": self.identified_r2,
+            "identified_r2_f": self.identified_r2_f,
+            "identified_r2_g": self.identified_r2_g,
+            "full_r2": self.full_r2,
+            "full_r2_ba": self.full_r2_ba,
+            "m_residual": self.m_residual,
+            "n_residual": self.n_residual,
+            "tr_error_a": self.tr_error_a,
+            "tr_error_b": self.tr_error_b,
+            "a": self.a.summary(),
+            "b": self.b.summary(),
+        }
+
+
+def _fro2(X):
+    return float(jnp.sum(X * X))
+
+
+def _rel(num2: float, den2: float) -> float:
+    if den2 <= 0.0:
+        return 0.0 if num2 <= 0.0 else float("inf")
+    return float(np.sqrt(max(num2, 0.0) / den2))
+
+
+def _r2(sse: float, sst: float) -> float:
+    if sst <= 0.0:
+        return 1.0 if sse <= 0.0 else float("-inf")
+    return 1.0 - sse / sst
+
+
+def _full_r2(c: Compressed, X_from, X_to, tol) -> float:
+    """Pooled R² of the best affine map between two models' context embeddings."""
+    mu = lambda X: jnp.outer(c.e, c.e @ X) / c.n  # noqa: E731
+    sse, sst, _, _ = _affine_sse(X_from - mu(X_from), X_to - mu(X_to), tol, False)
+    return _r2(float(sse), float(sst))
+
+
+def compare_models(
+    Fa, Ga, Fb, Gb, tol: float | None = None, k: int | None = None, kl: bool = True,
+    kl_chunk: int | None = None,
+) -> Equivalence:
+    """Decide whether (F_a, G_a) and (F_b, G_b) induce the same distribution and recover
+    the maps between their identified parts (E1, E3, E4). Dimensions d_a, d_b may differ;
+    n and V must match. `k` overrides the estimated effective complexity.
+    """
+    Fa, Ga, Fb, Gb = (jnp.asarray(x) for x in (Fa, Ga, Fb, Gb))
+    if Fa.shape[0] != Fb.shape[0] or Ga.shape[0] != Gb.shape[0]:
+        raise ValueError(
+            f"models must share contexts and vocabulary: n {Fa.shape[0]} vs {Fb.shape[0]}, "
+            f"V {Ga.shape[0]} vs {Gb.shape[0]}"
+        )
+    if tol is None:
+        tol = max(default_tol(Fa.dtype), default_tol(Fb.dtype), default_tol(Ga.dtype),
+                  default_tol(Gb.dtype))
+    c = compress(Fa, Ga, Fb, Gb)
+    sa, sb = _spans(c.Xa, c.Ya, tol), _spans(c.Xb, c.Yb, tol)
+
+    core_a, core_b = c.Xa @ c.Ya.T, c.Xb @ c.Yb.T
+    diff2 = _fro2(core_a - core_b)
+    ref2 = 0.5 * (_fro2(core_a) + _fro2(core_b))
+    residual = _rel(diff2, ref2)
+
+    if k is not None and not 0 <= k <= min(sa.d, sb.d):
+        raise ValueError(f"k={k} must lie in [0, min(d_a, d_b)] = [0, {min(sa.d, sb.d)}]")
+    Uc, s, Vct = jnp.linalg.svd(0.5 * (core_a + core_b))
+    kdec = decide_rank(np.asarray(s), tol, k)
+    r = kdec.rank
+    sq = jnp.sqrt(jnp.where(s[:r] > 0, s[:r], 1.0))
+    Uk, Vk = Uc[:, :r], Vct[:r].T
+    T_a, T_b = (Vk.T @ c.Ya) / sq[:, None], (Vk.T @ c.Yb) / sq[:, None]
+    R_a, R_b = (Uk.T @ c.Xa) / sq[:, None], (Uk.T @ c.Xb) / sq[:, None]
+
+    phi_a, phi_b = c.Xa @ T_a.T, c.Xb @ T_b.T
+    mean_phi = c.e @ phi_a
+    sst_f = _fro2(phi_a) - float(mean_phi @ mean_phi) / c.n
+    psi_a, psi_b = c.Ya @ R_a.T, c.Yb @ R_b.T
+    id_f = _r2(_fro2(phi_a - phi_b), sst_f)
+    id_g = _r2(_fro2(psi_a - psi_b), _fro2(psi_a))
+
+    M = pinv(c.Yb, tol) @ c.Ya
+    N = pinv(c.Xb, tol) @ c.Xa
+    PUb_fb = c.Xb @ sb.P_U()
+    PEb_gb = c.Yb @ sb.P_E()
+    m_res = _rel(_fro2(PUb_fb - c.Xa @ M.T), _fro2(PUb_fb))
+    n_res = _rel(_fro2(PEb_gb - c.Ya @ N.T), _fro2(PEb_gb))
+    eye = jnp.eye(r)
+    tr_a = float(jnp.linalg.norm(T_a @ R_a.T - eye)) if r else 0.0
+    tr_b = float(jnp.linalg.norm(T_b @ R_b.T - eye)) if r else 0.0
+
+    if kl:
+        kls = np.asarray(kl_per_context(Fa, Ga, Fb, Gb, kl_chunk))
+        kl_max, kl_mean = float(kls.max()), float(kls.mean())
+    else:
+        kl_max = kl_mean = float("nan")
+
+    return Equivalence(
+        tol=float(tol),
+        equivalent=bool(residual <= tol),
+        logit_residual=residual,
+        kl_max=kl_max,
+        kl_mean=kl_mean,
+        k=kdec,
+        identified_r2_f=id_f,
+        identified_r2_g=id_g,
+        full_r2=_full_r2(c, c.Xa, c.Xb, tol),
+        full_r2_ba=_full_r2(c, c.Xb, c.Xa, tol),
+        m_residual=m_res,
+        n_residual=n_res,
+        tr_error_a=tr_a,
+        tr_error_b=tr_b,
+        a=sa,
+        b=sb,
+        T_a=np.asarray(T_a),
+        R_a=np.asarray(R_a),
+        T_b=np.asarray(T_b),
+        R_b=np.asarray(R_b),
+        M=np.asarray(M),
+        N=np.asarray(N),
+    )

@@ -1,0 +1,186 @@
+"""Numerical linear algebra behind every check: rank decisions with an explicit tolerance,
+orthonormal bases of spans, projectors, affine least squares and parallelism scores.
+
+Rank convention (used everywhere): a singular value σ_i counts when σ_i > tol · σ_1.
+The default tolerance is sqrt(machine epsilon) of the input dtype (1.5e-8 for float64,
+3.5e-4 for float32); trained models need a looser one (e.g. 1e-2). Each decision
+reports the gap σ_r/σ_{r+1} so a user sees how clear-cut it was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+def default_tol(dtype) -> float:
+    """sqrt(eps) of `dtype` (float64: 1.5e-8, float32: 3.5e-4); integer dtypes use float64."""
+    dt = np.dtype(dtype)
+    if not np.issubdtype(dt, np.floating):
+        dt = np.dtype(np.float64)
+    return float(np.sqrt(np.finfo(dt).eps))
+
+
+@dataclass(frozen=True)
+class RankDecision:
+    """A numerical rank: how many σ_i > tol·σ_1, and how clear the cut was."""
+
+    rank: int
+    tol: float
+    last_kept: float  # σ_r / σ_1 (nan when rank is 0)
+    first_dropped: float  # σ_{r+1} / σ_1 (0 when nothing was dropped)
+    gap: float  # last_kept / first_dropped (inf when nothing was dropped)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def decide_rank(s, tol: float, rank: int | None = None) -> RankDecision:
+    """Rank from singular values `s` (any order) at relative tolerance `tol`.
+
+    If `rank` is given it is used instead of the estimate (the gap is still reported).
+    """
+    s = np.sort(np.abs(np.asarray(s, dtype=np.float64)))[::-1]
+    if s.size == 0 or s[0] == 0.0:
+        r = 0 if rank is None else int(rank)
+        return RankDecision(r, float(tol), float("nan"), 0.0, float("inf"))
+    rel = s / s[0]
+    r = int(np.sum(rel > tol)) if rank is None else int(min(rank, s.size))
+    last = float(rel[r - 1]) if r > 0 else float("nan")
+    first = float(rel[r]) if r < s.size else 0.0
+    gap = float("inf") if first == 0.0 else (last / first if r > 0 else 0.0)
+    return RankDecision(r, float(tol), last, first, gap)
+
+
+@jax.jit
+def _tall_svd(X):
+    """SVD of X through its thin QR when X is tall: O(n m²) time, O(n m) memory."""
+    n, m = X.shape
+    R = jnp.linalg.qr(X, mode="r") if n > m else X
+    _, s, Vt = jnp.linalg.svd(R, full_matrices=True)
+    return s, Vt
+
+
+def row_space(X, tol: float, rank: int | None = None):
+    """Orthonormal basis (columns, m×r) of the span of the rows of X, and its RankDecision."""
+    X = jnp.asarray(X)
+    if X.shape[0] == 0:
+        return jnp.zeros((X.shape[1], 0), X.dtype), decide_rank([], tol)
+    s, Vt = _tall_svd(X)
+    dec = decide_rank(np.asarray(s), tol, rank)
+    return Vt[: dec.rank].T, dec
+
+
+def projector(B):
+    """Orthogonal projector B Bᵀ onto the span of orthonormal columns B."""
+    return B @ B.T
+
+
+def complement(B, dim: int):
+    """Orthonormal basis of the orthogonal complement of span(B) in R^dim."""
+    B = jnp.asarray(B)
+    if B.shape[1] == 0:
+        return jnp.eye(dim, dtype=B.dtype if B.size else jnp.result_type(float))
+    _, _, Vt = jnp.linalg.svd(B.T, full_matrices=True)
+    return Vt[B.shape[1] :].T
+
+
+def pinv(X, tol: float):
+    """Moore-Penrose pseudo-inverse, singular values ≤ tol·σ_1 treated as zero."""
+    X = jnp.asarray(X)
+    if X.size == 0:
+        return jnp.zeros(X.shape[::-1], X.dtype)
+    return jnp.linalg.pinv(X, rtol=tol)
+
+
+def intersection_dim(B1, B2, tol: float) -> int:
+    """dim(span B1 ∩ span B2) for orthonormal bases: #principal cosines > 1 - tol."""
+    if B1.shape[1] == 0 or B2.shape[1] == 0:
+        return 0
+    c = np.linalg.svd(np.asarray(B1.T @ B2), compute_uv=False)
+    return int(np.sum(c > 1.0 - tol))
+
+
+@dataclass(frozen=True)
+class AffineFit:
+    """Least-squares fit Y ≈ X W + 1 cᵀ; R² pooled over columns (1 - SSE/SST)."""
+
+    r2: float
+    rel_residual: float  # sqrt(SSE/SST); 0 when Y is constant and fitted exactly
+    n: int
+    x_rank: int  # rank of the centred design (fit is vacuous when n ≤ x_rank + 1)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@jax.jit
+def _affine_sse(X, Y, tol, intercept):
+    Yc = jnp.where(intercept, Y - Y.mean(0), Y)
+    Xc = jnp.where(intercept, X - X.mean(0), X)
+    U, s, _ = jnp.linalg.svd(Xc, full_matrices=False)
+    keep = s > tol * s[0]
+    Ur = U * keep
+    resid = Yc - Ur @ (Ur.T @ Yc)
+    return jnp.sum(resid**2), jnp.sum(Yc**2), jnp.sum(Y**2), jnp.sum(keep)
+
+
+def affine_fit(X, Y, tol: float, intercept: bool = True) -> AffineFit:
+    """Best affine map from rows of X to rows of Y (numerical rank of X cut at `tol`)."""
+    X = jnp.asarray(X)
+    Y = jnp.asarray(Y)
+    if Y.ndim == 1:
+        Y = Y[:, None]
+    if X.ndim == 1:
+        X = X[:, None]
+    n = int(Y.shape[0])
+    if X.shape[1] == 0:
+        X = jnp.zeros((n, 1), Y.dtype)
+    sse, sst, scale, r = (float(v) for v in _affine_sse(X, Y, tol, intercept))
+    eps = float(jnp.finfo(jnp.result_type(X, Y)).eps)
+    if sst <= (eps**2) * (scale + 1e-300) * n:
+        return AffineFit(1.0, 0.0, n, int(r))
+    return AffineFit(1.0 - sse / sst, float(np.sqrt(max(sse, 0.0) / sst)), n, int(r))
+
+
+@dataclass(frozen=True)
+class Parallelism:
+    """How parallel two vectors are: sin of the angle, cosine, and the best λ in u ≈ λ v."""
+
+    sin: float  # ‖u - λv‖ / ‖u‖ with the least-squares λ; 0 = parallel, 1 = orthogonal
+    cos: float
+    lam: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def parallelism(u, v, K=None) -> Parallelism:
+    """Parallelism of u and v in the inner product ⟨x, y⟩ = xᵀ K y (Euclidean if K is None).
+
+    Zero vectors: two zero vectors are parallel (sin 0); one zero vector is parallel to
+    anything only if it is u (u = 0·v), as the statement δ1 = λ δ2 allows.
+    """
+    u = np.asarray(u, dtype=np.float64)
+    v = np.asarray(v, dtype=np.float64)
+
+    def ip(a, b):
+        return float(a @ b) if K is None else float(a @ (np.asarray(K) @ b))
+
+    uu, vv, uv = ip(u, u), ip(v, v), ip(u, v)
+    scale = max(uu, vv)
+    tiny = (np.finfo(np.float64).eps ** 2) * max(scale, 1e-300)
+    if uu <= tiny:
+        return Parallelism(0.0, 1.0, 0.0)
+    if vv <= tiny:
+        return Parallelism(1.0, 0.0, float("nan"))
+    cos = uv / np.sqrt(uu * vv)
+    sin = float(np.sqrt(max(0.0, 1.0 - min(1.0, cos * cos))))
+    # 1 - cos² loses precision near parallel: use the residual directly.
+    lam = uv / vv
+    res = u - lam * v
+    sin_direct = float(np.sqrt(max(ip(res, res), 0.0) / uu))
+    return Parallelism(min(sin, sin_direct), float(cos), float(lam))

@@ -1,0 +1,74 @@
+"""Centered logits L = F Ḡᵀ and the distance between two models' distributions.
+
+L[s, y] = log p(y|s) - mean_y' log p(y'|s) is a function of the distribution alone (E1).
+Only `centered_logits` forms the n×V matrix (use it for small cases); `kl_stats`
+walks over the contexts in chunks and never holds more than chunk×V numbers.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+
+
+def center(G):
+    """Ḡ = C G with C = I - 11ᵀ/V: subtract the mean unembedding."""
+    return G - G.mean(axis=0, keepdims=True)
+
+
+@jax.jit
+def centered_logits(F, G):
+    """L = F Ḡᵀ (n×V). Forms the full matrix: small cases and tests only."""
+    return F @ center(G).T
+
+
+@jax.jit
+def log_probs(F, G):
+    """log p(y|s) = log softmax(F Gᵀ) (n×V). Small cases and tests only."""
+    return jax.nn.log_softmax(F @ G.T, axis=-1)
+
+
+def _expm1_minus_x(x):
+    """exp(x) - 1 - x without cancellation (series for |x| < 0.01)."""
+    series = x * x * (0.5 + x * (1 / 6 + x * (1 / 24 + x * (1 / 120 + x / 720))))
+    return jnp.where(jnp.abs(x) < 0.01, series, jnp.expm1(x) - x)
+
+
+def _kl_rows(Fa, Ga, Fb, Gb):
+    """KL(p_a(·|s) ‖ p_b(·|s)) for each row s, accurate even when it is tiny.
+
+    With D = ℓ_a - ℓ_b and D' = D - E_pa[D]: KL = log E_pa[exp(-D')]
+    = log1p(E_pa[exp(-D') - 1 + D']) (the added E_pa[D'] is zero).
+    """
+    la = Fa @ Ga.T
+    pa = jax.nn.softmax(la, axis=-1)
+    D = jnp.concatenate([Fa, -Fb], axis=1) @ jnp.concatenate([Ga, Gb], axis=1).T
+    Dc = D - jnp.sum(pa * D, axis=-1, keepdims=True)
+    return jnp.log1p(jnp.sum(pa * _expm1_minus_x(-Dc), axis=-1))
+
+
+@partial(jax.jit, static_argnames=("chunk",))
+def _kl_chunked(Fa, Ga, Fb, Gb, chunk):
+    n = Fa.shape[0]
+    n_chunks = -(-n // chunk)
+    pad = n_chunks * chunk - n
+    Fa = jnp.pad(Fa, ((0, pad), (0, 0))).reshape(n_chunks, chunk, -1)
+    Fb = jnp.pad(Fb, ((0, pad), (0, 0))).reshape(n_chunks, chunk, -1)
+    Ga, Gb = center(Ga), center(Gb)
+    kl = jax.lax.map(lambda ab: _kl_rows(ab[0], Ga, ab[1], Gb), (Fa, Fb))
+    return kl.reshape(-1)[:n]
+
+
+def default_chunk(V: int, budget: int = 2**22) -> int:
+    """Rows per chunk so that one chunk×V block holds about `budget` numbers (32 MiB f64)."""
+    return int(max(1, min(4096, budget // max(V, 1))))
+
+
+def kl_per_context(Fa, Ga, Fb, Gb, chunk: int | None = None):
+    """KL(p_a ‖ p_b) in nats for every context (n,), computed chunk by chunk."""
+    Fa, Ga, Fb, Gb = (jnp.asarray(x) for x in (Fa, Ga, Fb, Gb))
+    chunk = chunk or default_chunk(Ga.shape[0])
+    chunk = min(chunk, Fa.shape[0])
+    return _kl_chunked(Fa, Ga, Fb, Gb, chunk)

@@ -1,0 +1,139 @@
+"""The World container: a ground truth (F*, G*) with the token sequences of its contexts.
+
+On disk a world is a folder:
+  truth.npz        arrays F (n×d), G (V×d) in the `compare` format, rows in context order
+  properties.json  planted properties in the `compare --properties` format
+  world.json       world_id, resolved spec, contexts (token lists), split, queries, measured
+  data.npz         optional: `samples` (n × n_samples int32) of sampled next tokens
+
+Context order: base contexts 0..n_base-1, then for each query q (in spec order) the
+extended contexts s ⊕ q in the order of their base context.
+Token ids of contexts are in {0..V-1}; `pad_id = V` left-pads `tokens` to a common length.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from simident.errors import SimidentError
+from simident.io import load_model, read_json, save_model, write_json
+
+
+@dataclass(frozen=True, eq=False)
+class World:
+    """A synthetic ground truth. p*(y|s) = softmax(F[s] · G[y])."""
+
+    world_id: str
+    spec: dict  # resolved spec (JSON form)
+    F: np.ndarray  # n × d
+    G: np.ndarray  # V × d
+    contexts: list  # list of token lists, one per context, world order
+    train_ids: np.ndarray  # contexts used for training (int)
+    heldout_ids: np.ndarray  # contexts held out (int), may be empty
+    queries: list = field(default_factory=list)  # [{"name","tokens","inclusion","pairs"}]
+    measured: dict = field(default_factory=dict)  # {"dim_E","dim_U","k",...}
+    properties: list = field(default_factory=list)  # `compare --properties` entries
+    samples: np.ndarray | None = None  # n × n_samples int32 or None (population loss)
+    extra: dict = field(default_factory=dict)  # anything else stored in world.json
+
+    @property
+    def n(self) -> int:
+        return int(self.F.shape[0])
+
+    @property
+    def V(self) -> int:
+        return int(self.G.shape[0])
+
+    @property
+    def d(self) -> int:
+        return int(self.F.shape[1])
+
+    @property
+    def pad_id(self) -> int:
+        return self.V
+
+    def tokens(self) -> tuple[np.ndarray, np.ndarray]:
+        """(tokens n×T_max int32 left-padded with pad_id, lengths n int32)."""
+        lengths = np.array([len(c) for c in self.contexts], dtype=np.int32)
+        T = int(lengths.max()) if len(lengths) else 0
+        out = np.full((len(self.contexts), T), self.pad_id, dtype=np.int32)
+        for i, c in enumerate(self.contexts):
+            if len(c):
+                out[i, T - len(c) :] = c
+        return out, lengths
+
+    def save(self, out_dir) -> None:
+        """Write truth.npz, properties.json, world.json (and data.npz) atomically."""
+        from simident.env import versions
+
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        save_model(out / "truth.npz", self.F, self.G)
+        write_json(out / "properties.json", {"properties": self.properties})
+        write_json(
+            out / "world.json",
+            {
+                "world_id": self.world_id,
+                "spec": self.spec,
+                "n_contexts_total": self.n,
+                "vocab_size": self.V,
+                "d": self.d,
+                "contexts": [list(map(int, c)) for c in self.contexts],
+                "split": {
+                    "train": [int(i) for i in self.train_ids],
+                    "heldout": [int(i) for i in self.heldout_ids],
+                },
+                "queries": self.queries,
+                "measured": self.measured,
+                "extra": self.extra,
+                "versions": versions(),
+            },
+        )
+        if self.samples is not None:
+            tmp = out / ".data.npz.tmp"
+            np.savez(tmp, samples=np.asarray(self.samples, dtype=np.int32))
+            tmp.replace(out / "data.npz")
+
+
+def load_world(world_dir) -> World:
+    """Read a world folder written by `simident world`; errors name the file and field."""
+    d = Path(world_dir)
+    if not d.is_dir():
+        raise SimidentError(f"{d}: world directory not found")
+    for name in ("truth.npz", "world.json"):
+        if not (d / name).is_file():
+            raise SimidentError(f"{d}: missing {name} (is this a `simident world` output?)")
+    F, G = load_model(d / "truth.npz")
+    meta = read_json(d / "world.json", "world file")
+    for key in ("world_id", "spec", "contexts", "split"):
+        if key not in meta:
+            raise SimidentError(f"{d / 'world.json'}: missing field '{key}'")
+    contexts = meta["contexts"]
+    if len(contexts) != F.shape[0]:
+        raise SimidentError(
+            f"{d / 'world.json'}: {len(contexts)} contexts but truth.npz F has {F.shape[0]} rows"
+        )
+    props = []
+    if (d / "properties.json").is_file():
+        props = read_json(d / "properties.json", "properties file").get("properties", [])
+    samples = None
+    if (d / "data.npz").is_file():
+        with np.load(d / "data.npz") as z:
+            samples = z["samples"] if "samples" in z.files else None
+    return World(
+        world_id=str(meta["world_id"]),
+        spec=meta["spec"],
+        F=F,
+        G=G,
+        contexts=contexts,
+        train_ids=np.asarray(meta["split"].get("train", []), dtype=np.int64),
+        heldout_ids=np.asarray(meta["split"].get("heldout", []), dtype=np.int64),
+        queries=meta.get("queries", []),
+        measured=meta.get("measured", {}),
+        properties=props,
+        samples=samples,
+        extra=meta.get("extra", {}),
+    )
