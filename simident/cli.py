@@ -40,7 +40,6 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
     return parser, modules
 
 
-
 def main(argv: list[str] | None = None) -> int:
     parser, modules = _parser()
     args = parser.parse_args(argv)

@@ -75,7 +75,11 @@ def read_json(path, what: str = "JSON file") -> dict:
 
 def save_model(path, F, G, **extra) -> None:
     """Write a model in the `compare` format: `F` (n×d) and `G` (V×d), atomically."""
-    arrays = {"F": np.asarray(F), "G": np.asarray(G), **{k: np.asarray(v) for k, v in extra.items()}}
+    arrays = {
+        "F": np.asarray(F),
+        "G": np.asarray(G),
+        **{k: np.asarray(v) for k, v in extra.items()},
+    }
     _atomic_write(Path(path), lambda fh: np.savez(fh, **arrays))
 
 
@@ -95,7 +99,8 @@ def load_model(path) -> tuple[np.ndarray, np.ndarray]:
             missing = [k for k in ("F", "G") if k not in names]
             if missing:
                 raise SimidentError(
-                    f"{path}: missing array(s) {', '.join(missing)} (found: {sorted(names) or 'none'})"
+                    f"{path}: missing array(s) {', '.join(missing)} "
+                    f"(found: {sorted(names) or 'none'})"
                 )
             F, G = z["F"], z["G"]
     except SimidentError:

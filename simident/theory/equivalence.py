@@ -257,7 +257,13 @@ def _full_r2(c: Compressed, X_from, X_to, tol) -> float:
 
 
 def compare_models(
-    Fa, Ga, Fb, Gb, tol: float | None = None, k: int | None = None, kl: bool = True,
+    Fa,
+    Ga,
+    Fb,
+    Gb,
+    tol: float | None = None,
+    k: int | None = None,
+    kl: bool = True,
     kl_chunk: int | None = None,
 ) -> Equivalence:
     """Decide whether (F_a, G_a) and (F_b, G_b) induce the same distribution and recover
@@ -271,8 +277,12 @@ def compare_models(
             f"V {Ga.shape[0]} vs {Gb.shape[0]}"
         )
     if tol is None:
-        tol = max(default_tol(Fa.dtype), default_tol(Fb.dtype), default_tol(Ga.dtype),
-                  default_tol(Gb.dtype))
+        tol = max(
+            default_tol(Fa.dtype),
+            default_tol(Fb.dtype),
+            default_tol(Ga.dtype),
+            default_tol(Gb.dtype),
+        )
     c = compress(Fa, Ga, Fb, Gb)
     sa, sb = _spans(c.Xa, c.Ya, tol), _spans(c.Xb, c.Yb, tol)
 

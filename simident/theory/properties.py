@@ -1,0 +1,297 @@
+"""Linear properties P1-P5 of THEORY.md §3: model-level check, distribution-level check,
+and whether the theory guarantees the answer is shared (all-or-none) for this instance.
+
+Every check returns its continuous score next to the boolean, using one relative
+tolerance `tol`:
+  parallelism      sin of the angle between the two vectors   (holds when sin ≤ tol)
+  affine relations relative residual sqrt(SSE/SST) of the best affine fit (holds ≤ tol)
+Distribution-level forms are computed in the metric of centered logits: with the thin QR
+Ḡ = Q_G R_G, ℓ(s) = Q_G R_G f(s), so z(s) = R_G f(s) has the geometry of ℓ(s) in d numbers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax.numpy as jnp
+import numpy as np
+
+from simident.theory.equivalence import Spans
+from simident.theory.linalg import affine_fit, decide_rank, parallelism
+from simident.theory.logits import center
+
+
+@dataclass(frozen=True)
+class View:
+    """One model seen by the property checks: F, centered Ḡ, its spans, and R_G."""
+
+    F: np.ndarray
+    Gc: np.ndarray
+    spans: Spans
+    RG: np.ndarray  # Ḡ = Q_G R_G, so ‖Ḡ x‖ = ‖R_G x‖
+
+    @property
+    def K(self) -> np.ndarray:
+        """Gram matrix Ḡᵀ Ḡ = R_Gᵀ R_G: ⟨Ḡx, Ḡy⟩ = xᵀ K y."""
+        return self.RG.T @ self.RG
+
+    def logit_coords(self, ids) -> np.ndarray:
+        """z(s) = R_G f(s): the centered logits ℓ(s) in an orthonormal basis of col(Ḡ)."""
+        return self.F[ids] @ self.RG.T
+
+
+def make_view(F, G, spans: Spans) -> View:
+    F = np.asarray(F, dtype=np.float64)
+    Gc = np.asarray(center(jnp.asarray(G, dtype=jnp.float64)))
+    RG = np.asarray(jnp.linalg.qr(jnp.asarray(Gc), mode="r"))
+    return View(F, Gc, spans, RG)
+
+
+def _both(a: bool, b: bool) -> bool:
+    return bool(a) and bool(b)
+
+
+def parallel_unembedding(va: View, vb: View, pairs, tol: float) -> dict:
+    """P1. δ1 = g(b)-g(a), δ2 = g(d)-g(c). Model level: δ1 ∥ δ2. Projected: P_E δ1 ∥ P_E δ2.
+    Distribution level: log p(b|s)/p(a|s) = λ log p(d|s)/p(c|s) ∀s ⇔ F δ1 ∥ F δ2.
+    Guaranteed shared when the distribution-level form fails (then no model has it) or
+    both models have context diversity (E = R^d)."""
+    (a, b), (c, d) = pairs
+    out = {}
+    for tag, v in (("a", va), ("b", vb)):
+        d1, d2 = v.Gc[b] - v.Gc[a], v.Gc[d] - v.Gc[c]
+        PE = np.asarray(v.spans.P_E())
+        full = parallelism(d1, d2)
+        proj = parallelism(PE @ d1, PE @ d2)
+        dist = parallelism(v.F @ d1, v.F @ d2)
+        out[tag] = dict(full=full, proj=proj, dist=dist)
+    holds_a, holds_b = (out[t]["full"].sin <= tol for t in "ab")
+    dist_a, dist_b = (out[t]["dist"].sin <= tol for t in "ab")
+    dist = _both(dist_a, dist_b)
+    diverse = va.spans.dim_E == va.spans.d and vb.spans.dim_E == vb.spans.d
+    guaranteed = (not (dist_a or dist_b)) or diverse
+    if not (dist_a or dist_b):
+        reason = "equal log-ratios fail, so no equivalent model has these parallel differences"
+    elif diverse:
+        reason = "both models have context diversity (E = R^d), so parallelism is all-or-none"
+    else:
+        reason = (
+            "the context span is not full in some model, so only projected parallelism "
+            "(P_E δ1 ∥ P_E δ2) is shared; full parallelism can differ"
+        )
+    return {
+        "holds_a": bool(holds_a),
+        "holds_b": bool(holds_b),
+        "projected_a": bool(out["a"]["proj"].sin <= tol),
+        "projected_b": bool(out["b"]["proj"].sin <= tol),
+        "distribution_level": dist,
+        "guaranteed": bool(guaranteed),
+        "reason": reason,
+        "scores": {
+            f"{name}_{t}": out[t][key].to_dict()
+            for t in "ab"
+            for name, key in (("parallel", "full"), ("projected", "proj"), ("log_ratio", "dist"))
+        },
+    }
+
+
+def parallel_embedding(va: View, vb: View, pairs, tol: float) -> dict:
+    """P2. Δ1 = f(s1)-f(s0), Δ2 = f(s3)-f(s2). Model level: Δ1 ∥ Δ2. Projected: P_U Δ1 ∥ P_U Δ2.
+    Distribution level: ℓ(s1)-ℓ(s0) ∥ ℓ(s3)-ℓ(s2) (= Ḡ Δ1 ∥ Ḡ Δ2). Guaranteed when the
+    distribution-level form fails or both models have token diversity (U = R^d)."""
+    (s0, s1), (s2, s3) = pairs
+    out = {}
+    for tag, v in (("a", va), ("b", vb)):
+        D1, D2 = v.F[s1] - v.F[s0], v.F[s3] - v.F[s2]
+        PU = np.asarray(v.spans.P_U())
+        out[tag] = dict(
+            full=parallelism(D1, D2),
+            proj=parallelism(PU @ D1, PU @ D2),
+            dist=parallelism(D1, D2, v.K),
+        )
+    holds_a, holds_b = (out[t]["full"].sin <= tol for t in "ab")
+    dist_a, dist_b = (out[t]["dist"].sin <= tol for t in "ab")
+    diverse = va.spans.dim_U == va.spans.d and vb.spans.dim_U == vb.spans.d
+    guaranteed = (not (dist_a or dist_b)) or diverse
+    if not (dist_a or dist_b):
+        reason = "the logit differences are not parallel, so no equivalent model has this"
+    elif diverse:
+        reason = "both models have token diversity (U = R^d), so parallelism is all-or-none"
+    else:
+        reason = (
+            "the unembedding span is not full in some model, so only projected parallelism "
+            "(P_U Δ1 ∥ P_U Δ2) is shared; full parallelism can differ"
+        )
+    return {
+        "holds_a": bool(holds_a),
+        "holds_b": bool(holds_b),
+        "projected_a": bool(out["a"]["proj"].sin <= tol),
+        "projected_b": bool(out["b"]["proj"].sin <= tol),
+        "distribution_level": _both(dist_a, dist_b),
+        "guaranteed": bool(guaranteed),
+        "reason": reason,
+        "scores": {
+            f"{name}_{t}": out[t][key].to_dict()
+            for t in "ab"
+            for name, key in (("parallel", "full"), ("projected", "proj"), ("logit_diff", "dist"))
+        },
+    }
+
+
+def _dim_cap_uperp(v: View, ids, tol: float) -> int:
+    """dim(E_S ∩ U⊥) = dim E_S - dim P_U(E_S), with E_S = span{f(s): s ∈ ids}."""
+    X = v.F[ids]
+    sv = np.linalg.svd(X, compute_uv=False)
+    svu = np.linalg.svd(X @ np.asarray(v.spans.U), compute_uv=False)
+    scale = sv[0] if sv.size else 0.0
+    r = decide_rank(sv, tol).rank
+    ru = int(np.sum(svu > tol * scale)) if scale > 0 else 0
+    return r - ru
+
+
+def relational(va: View, vb: View, pairs, tol: float) -> dict:
+    """P3. Model level RL(q): P_U f(s⊕q) = P_U(A f(s) + b) ∀s (fit ℓ(s⊕q) on affine f(s)).
+    Distribution level D3: ℓ(s⊕q) = B ℓ(s) + c; D3 ⇔ RL with the inclusion condition.
+    Guaranteed shared when D3 holds (every equivalent model has RL) or E_q ∩ U⊥ = {0}
+    in both models (then IC is automatic and RL ⇔ D3)."""
+    S = np.asarray([p[0] for p in pairs])
+    Q = np.asarray([p[1] for p in pairs])
+    out = {}
+    for tag, v in (("a", va), ("b", vb)):
+        Zq = v.logit_coords(Q)
+        rl = affine_fit(v.F[S], Zq, tol)
+        d3 = affine_fit(v.logit_coords(S), Zq, tol)
+        out[tag] = dict(rl=rl, d3=d3, cap=_dim_cap_uperp(v, S, tol))
+    holds_a, holds_b = (out[t]["rl"].rel_residual <= tol for t in "ab")
+    d3_a, d3_b = (out[t]["d3"].rel_residual <= tol for t in "ab")
+    no_cap = out["a"]["cap"] == 0 and out["b"]["cap"] == 0
+    dist = _both(d3_a, d3_b)
+    guaranteed = dist or no_cap
+    vacuous = any(out[t]["rl"].n <= out[t]["rl"].x_rank + 1 for t in "ab")
+    if dist:
+        reason = "ℓ(s⊕q) is affine in ℓ(s) (D3), so every equivalent model has the relation"
+    elif no_cap:
+        reason = "E_q ∩ U⊥ = {0} in both models, so IC is automatic and RL is all-or-none"
+    else:
+        reason = (
+            "D3 fails and some model sees directions in E_q ∩ U⊥, so RL without the "
+            "inclusion condition may hold in one model and not another"
+        )
+    if vacuous:
+        reason += " (warning: too few pairs for the fit to be informative)"
+    scores = {}
+    for t in "ab":
+        scores[f"rl_residual_{t}"] = out[t]["rl"].rel_residual
+        scores[f"rl_r2_{t}"] = out[t]["rl"].r2
+        scores[f"d3_residual_{t}"] = out[t]["d3"].rel_residual
+        scores[f"d3_r2_{t}"] = out[t]["d3"].r2
+        scores[f"dim_Eq_cap_Uperp_{t}"] = out[t]["cap"]
+    scores["n_pairs"] = len(pairs)
+    return {
+        "holds_a": bool(holds_a),
+        "holds_b": bool(holds_b),
+        "inclusion_a": bool(holds_a and d3_a),
+        "inclusion_b": bool(holds_b and d3_b),
+        "distribution_level": dist,
+        "guaranteed": bool(guaranteed),
+        "reason": reason,
+        "scores": scores,
+    }
+
+
+def probe(va: View, vb: View, contexts, values, tol: float) -> dict:
+    """P4. Model level: z(s) = w·f(s) + β on the probed contexts. Distribution level:
+    z(s) = a·ℓ(s) + β. Guaranteed shared when the distribution-level form holds (every
+    model has a probe, w~ = Ḡ~ᵀa) or E_z ∩ U⊥ = {0} in both models."""
+    S = np.asarray(contexts)
+    z = np.asarray(values, dtype=np.float64)
+    out = {}
+    for tag, v in (("a", va), ("b", vb)):
+        out[tag] = dict(
+            model=affine_fit(v.F[S], z, tol),
+            dist=affine_fit(v.logit_coords(S), z, tol),
+            cap=_dim_cap_uperp(v, S, tol),
+        )
+    holds_a, holds_b = (out[t]["model"].rel_residual <= tol for t in "ab")
+    dist_a, dist_b = (out[t]["dist"].rel_residual <= tol for t in "ab")
+    dist = _both(dist_a, dist_b)
+    no_cap = out["a"]["cap"] == 0 and out["b"]["cap"] == 0
+    if dist:
+        reason = "z is affine in the centered logits, so every equivalent model has a probe"
+    elif no_cap:
+        reason = "E_z ∩ U⊥ = {0} in both models, so a probe exists in both or in neither"
+    else:
+        reason = (
+            "z is not affine in the logits and some model has directions in E_z ∩ U⊥: "
+            "a probe reading them is not shared (a minimal model has none)"
+        )
+    scores = {}
+    for t in "ab":
+        scores[f"probe_residual_{t}"] = out[t]["model"].rel_residual
+        scores[f"probe_r2_{t}"] = out[t]["model"].r2
+        scores[f"logit_probe_residual_{t}"] = out[t]["dist"].rel_residual
+        scores[f"logit_probe_r2_{t}"] = out[t]["dist"].r2
+        scores[f"dim_Ez_cap_Uperp_{t}"] = out[t]["cap"]
+    scores["n_contexts"] = len(S)
+    return {
+        "holds_a": bool(holds_a),
+        "holds_b": bool(holds_b),
+        "distribution_level": dist,
+        "guaranteed": bool(dist or no_cap),
+        "reason": reason,
+        "scores": scores,
+    }
+
+
+def _shift_residual(Gc, shift) -> float:
+    """‖(I - P_col(Ḡ)) shift‖ / ‖shift‖: can adding some ṽ to every f reproduce `shift`?"""
+    nrm = float(np.linalg.norm(shift))
+    if nrm == 0.0:
+        return 0.0
+    coef, *_ = np.linalg.lstsq(Gc, shift, rcond=None)
+    return float(np.linalg.norm(shift - Gc @ coef) / nrm)
+
+
+def steering(va: View, vb: View, tol: float, pairs=None, vector=None) -> dict:
+    """P5. Adding v to every f(s) shifts all centered logits by Ḡ v. With `pairs`
+    [[s0, s1], ...], v = Σ f(s1) - f(s0) in model a and ṽ = the same combination in b.
+    Model b reproduces the shift iff Ḡ_a v ∈ col(Ḡ_b) (holds_b, transfer_residual).
+    Distribution level: the shift is in col(Lᵀ) = Ḡ(E), i.e. every equivalent model
+    (even a minimal one) reproduces it; guaranteed whenever v ∈ E."""
+    if pairs is not None:
+        v = sum(va.F[s1] - va.F[s0] for s0, s1 in pairs)
+        vt = sum(vb.F[s1] - vb.F[s0] for s0, s1 in pairs)
+    else:
+        v, vt = np.asarray(vector, dtype=np.float64), None
+    shift = va.Gc @ v
+    transfer = _shift_residual(vb.Gc, shift)
+    E = np.asarray(va.spans.E)
+    nv = float(np.linalg.norm(v))
+    out_of_E = float(np.linalg.norm(v - E @ (E.T @ v)) / nv) if nv > 0 else 0.0
+    in_LT = _shift_residual(va.Gc @ E, shift) if E.shape[1] else (0.0 if nv == 0 else 1.0)
+    scores = {"transfer_residual": transfer, "out_of_E_a": out_of_E, "out_of_row_L_a": in_LT}
+    if vt is not None:
+        shift_b = vb.Gc @ vt
+        den = float(np.linalg.norm(shift))
+        scores["same_combination_residual"] = (
+            float(np.linalg.norm(shift - shift_b) / den) if den > 0 else 0.0
+        )
+    dist = in_LT <= tol
+    in_E = out_of_E <= tol
+    if in_E:
+        reason = "v lies in the context span E, so the same combination steers every model"
+    elif dist:
+        reason = "the shift Ḡv lies in col(Lᵀ), so every equivalent model can reproduce it"
+    else:
+        reason = (
+            "v has a part the distribution cannot see (outside E + U⊥): "
+            "a minimal model cannot reproduce the shift"
+        )
+    return {
+        "holds_a": True,
+        "holds_b": bool(transfer <= tol),
+        "distribution_level": bool(dist),
+        "guaranteed": bool(dist),
+        "reason": reason,
+        "scores": scores,
+    }
