@@ -184,3 +184,18 @@ def parallelism(u, v, K=None) -> Parallelism:
     res = u - lam * v
     sin_direct = float(np.sqrt(max(ip(res, res), 0.0) / uu))
     return Parallelism(min(sin, sin_direct), float(cos), float(lam))
+
+
+def intersect(B1, B2, tol: float = 1e-8):
+    """Orthonormal basis of span(B1) ∩ span(B2) (B1, B2 orthonormal columns)."""
+    B1, B2 = np.asarray(B1, dtype=np.float64), np.asarray(B2, dtype=np.float64)
+    dim = B1.shape[0]
+    if B1.shape[1] == 0 or B2.shape[1] == 0:
+        return np.zeros((dim, 0))
+    # x = B1 c lies in span(B2) iff (I - B2 B2ᵀ) B1 c = 0
+    resid = B1 - B2 @ (B2.T @ B1)
+    _, s, Vt = np.linalg.svd(resid, full_matrices=True)
+    s_full = np.zeros(B1.shape[1])
+    s_full[: s.size] = s
+    null = Vt[s_full <= tol]
+    return B1 @ null.T
