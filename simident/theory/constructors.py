@@ -1,15 +1,38 @@
 """Models with known answers, for tests and experiments (THEORY.md §2 E6 and §3).
 
-All functions take a numpy Generator `rng` and return float64 arrays. A model is a pair
-(F, G), F: n×d context embeddings, G: V×d unembeddings (G need not be centered).
+All functions take a numpy Generator `rng` and return float64 numpy arrays, whatever
+JAX's x64 setting (they use numpy's LAPACK). A model is a pair (F, G), F: n×d context
+embeddings, G: V×d unembeddings (G need not be centered).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from simident.theory.linalg import complement, intersect, row_space
-from simident.theory.logits import center
+from simident.theory.linalg import intersect
+
+
+def center(G) -> np.ndarray:
+    """Ḡ = G - mean_y g(y) (float64 numpy)."""
+    G = np.asarray(G, dtype=np.float64)
+    return G - G.mean(axis=0, keepdims=True)
+
+
+def _row_space(X, tol: float) -> np.ndarray:
+    X = np.asarray(X, dtype=np.float64)
+    if X.size == 0:
+        return np.zeros((X.shape[1], 0))
+    _, s, Vt = np.linalg.svd(X, full_matrices=False)
+    r = int(np.sum(s > tol * s[0])) if s.size and s[0] > 0 else 0
+    return Vt[:r].T
+
+
+def _complement(B) -> np.ndarray:
+    d, r = B.shape
+    if r == 0:
+        return np.eye(d)
+    _, _, Vt = np.linalg.svd(B.T, full_matrices=True)
+    return Vt[r:].T
 
 
 def check_dims(n: int, V: int, d: int, dim_E: int, dim_U: int, k: int) -> None:
@@ -61,7 +84,7 @@ def random_model(
         A = random_invertible(rng, d)
         F, G = transform(F, G, A)
     G = G + rng.normal(size=(1, d))
-    return F, np.asarray(G)
+    return F, G
 
 
 def transform(F, G, A) -> tuple[np.ndarray, np.ndarray]:
@@ -72,16 +95,13 @@ def transform(F, G, A) -> tuple[np.ndarray, np.ndarray]:
 
 def spans_of(F, G, tol: float = 1e-9):
     """Orthonormal bases (E, U) of a model's context span and centered unembedding span."""
-    E, _ = row_space(np.asarray(F, dtype=np.float64), tol)
-    U, _ = row_space(np.asarray(center(np.asarray(G, dtype=np.float64))), tol)
-    return np.asarray(E), np.asarray(U)
+    return _row_space(F, tol), _row_space(center(G), tol)
 
 
 def free_directions(F, G, tol: float = 1e-9) -> dict:
     """Bases of E, U, E∩U⊥ (invisible context directions), U∩E⊥, E⊥ and U⊥."""
     E, U = spans_of(F, G, tol)
-    d = E.shape[0]
-    Eperp, Uperp = np.asarray(complement(E, d)), np.asarray(complement(U, d))
+    Eperp, Uperp = _complement(E), _complement(U)
     return {
         "E": E,
         "U": U,
@@ -131,14 +151,15 @@ def pad(rng, F, G, extra_context: int = 1, extra_token: int = 1):
     return Fp, Gp
 
 
-def minimal_model(F, G, tol: float | None = None):
-    """The equivalent model of dimension k: (Φ, Ψ) with L = Φ Ψᵀ from the SVD (E3)."""
-    from simident.theory.equivalence import canonical_coordinates
-
-    Phi, Psi, *_ = canonical_coordinates(
-        np.asarray(F, dtype=np.float64), np.asarray(G, dtype=np.float64), tol
-    )
-    return np.asarray(Phi), np.asarray(Psi)
+def minimal_model(F, G, tol: float = 1e-9):
+    """The equivalent model of dimension k: (Φ, Ψ) with L = Φ Ψᵀ from the SVD (E3),
+    computed through thin QRs (L is never formed)."""
+    QF, RF = np.linalg.qr(np.asarray(F, dtype=np.float64))
+    QG, RG = np.linalg.qr(center(G))
+    Uc, s, Vt = np.linalg.svd(RF @ RG.T)
+    k = int(np.sum(s > tol * s[0])) if s.size and s[0] > 0 else 0
+    sq = np.sqrt(s[:k])
+    return QF @ (Uc[:, :k] * sq), QG @ (Vt[:k].T * sq)
 
 
 def plant_parallel_unembedding(G, quad, lam: float):

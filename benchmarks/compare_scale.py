@@ -1,0 +1,127 @@
+"""Benchmark: `compare` by the factorised route (thin QRs, chunked KL) versus the naive route
+that forms the n×V logit matrices. Prints ONE JSON line.
+
+Each measurement runs in a fresh subprocess so its peak memory (ru_maxrss) is its own;
+time is the second of two calls (the first compiles). Side by side in one run:
+  - both routes at sizes where both fit, with time and memory ratios (naive / factorised);
+  - the large case (n=200,000, V=20,000, d=64, float32, equivalent pair) factorised only.
+Usage: python benchmarks/compare_scale.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+
+
+def _pair(n, V, d, seed=0):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    F = rng.normal(size=(n, d)).astype(np.float32)
+    G = (0.3 * rng.normal(size=(V, d))).astype(np.float32)
+    A = np.linalg.qr(rng.normal(size=(d, d)))[0] + 0.1 * rng.normal(size=(d, d))
+    return F, G, (F @ A.T).astype(np.float32), (G @ np.linalg.inv(A)).astype(np.float32)
+
+
+def _naive(Fa, Ga, Fb, Gb, tol):
+    """Form L_a, L_b (n×V, float64): residual, full-softmax KL, k by SVD of L."""
+    import jax
+    import jax.numpy as jnp
+
+    @jax.jit
+    def go(Fa, Ga, Fb, Gb):
+        Fa, Ga, Fb, Gb = (x.astype(jnp.float64) for x in (Fa, Ga, Fb, Gb))
+        La = Fa @ (Ga - Ga.mean(0)).T
+        Lb = Fb @ (Gb - Gb.mean(0)).T
+        res = jnp.linalg.norm(La - Lb) / jnp.sqrt(0.5 * (jnp.sum(La**2) + jnp.sum(Lb**2)))
+        la, lb = jax.nn.log_softmax(La, -1), jax.nn.log_softmax(Lb, -1)
+        kl = jnp.sum(jnp.exp(la) * (la - lb), -1)
+        s = jnp.linalg.svd(La, compute_uv=False)
+        return res, kl.max(), jnp.sum(s > tol * s[0])
+
+    return [float(x) for x in go(Fa, Ga, Fb, Gb)]
+
+
+def _factorised(Fa, Ga, Fb, Gb, tol):
+    from simident.theory.equivalence import compare_models
+
+    eq = compare_models(Fa, Ga, Fb, Gb, tol=tol)
+    return [eq.logit_residual, eq.kl_max, eq.k.rank]
+
+
+def worker(route: str, n: int, V: int, d: int) -> dict:
+    import jax
+
+    jax.config.update("jax_enable_x64", True)
+    Fa, Ga, Fb, Gb = _pair(n, V, d)
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    fn = _naive if route == "naive" else _factorised
+    t0 = time.perf_counter()
+    fn(Fa, Ga, Fb, Gb, 1e-4)
+    t1 = time.perf_counter()
+    out = fn(Fa, Ga, Fb, Gb, 1e-4)
+    t2 = time.perf_counter()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {
+        "route": route,
+        "n": n,
+        "V": V,
+        "d": d,
+        "first_call_s": round(t1 - t0, 3),
+        "seconds": round(t2 - t1, 3),
+        "peak_rss_mb": round(peak / 1024, 1),
+        "extra_rss_mb": round((peak - base) / 1024, 1),
+        "logit_residual": out[0],
+        "kl_max": out[1],
+        "k": int(out[2]),
+    }
+
+
+def measure(route, n, V, d) -> dict:
+    cmd = [sys.executable, __file__, "--worker", route, str(n), str(V), str(d)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="small sizes only (smoke test)")
+    ap.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.worker:
+        route, n, V, d = args.worker
+        print(json.dumps(worker(route, int(n), int(V), int(d))))
+        return
+    both = [(2000, 1000, 32)] if args.quick else [(4000, 2000, 64), (12000, 4000, 64)]
+    large = (20000, 4000, 64) if args.quick else (200_000, 20_000, 64)
+    result = {"benchmark": "compare_scale", "side_by_side": []}
+    for n, V, d in both:
+        fa, nv = measure("factorised", n, V, d), measure("naive", n, V, d)
+        result["side_by_side"].append(
+            {
+                "n": n,
+                "V": V,
+                "d": d,
+                "factorised": fa,
+                "naive": nv,
+                "time_ratio_naive_over_factorised": round(nv["seconds"] / fa["seconds"], 2),
+                "memory_ratio_naive_over_factorised": round(
+                    nv["extra_rss_mb"] / max(fa["extra_rss_mb"], 1.0), 2
+                ),
+            }
+        )
+    result["large_factorised"] = measure("factorised", *large)
+    from simident.env import enable_x64, versions
+
+    enable_x64()  # as in the workers
+    result["versions"] = versions()
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""TrainConfig: every setting of a training run, validated, JSON round-trip.
+
+Fields left at None take a per-model default when the run starts (`resolved`);
+run.json stores the resolved config, so a run is reproducible from its record alone.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields, replace
+
+from simident.errors import SimidentError
+from simident.models import MODELS
+
+LOSSES = ("population", "samples")
+OPTIMIZERS = ("adamw", "sgd")
+SCHEDULES = ("cosine", "constant")
+
+# Per-model defaults of the fields that are None in a fresh config (tuned to converge on
+# small worlds, V ~ 16-64, n ~ 32-256, d ~ 4-16, in seconds to a few minutes on 2 CPU cores).
+MODEL_DEFAULTS = {
+    "table": {"steps": 2000, "lr": 0.05},
+    "transformer": {"steps": 3000, "lr": 3e-3},
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainConfig:
+    """Settings of one training run (all seeds share them)."""
+
+    model: str = "table"  # "table" | "transformer"
+    d: int | None = None  # representation dimension; None: the world's d
+    seeds: int = 4  # independent initialisations, trained in one program
+    seed_offset: int = 0  # seeds are seed_offset .. seed_offset + seeds - 1
+    steps: int | None = None  # optimiser steps; None: per-model default
+    lr: float | None = None  # peak learning rate; None: per-model default
+    weight_decay: float = 0.0  # decoupled weight decay on weight matrices (not biases, norms)
+    init_scale: float = 1.0  # multiplier of the model's standard initialisation
+    batch_size: int = 0  # training contexts per step; 0: all of them (full batch)
+    optimizer: str = "adamw"  # "adamw" | "sgd" (momentum 0.9, coupled L2 decay)
+    schedule: str = "cosine"  # "cosine" (decay to final_lr_frac·lr) | "constant"
+    warmup: int | None = None  # linear warm-up steps; None: min(100, steps // 10)
+    final_lr_frac: float = 0.01  # cosine schedule ends at this fraction of lr
+    b2: float = 0.99  # Adam second-moment decay
+    loss: str = "population"  # "population": CE to exact p*; "samples": CE to sampled tokens
+    depth: int = 2  # transformer blocks
+    width: int = 64  # transformer residual width
+    heads: int = 4  # attention heads (must divide width)
+    mlp_ratio: int = 4  # MLP hidden width / width
+    chunk_steps: int = 0  # steps per compiled chunk (progress, divergence check); 0: ~steps/20
+    stop_on_divergence: bool = True  # raise TrainingDiverged; False: mark the seed, go on
+
+    def __post_init__(self):
+        self._check_choice("model", MODELS)
+        self._check_choice("loss", LOSSES)
+        self._check_choice("optimizer", OPTIMIZERS)
+        self._check_choice("schedule", SCHEDULES)
+        self._check_int("d", 1, none_ok=True)
+        self._check_int("seeds", 1)
+        self._check_int("seed_offset", 0)
+        self._check_int("steps", 1, none_ok=True)
+        self._check_int("batch_size", 0)
+        self._check_int("warmup", 0, none_ok=True)
+        self._check_int("depth", 1)
+        self._check_int("width", 1)
+        self._check_int("heads", 1)
+        self._check_int("mlp_ratio", 1)
+        self._check_int("chunk_steps", 0)
+        self._check_float("lr", positive=True, none_ok=True)
+        self._check_float("weight_decay", positive=False)
+        self._check_float("init_scale", positive=True)
+        self._check_float("final_lr_frac", positive=False)
+        self._check_float("b2", positive=False)
+        if not 0.0 <= self.b2 < 1.0:
+            raise SimidentError(f"b2 must lie in [0, 1) (got {self.b2})")
+        if self.width % self.heads:
+            raise SimidentError(
+                f"heads ({self.heads}) must divide width ({self.width}) of the transformer"
+            )
+        if not isinstance(self.stop_on_divergence, bool):
+            raise SimidentError("stop_on_divergence must be true or false")
+
+    def _check_choice(self, name, choices):
+        value = getattr(self, name)
+        if value not in choices:
+            raise SimidentError(f"{name} must be one of {', '.join(choices)} (got {value!r})")
+
+    def _check_int(self, name, low, none_ok=False):
+        value = getattr(self, name)
+        if value is None and none_ok:
+            return
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise SimidentError(f"{name} must be an integer ≥ {low} (got {value!r})")
+
+    def _check_float(self, name, positive, none_ok=False):
+        value = getattr(self, name)
+        if value is None and none_ok:
+            return
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        ok = ok and math.isfinite(value) and (value > 0 if positive else value >= 0)
+        if not ok:
+            rel = "> 0" if positive else "≥ 0"
+            raise SimidentError(f"{name} must be a finite number {rel} (got {value!r})")
+
+    @property
+    def seed_list(self) -> list[int]:
+        return list(range(self.seed_offset, self.seed_offset + self.seeds))
+
+    def resolved(self, world_d: int | None = None) -> TrainConfig:
+        """A copy with every None field set: d from the world, the rest per-model defaults."""
+        defaults = MODEL_DEFAULTS[self.model]
+        d = self.d if self.d is not None else world_d
+        if d is None:
+            raise SimidentError("d must be given (no world to take it from)")
+        steps = self.steps if self.steps is not None else defaults["steps"]
+        lr = self.lr if self.lr is not None else defaults["lr"]
+        warmup = self.warmup if self.warmup is not None else min(100, steps // 10)
+        chunk = self.chunk_steps or max(1, -(-steps // 20))
+        return replace(self, d=d, steps=steps, lr=lr, warmup=warmup, chunk_steps=chunk)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        """Inverse of to_dict; an unknown key is an error naming it."""
+        if not isinstance(data, dict):
+            raise SimidentError(f"train config must be a JSON object (got {type(data).__name__})")
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise SimidentError(
+                f"unknown train config field(s): {', '.join(unknown)} "
+                f"(known: {', '.join(sorted(names))})"
+            )
+        return cls(**data)

@@ -1,0 +1,109 @@
+"""A finished training run: per-seed models in the `compare` format and run.json.
+
+RUN_DIR/seed_<s>.npz   arrays F (n×d, all contexts of the world in world order) and
+                       G (V×d), float32
+RUN_DIR/run.json       resolved config, world id, timing, library versions, per-seed KL
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from simident.errors import SimidentError
+from simident.io import save_model, write_json
+
+
+def check_run_dir(run_dir, overwrite: bool) -> None:
+    """Refuse to write into an existing non-empty folder unless overwrite is set."""
+    path = Path(run_dir)
+    if path.exists() and not path.is_dir():
+        raise SimidentError(f"{path}: exists and is not a directory")
+    if path.is_dir() and any(path.iterdir()) and not overwrite:
+        raise SimidentError(
+            f"{path}: run directory exists and is not empty; pass --overwrite to replace "
+            "its run.json and seed_*.npz, or choose another --out"
+        )
+
+
+@dataclass
+class TrainResult:
+    """N trained seeds of one configuration. Arrays are numpy; KL in nats, KL(p* ‖ p_model).
+
+    kl_mean / kl_max are over all contexts of the world; kl_mean_train / kl_mean_heldout
+    over the training and held-out contexts (nan when there are none).
+    diverged_step is -1 for a seed that stayed finite.
+    """
+
+    config: object  # resolved TrainConfig
+    world_id: str
+    seeds: list
+    F: np.ndarray  # N×n×d
+    G: np.ndarray  # N×V×d
+    kl_mean: np.ndarray  # N
+    kl_max: np.ndarray  # N
+    kl_mean_train: np.ndarray  # N
+    kl_mean_heldout: np.ndarray  # N
+    final_loss: np.ndarray  # N, training loss at the last step
+    diverged_step: np.ndarray  # N, int
+    seconds: float  # wall time of initialisation and training (compilation included)
+    eval_seconds: float  # wall time of embedding all contexts and the final KL
+    history: dict = field(default_factory=dict)  # {"step": [...], "kl": [[per seed]...]}
+    shared: dict = field(default_factory=dict)  # how the program was shared (grid)
+
+    def seed_summary(self) -> list[dict]:
+        return [
+            {
+                "seed": int(s),
+                "file": f"seed_{int(s)}.npz",
+                "kl_mean": float(self.kl_mean[i]),
+                "kl_max": float(self.kl_max[i]),
+                "kl_mean_train": float(self.kl_mean_train[i]),
+                "kl_mean_heldout": float(self.kl_mean_heldout[i]),
+                "final_loss": float(self.final_loss[i]),
+                "diverged_step": int(self.diverged_step[i]),
+            }
+            for i, s in enumerate(self.seeds)
+        ]
+
+    def record(self) -> dict:
+        """The content of run.json."""
+        from simident.env import versions
+
+        return {
+            "world_id": self.world_id,
+            "config": self.config.to_dict(),
+            "n_contexts": int(self.F.shape[1]),
+            "vocab_size": int(self.G.shape[1]),
+            "d": int(self.F.shape[2]),
+            "seeds": self.seed_summary(),
+            "kl_mean_over_seeds": float(np.nanmean(self.kl_mean)),
+            "kl_max_over_seeds": float(np.nanmax(self.kl_max)),
+            "training_seconds": float(self.seconds),
+            "eval_seconds": float(self.eval_seconds),
+            "kl_units": "nats, KL(p* || p_model) per context",
+            "history": self.history,
+            "shared": self.shared,
+            "versions": versions(),
+        }
+
+    def save(self, run_dir, world=None, overwrite: bool = False, extra: dict | None = None):
+        """Write seed_<s>.npz for every seed, then run.json (atomic files; run.json last,
+        so its presence marks a complete run). With overwrite, earlier seed files and
+        run.json in the folder are removed first; other files are left alone."""
+        run_dir = Path(run_dir)
+        check_run_dir(run_dir, overwrite)
+        if world is not None and world.world_id != self.world_id:
+            raise SimidentError(
+                f"result was trained on world {self.world_id}, not {world.world_id}"
+            )
+        run_dir.mkdir(parents=True, exist_ok=True)
+        for old in [*run_dir.glob("seed_*.npz"), run_dir / "run.json"]:
+            if old.is_file():
+                old.unlink()
+        for i, s in enumerate(self.seeds):
+            save_model(run_dir / f"seed_{int(s)}.npz", self.F[i], self.G[i])
+        write_json(run_dir / "run.json", {**self.record(), **(extra or {})})
+        return run_dir
