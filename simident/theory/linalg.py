@@ -122,7 +122,7 @@ def _affine_sse(X, Y, tol, intercept):
     Yc = jnp.where(intercept, Y - Y.mean(0), Y)
     Xc = jnp.where(intercept, X - X.mean(0), X)
     U, s, _ = jnp.linalg.svd(Xc, full_matrices=False)
-    keep = s > tol * s[0]
+    keep = s > tol * jnp.max(s, initial=0.0)  # X may have no columns (a d = 0 model)
     Ur = U * keep
     resid = Yc - Ur @ (Ur.T @ Yc)
     return jnp.sum(resid**2), jnp.sum(Yc**2), jnp.sum(Y**2), jnp.sum(keep)

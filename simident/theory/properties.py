@@ -107,7 +107,9 @@ def parallel_embedding(va: View, vb: View, pairs, tol: float) -> dict:
         out[tag] = dict(
             full=parallelism(D1, D2),
             proj=parallelism(PU @ D1, PU @ D2),
-            dist=parallelism(D1, D2, v.K),
+            # ḠΔ in the orthonormal basis of col(Ḡ): R_G Δ. (The quadratic form ΔᵀKΔ with
+            # K = ḠᵀḠ loses half the digits when Δ has a large part in U⊥.)
+            dist=parallelism(v.RG @ D1, v.RG @ D2),
         )
     holds_a, holds_b = (out[t]["full"].sin <= tol for t in "ab")
     dist_a, dist_b = (out[t]["dist"].sin <= tol for t in "ab")

@@ -2,7 +2,9 @@
 
 Only chunk×V logits exist at a time. The draws of context s depend on (key, s) alone, not
 on the chunk size: y = first index whose cumulative probability exceeds u·total, with
-u ~ Uniform[0, 1) from fold_in(key, s) (inverse-CDF sampling).
+u ~ Uniform[0, 1) from fold_in(key, s) (inverse-CDF sampling). Computed in float32
+whether or not x64 is on, so a world's samples do not depend on that flag (the rounding
+of the cumulative sums shifts a token's probability by ~1e-7, far below sampling noise).
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ def _sample_chunked(F, G, key, n_samples, chunk):
 
 def sample_next_tokens(F, G, n_samples: int, seed: int, chunk: int | None = None) -> np.ndarray:
     """n × n_samples int32 next tokens, row s drawn i.i.d. from p*(·|s)."""
-    F, G = jnp.asarray(F), jnp.asarray(G)
+    F, G = jnp.asarray(F, dtype=jnp.float32), jnp.asarray(G, dtype=jnp.float32)
     n = F.shape[0]
     if n_samples <= 0 or n == 0:
         return np.zeros((n, max(n_samples, 0)), dtype=np.int32)

@@ -10,12 +10,16 @@ the constraint. `to_dict()` is the JSON form and round-trips through `from_dict`
 from __future__ import annotations
 
 import math
-import tomllib
 from dataclasses import dataclass, fields
 from numbers import Integral, Real
 from pathlib import Path
 
 from simident.errors import SimidentError
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
 
 CONTEXT_KINDS = ("compositional", "random")
 PARALLEL_PREFIX = "parallel_"
@@ -122,7 +126,7 @@ class WorldSpec:
     probes: tuple[ProbeSpec, ...] = ()
     heldout_fraction: float = 0.0  # share of base contexts held out (compositional only)
     n_samples: int = 0  # sampled next tokens per context; 0 = exact targets (population)
-    logit_scale: float = 1.5  # RMS over contexts of the std over tokens of centered logits
+    logit_scale: float = 1.0  # RMS over contexts of the std over tokens of centered logits
     spectrum_ratio: float = 2.0  # σ_max/σ_min of the coordinates of f* and of ḡ*
 
     def __post_init__(self):
@@ -350,8 +354,11 @@ def _validate(s: WorldSpec) -> None:
     m = _check_int("n_parallel", s.n_parallel, 0)
     _set(s, "n_parallel", m)
     if 4 * m > V:
-        _fail("n_parallel", f"each quadruple uses 4 distinct tokens: needs 4 * n_parallel <= "
-              f"vocab_size = {V} (got {m})")
+        _fail(
+            "n_parallel",
+            f"each quadruple uses 4 distinct tokens: needs 4 * n_parallel <= "
+            f"vocab_size = {V} (got {m})",
+        )
     if V - 1 - m < u:
         _fail(
             "n_parallel",
@@ -379,8 +386,7 @@ def _validate(s: WorldSpec) -> None:
         if not p.visible and e <= k:
             _fail(
                 f"{where}.visible",
-                f"visible = false needs rank_E > k (a direction in E ∩ U⊥); here "
-                f"rank_E = k = {k}",
+                f"visible = false needs rank_E > k (a direction in E ∩ U⊥); here rank_E = k = {k}",
             )
 
     # data and scales

@@ -10,9 +10,10 @@ This needs e + u − k ≤ d, i.e. k ≥ e + u − d (the spec checks it).
 Coordinates. f*(s) = E (a(s) + c) with a(s) ∈ R^e the whitened features of s: the columns
 of a are orthogonal, have mean zero over the base contexts and standard deviations
 spread geometrically over [1/spectrum_ratio, 1]; c is a common offset. ḡ*(y) = U b̄(y)
-with b̄ whitened the same way over tokens. Hence F and Ḡ have singular values within
-`spectrum_ratio` of each other and L = F Ḡᵀ within its square (before the offset and the
-query extensions, which change them a little; the generator measures them).
+with b̄ whitened the same way over tokens, its K coordinates paired inversely with those
+of a. Hence the nonzero singular values of F, Ḡ and L = F Ḡᵀ each lie within a factor
+`spectrum_ratio` (before the offset and the query extensions, which change them a
+little; the generator measures them).
 
 Relations. f*(s ⊕ q) = A_q f*(s) + b_q with A_q = E Â Eᵀ, b_q ∈ E, so extensions stay in E
 and cannot change dim E, dim U or k. Â is orthogonal-ish in (K, N) coordinates:
@@ -29,7 +30,7 @@ import numpy as np
 
 MIX_ANGLE = np.pi / 3  # rotation of (K_i, N_i) planes in a non-inclusion relation
 SHEAR_NORM = 0.5  # spectral norm of the K → N shear S of an inclusion relation
-OFFSET_NORM = 0.5  # ‖c‖ and ‖b_q‖ relative to the RMS norm of the coordinates a(s)
+OFFSET_NORM = 0.5  # ‖c‖ and ‖b_q‖ relative to the RMS standard deviation of a coordinate of a(s)
 G_OFFSET_NORM = 0.5  # norm of the common offset of g* (any direction) relative to RMS ‖ḡ‖
 
 
@@ -48,7 +49,9 @@ class Layout:
 
     @property
     def U(self) -> np.ndarray:
-        return np.concatenate([self.Q[:, : self.k], self.Q[:, self.e : self.e + self.u - self.k]], 1)
+        return np.concatenate(
+            [self.Q[:, : self.k], self.Q[:, self.e : self.e + self.u - self.k]], 1
+        )
 
     def blocks(self) -> dict:
         """Column ranges of Q: K = E ∩ U, N = E ∩ U⊥, W = U ∩ E⊥."""
@@ -75,18 +78,36 @@ def spectrum(rng, m: int, ratio: float) -> np.ndarray:
     return rng.permutation(ratio ** (-np.arange(m) / (m - 1)))
 
 
-def whiten(H, m: int, sigma, tol: float = 1e-8):
-    """(a, ok): a = √n · (top-m left singular vectors of the centered H) · diag(sigma).
+def pair_inversely(sa_K, sb):
+    """Reorder sb[:k] so that its largest value meets the smallest of sa_K: the products
+    sa_i·sb_i (the singular values of L) then spread as little as possible."""
+    sb = np.array(sb, dtype=np.float64)
+    head = np.sort(sb[: len(sa_K)])[::-1]
+    sb[np.argsort(sa_K)] = head
+    return sb
 
-    a is an affine function of the rows of H, its columns are orthogonal with mean zero and
-    standard deviations `sigma`. ok is False when centered H has numerical rank < m.
+
+def whiten(H, m: int, sigma, tol: float = 1e-6):
+    """(a, ok): a = (H − mean H) W, an affine function of the rows of H whose m columns are
+    orthogonal with mean zero and standard deviations `sigma` (the top m principal
+    directions of H). ok is False when the centered H has fewer than m singular values
+    above tol·σ_1.
+
+    O(n m²): two passes of Gram eigendecompositions (the second one removes the rounding
+    of the first, as in Cholesky-QR2); the n×m SVD is never formed.
     """
     n = H.shape[0]
     Hc = H - H.mean(axis=0, keepdims=True)
-    Uh, sh, _ = np.linalg.svd(Hc, full_matrices=False)
-    if sh.size < m or sh[0] == 0.0 or sh[m - 1] <= tol * sh[0]:
+    lam, V = np.linalg.eigh(Hc.T @ Hc)
+    lam, V = lam[::-1], V[:, ::-1]
+    if lam.size < m or lam[0] <= 0.0 or lam[m - 1] <= (tol**2) * lam[0]:
         return None, False
-    return np.sqrt(n) * Uh[:, :m] * sigma, True
+    W = V[:, :m] / np.sqrt(lam[:m])
+    Z = Hc @ W
+    lam2, V2 = np.linalg.eigh(Z.T @ Z)
+    W = W @ ((V2 / np.sqrt(lam2)) @ V2.T)
+    W = W * (np.sqrt(n) * np.asarray(sigma))
+    return Hc @ W, True
 
 
 def unit(rng, m: int) -> np.ndarray:

@@ -94,7 +94,8 @@ class World:
         )
         if self.samples is not None:
             tmp = out / ".data.npz.tmp"
-            np.savez(tmp, samples=np.asarray(self.samples, dtype=np.int32))
+            with open(tmp, "wb") as fh:  # a file object: np.savez would append ".npz" to a name
+                np.savez(fh, samples=np.asarray(self.samples, dtype=np.int32))
             tmp.replace(out / "data.npz")
 
 
