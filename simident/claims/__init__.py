@@ -1,0 +1,10 @@
+"""The claims of THEORY.md as experiments on models trained from scratch (`simident reproduce`).
+
+config.py               modes (quick / full / tiny): worlds, dimensions, seeds, steps
+context.py              shared cache of worlds, trained runs and comparisons
+measures.py             free parts, canonical correlations, padding, property restriction
+verdicts.py             thresholds and the pure decision functions (numbers → verdict)
+claim1_equivalence.py … claim5_probes_steering.py   one module per claim: requests(ctx), run(ctx)
+figures.py, report.py   PNG figures; report.md and results.json
+run.py                  run_all: plan, train, run the claims, write the report
+"""

@@ -1,0 +1,136 @@
+"""Claim 4 — relational linearity is shared under the inclusion condition (THEORY.md P3).
+
+For a query q, RL(q) is measured by the best affine fit of ℓ(s⊕q) on f(s) (the P_U form:
+ℓ(s⊕q) = Ḡ(A f(s) + b)), R² pooled over logit coordinates (`run_compare` relational).
+- Relations planted with the inclusion condition (IC): D3 holds, so every model has RL —
+  the truth and every trained model at every d (R² ≈ 1).
+- Relations planted without IC: the truth has RL (R² = 1) but D3 fails, and a minimal
+  model (d = k, f~ ↦ ℓ injective and linear) cannot have it: its RL R² equals the truth's
+  D3 R² < 1. Trained models at d > k are reported (their free parts are random, so they
+  do not recover the invisible directions either).
+"""
+
+from __future__ import annotations
+
+from simident.claims import figures
+from simident.claims.claim1_equivalence import _rel, models_of
+from simident.claims.context import Context, RunKey, by_name, planted
+from simident.claims.result import ClaimResult
+from simident.claims.verdicts import verdict_for, worst
+
+ID = 4
+TITLE = "Relational linearity is shared under the inclusion condition"
+STATEMENT = (
+    "Relations with the inclusion condition: RL holds in every seed at every d (R² ≈ 1). "
+    "Relations without it: the truth has RL, trained models (especially d = k) do not."
+)
+ROLES = ("diverse", "low")
+
+
+def requests(ctx: Context) -> list[RunKey]:
+    keys = [RunKey(role, "table", d) for role in ROLES for d in ctx.dims(role)]
+    return keys + [RunKey("low", "transformer", d) for d in ctx.transformer_dims()]
+
+
+def run(ctx: Context) -> ClaimResult:
+    th = ctx.th
+    ic_truth, ic_models, noic_truth, noic_truth_d3, noic_dk, noic_rest = [], [], [], [], [], []
+    kls, per_model = [], []
+    series: dict = {}
+    truth_lines: dict = {}
+    for role in ROLES:
+        w = ctx.world(role)
+        k = ctx.k(role)
+        rels = planted(w, "relational")
+        if not rels:
+            continue
+        for ref in models_of(ctx, role):
+            if ref.is_truth:
+                continue
+            res = by_name(ctx.versus_truth(ref))
+            kls.append(ctx.kl(ref))
+            entry = {"world": role, "model": ref.label, "d": ref.run.d, "kl_mean": ctx.kl(ref)}
+            for p in rels:
+                sc = res[p["name"]]["scores"]
+                r2, t_r2, t_d3 = sc["rl_r2_b"], sc["rl_r2_a"], sc["d3_r2_a"]
+                entry[p["name"]] = r2
+                kind = "IC" if p["inclusion"] else "no IC"
+                model = ref.run.model
+                series.setdefault((kind, role, model), ([], []))
+                series[(kind, role, model)][0].append(ref.run.d)
+                series[(kind, role, model)][1].append(r2)
+                if not p["inclusion"]:
+                    truth_lines[f"truth's D3 R² (logit-to-logit), {p['name']} ({kind})"] = t_d3
+                    truth_lines[f"truth's RL R² (it has the relation), {p['name']} ({kind})"] = t_r2
+                if p["inclusion"]:
+                    ic_truth.append(t_r2)
+                    ic_models.append(r2)
+                else:
+                    noic_truth.append(t_r2)
+                    noic_truth_d3.append(t_d3)
+                    (noic_dk if ref.run.d == k else noic_rest).append((ref.label, r2))
+            per_model.append(entry)
+    evidence = {
+        "max_kl_mean": worst(kls, "max"),
+        "ic_truth_r2_min": worst(ic_truth, "min"),
+        "ic_r2_min": worst(ic_models, "min"),
+        "noic_truth_r2_min": worst(noic_truth, "min"),
+        "noic_truth_d3_r2_max": worst(noic_truth_d3, "max"),
+        "noic_dk_r2_max": worst([r for _, r in noic_dk], "max"),
+        "noic_d_above_k": {lab: r for lab, r in noic_rest},
+    }
+    verdict = verdict_for(ID, evidence, th)
+    markers = {"table": "o", "transformer": "^"}
+    panels = []
+    for kind in ("IC", "no IC"):
+        ser = [
+            (f"{role} {model}", xs, ys, markers[model])
+            for (kd, role, model), (xs, ys) in series.items()
+            if kd == kind
+        ]
+        tl = {lab: v for lab, v in truth_lines.items() if f"({kind})" in lab}
+        if ser:
+            panels.append(
+                (
+                    f"relations {'with' if kind == 'IC' else 'without'} the inclusion condition",
+                    ser,
+                    tl,
+                )
+            )
+    fig = figures.one_minus_r2(
+        panels,
+        th.rl_r2,
+        ctx.figures / "claim4_relations.png",
+        "Claim 4: relational linearity (fit of ℓ(s⊕q) on f(s)) in trained models",
+        "1 − RL R² (log scale; 0 = exactly linear relation)",
+    )
+    notes = []
+    if noic_rest:
+        vals = [r for _, r in noic_rest]
+        notes.append(
+            f"Without IC at d > k: RL R² {min(vals):.4f}–{max(vals):.4f} "
+            "(observation; the free parts are not the invisible directions of the truth)."
+        )
+    key_numbers = [
+        ("inclusion relations: min RL R² over trained models", evidence["ic_r2_min"], ""),
+        ("non-inclusion relation: truth RL R²", evidence["noic_truth_r2_min"], "1 = has RL"),
+        (
+            "non-inclusion relation: truth D3 R² (logit-to-logit)",
+            evidence["noic_truth_d3_r2_max"],
+            "< 1: not a relation of the distribution",
+        ),
+        ("non-inclusion relation: max RL R² at d = k", evidence["noic_dk_r2_max"], ""),
+        ("max mean KL(p* ‖ p_model)", evidence["max_kl_mean"], "nats per context"),
+    ]
+    return ClaimResult(
+        id=ID,
+        title=TITLE,
+        statement=STATEMENT,
+        verdict=verdict,
+        evidence=evidence,
+        key_numbers=key_numbers,
+        per_model=per_model,
+        figures=[_rel(ctx, fig)],
+        notes=notes,
+        config={"worlds": list(ROLES), "dims": {r: ctx.dims(r) for r in ROLES}},
+    )

@@ -1,0 +1,174 @@
+"""Claim 5 — probes and steering (THEORY.md P4, P5).
+
+- Probes: z(s) = w·f*(s) + β planted in the truth. Visible (w ∈ U, z affine in the
+  centered logits): every trained model has a linear probe (R² ≈ 1). Invisible
+  (w ∈ E ∩ U⊥): a minimal model (d = k) has f~ linear in ℓ, so no probe.
+- Steering: adding v to every f shifts all centered logits by Ḡv. v = f*(s1) − f*(s0)
+  lies in the context span, so every trained model reproduces the shift (and the same
+  combination of its own embeddings gives the same shift in every seed). A vector
+  outside the context span must come from a model with E ≠ R^d: we take v ∈ U ∩ E⊥ of
+  the truth of the low-diversity world (trained models generically have E~ = R^d) and
+  test whether minimal (d = k) trained models can reproduce its shift: they cannot,
+  since col(Ḡ~) = col(Lᵀ) and Ḡ*v ∉ col(Lᵀ).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from simident.claims import figures
+from simident.claims.claim1_equivalence import _rel, models_of
+from simident.claims.context import Context, RunKey, by_name, planted
+from simident.claims.result import ClaimResult
+from simident.claims.verdicts import verdict_for, worst
+
+ID = 5
+TITLE = "Probes and steering"
+STATEMENT = (
+    "Visible probes are shared, invisible probes are not; steering by embedding differences "
+    "transfers across seeds (identical logit shifts), a vector outside the context span "
+    "does not."
+)
+ROLE = "low"
+
+
+def requests(ctx: Context) -> list[RunKey]:
+    keys = [RunKey(ROLE, "table", d) for d in ctx.dims(ROLE)]
+    return keys + [RunKey(ROLE, "transformer", d) for d in ctx.transformer_dims()]
+
+
+def run(ctx: Context) -> ClaimResult:
+    th = ctx.th
+    w = ctx.world(ROLE)
+    k = ctx.k(ROLE)
+    probes = planted(w, "probe")
+    refs = [r for r in models_of(ctx, ROLE) if not r.is_truth]
+    kls, per_model = [], []
+    truth_r2, vis, invis_dk, invis_rest, invis_truth_logit = [], [], [], [], []
+    in_span, outside_dk, outside_rest, outside_truth = [], [], [], []
+    probe_series: dict = {}
+    steer_series: dict = {}
+    marker = {"table": "o", "transformer": "^"}
+    for ref in refs:
+        res = by_name(ctx.versus_truth(ref))
+        kls.append(ctx.kl(ref))
+        d, model = ref.run.d, ref.run.model
+        entry = {"model": ref.label, "d": d, "kl_mean": ctx.kl(ref)}
+        for p in probes:
+            sc = res[p["name"]]["scores"]
+            r2 = sc["probe_r2_b"]
+            entry[p["name"]] = r2
+            truth_r2.append(sc["probe_r2_a"])
+            kind = "visible" if p["visible"] else "invisible"
+            probe_series.setdefault((kind, model), ([], []))
+            probe_series[(kind, model)][0].append(d)
+            probe_series[(kind, model)][1].append(r2)
+            if p["visible"]:
+                vis.append(r2)
+            else:
+                invis_truth_logit.append(sc["logit_probe_r2_a"])
+                (invis_dk if d == k else invis_rest).append(r2)
+        for name, p in res.items():
+            if p["kind"] != "steering":
+                continue
+            t = p["scores"]["transfer_residual"]
+            entry[name] = t
+            kind = "outside E" if name == "steer_outside" else "in span"
+            steer_series.setdefault((kind, model), ([], []))
+            steer_series[(kind, model)][0].append(d)
+            steer_series[(kind, model)][1].append(t)
+            if name == "steer_outside":
+                outside_truth.append(p["scores"]["out_of_row_L_a"])
+                (outside_dk if d == k else outside_rest).append(t)
+            else:
+                in_span.append(t)
+        per_model.append(entry)
+    same_comb = []
+    for a, b in itertools.combinations(refs, 2):
+        r = ctx.steering_pair(a, b)
+        same_comb += [p["scores"]["same_combination_residual"] for p in r["properties"]]
+    evidence = {
+        "max_kl_mean": worst(kls, "max"),
+        "truth_probe_r2_min": worst(truth_r2, "min"),
+        "visible_r2_min": worst(vis, "min"),
+        "invisible_truth_logit_r2_max": worst(invis_truth_logit, "max"),
+        "invisible_dk_r2_max": worst(invis_dk, "max"),
+        "invisible_d_above_k": invis_rest,
+        "in_span_transfer_max": worst(in_span, "max"),
+        "same_combination_max": worst(same_comb, "max"),
+        "n_seed_pairs": len(same_comb),
+        "outside_truth_out_of_row_L": worst(outside_truth, "min"),
+        "outside_dk_transfer_min": worst(outside_dk, "min"),
+        "outside_d_above_k": outside_rest,
+    }
+    verdict = verdict_for(ID, evidence, th)
+    probe_panel = [
+        (f"{kind} probe, {model}", xs, ys, marker[model])
+        for (kind, model), (xs, ys) in sorted(probe_series.items())
+    ]
+    steer_panel = [
+        (f"v {kind}, {model}", xs, ys, marker[model])
+        for (kind, model), (xs, ys) in sorted(steer_series.items())
+    ]
+    fig1 = figures.one_minus_r2(
+        [("linear probes of planted attributes", probe_panel, {})],
+        th.probe_r2,
+        ctx.figures / "claim5_probes.png",
+        f"Claim 5: probes in trained models ({ROLE} world, k = {k})",
+        "1 − probe R² (log scale; 0 = exact linear probe)",
+    )
+    fig2 = figures.residuals(
+        [("steering vectors from the truth into trained models", steer_panel)],
+        th.steer_residual,
+        ctx.figures / "claim5_steering.png",
+        f"Claim 5: steering transfer ({ROLE} world, k = {k})",
+        "‖shift not reproducible‖ / ‖shift‖ (log scale; 0 = identical shift)",
+    )
+    notes = []
+    if invis_rest:
+        notes.append(
+            f"Invisible probe at d > k (observation): R² "
+            f"{min(invis_rest):.4f}–{max(invis_rest):.4f}."
+        )
+    if outside_rest:
+        notes.append(
+            f"Vector outside E into d > k models (observation): residual "
+            f"{min(outside_rest):.3f}–{max(outside_rest):.3f}."
+        )
+    key_numbers = [
+        ("visible probes: min R² over trained models", evidence["visible_r2_min"], ""),
+        (
+            "invisible probe: truth logit-probe R²",
+            evidence["invisible_truth_logit_r2_max"],
+            "< 1: not visible in the distribution",
+        ),
+        ("invisible probe: max R² at d = k", evidence["invisible_dk_r2_max"], ""),
+        (
+            "in-span steering: max transfer residual",
+            evidence["in_span_transfer_max"],
+            "relative; 0 = identical shift",
+        ),
+        ("same combination, seed pairs: max residual", evidence["same_combination_max"], ""),
+        (
+            "outside-E vector: truth shift outside col(Lᵀ)",
+            evidence["outside_truth_out_of_row_L"],
+            "relative part of the shift",
+        ),
+        (
+            "outside-E vector: min transfer residual at d = k",
+            evidence["outside_dk_transfer_min"],
+            "",
+        ),
+    ]
+    return ClaimResult(
+        id=ID,
+        title=TITLE,
+        statement=STATEMENT,
+        verdict=verdict,
+        evidence=evidence,
+        key_numbers=key_numbers,
+        per_model=per_model,
+        figures=[_rel(ctx, fig1), _rel(ctx, fig2)],
+        notes=notes,
+        config={"world": ROLE, "dims": ctx.dims(ROLE), "steering_pairs": ctx.mode.steering_pairs},
+    )

@@ -1,0 +1,208 @@
+"""What `simident reproduce` trains: the worlds, dimensions, seeds and steps of each mode.
+
+Modes
+  quick  shipped examples `diverse` and `both_low` plus a few-contexts world, table models
+         at 2-4 dimensions × 4 seeds, small transformers at d = k and d*; ~2 minutes on
+         2 CPU cores
+  full   the same worlds and larger variants, more seeds and dimensions, transformers at
+         d = k and d = d*; tens of minutes
+  tiny   hidden, for tests: three very small worlds, 2 seeds, few steps, no transformer
+
+Worlds (roles in the claims)
+  diverse       E = U = R^d, k = d: full-space R² ≈ 1 at d = k (claim 1), full-span
+                parallelism (claim 3), relations/probes with IC only
+  low           E ≠ R^d and U ≠ R^d with k < both: free parts (claim 2), non-inclusion
+                relations (claim 4), invisible probes and steering outside E (claim 5)
+  few_contexts  far fewer contexts than tokens and E ≠ R^d: trained models keep token-side
+                free parts, so parallelism is not shared (claim 3)
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+
+# A world fewer contexts than tokens: n = 8 base contexts, V = 48, dim E = 3 < d = 6.
+FEW_CONTEXTS = {
+    "name": "few_contexts",
+    "seed": 7,
+    "vocab_size": 48,
+    "d": 6,
+    "rank_E": 3,
+    "rank_U": 6,
+    "k": 3,
+    "n_contexts": 8,
+    "context_length": 2,
+    "n_parallel": 3,
+}
+
+TINY_DIVERSE = {
+    "name": "tiny_diverse",
+    "seed": 11,
+    "vocab_size": 12,
+    "d": 3,
+    "n_contexts": 16,
+    "n_parallel": 2,
+    "queries": [{"name": "relation", "inclusion": True}],
+    "probes": [{"name": "attribute", "visible": True}],
+}
+
+TINY_LOW = {
+    "name": "tiny_low",
+    "seed": 12,
+    "vocab_size": 12,
+    "d": 4,
+    "rank_E": 3,
+    "rank_U": 3,
+    "k": 2,
+    "n_contexts": 16,
+    "n_parallel": 2,
+    "queries": [
+        {"name": "relation_ic", "inclusion": True},
+        {"name": "relation_no_ic", "inclusion": False},
+    ],
+    "probes": [
+        {"name": "visible_attr", "visible": True},
+        {"name": "invisible_attr", "visible": False},
+    ],
+}
+
+TINY_FEW = {
+    "name": "tiny_few",
+    "seed": 13,
+    "vocab_size": 16,
+    "d": 4,
+    "rank_E": 2,
+    "rank_U": 4,
+    "k": 2,
+    "n_contexts": 5,
+    "n_parallel": 2,
+}
+
+BIG_LOW = {  # full mode: a larger both-low world (dim E ∩ U⊥ = 3, dim U ∩ E⊥ = 2)
+    "name": "big_low",
+    "seed": 21,
+    "vocab_size": 64,
+    "d": 12,
+    "rank_E": 9,
+    "rank_U": 8,
+    "k": 6,
+    "n_contexts": 192,
+    "context_length": 2,
+    "n_parallel": 4,
+    "queries": [
+        {"name": "language", "inclusion": True},
+        {"name": "register", "inclusion": False},
+    ],
+    "probes": [
+        {"name": "topic", "visible": True},
+        {"name": "hidden_topic", "visible": False},
+    ],
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class WorldChoice:
+    """A world by role: `example` names a shipped spec, `spec` is an embedded dict."""
+
+    role: str  # "diverse" | "low" | "few_contexts"
+    example: str | None = None
+    spec: dict | None = None
+
+    def to_dict(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+@dataclass(frozen=True, kw_only=True)
+class Mode:
+    """Everything a reproduction trains. Dimensions are given relative to the world:
+    "k", "k+3", "2k", "d", "2d" (d is the truth's dimension d*)."""
+
+    name: str
+    worlds: tuple = ()  # WorldChoice per role
+    seeds: int = 3  # table seeds per configuration (vmapped together)
+    table_steps: int | None = None  # None: the training default
+    dims: dict = field(default_factory=dict)  # role → dimension expressions
+    grid_weight_decays: tuple = (0.0, 0.1)  # claim 2/3: at d = d* of "low" and "few_contexts"
+    grid_init_scales: tuple = (0.1, 1.0)
+    transformer_seeds: int = 0  # 0: no transformer
+    transformer_steps: int | None = None
+    transformer_width: int = 64
+    transformer_depth: int = 2
+    transformer_dims: tuple = ("d",)  # on the "low" world
+    steering_pairs: int = 3  # in-span steering vectors f(s1) − f(s0)
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out["worlds"] = [w.to_dict() for w in self.worlds]
+        return out
+
+    def with_seeds(self, seeds: int) -> Mode:
+        return replace(self, seeds=seeds, transformer_seeds=min(self.transformer_seeds, seeds))
+
+
+QUICK = Mode(
+    name="quick",
+    worlds=(
+        WorldChoice(role="diverse", example="diverse"),
+        WorldChoice(role="low", example="both_low"),
+        WorldChoice(role="few_contexts", spec=FEW_CONTEXTS),
+    ),
+    seeds=4,
+    dims={
+        "diverse": ("k", "k+3", "2k"),
+        "low": ("k", "k+3", "d", "2d"),
+        "few_contexts": ("k", "d"),
+    },
+    transformer_seeds=3,
+    transformer_steps=1500,
+    transformer_width=32,
+    transformer_depth=2,
+    transformer_dims=("k", "d"),
+)
+
+FULL = Mode(
+    name="full",
+    worlds=(
+        WorldChoice(role="diverse", example="diverse"),
+        WorldChoice(role="low", spec=BIG_LOW),
+        WorldChoice(role="few_contexts", spec=FEW_CONTEXTS),
+    ),
+    seeds=6,
+    dims={
+        "diverse": ("k", "k+3", "2k"),
+        "low": ("k", "k+3", "2k", "d", "2d"),
+        "few_contexts": ("k", "d"),
+    },
+    grid_weight_decays=(0.0, 0.01, 0.1),
+    grid_init_scales=(0.1, 0.3, 1.0),
+    transformer_seeds=3,
+    transformer_steps=3000,
+    transformer_width=64,
+    transformer_depth=2,
+    transformer_dims=("k", "d"),
+)
+
+TINY = Mode(
+    name="tiny",
+    worlds=(
+        WorldChoice(role="diverse", spec=TINY_DIVERSE),
+        WorldChoice(role="low", spec=TINY_LOW),
+        WorldChoice(role="few_contexts", spec=TINY_FEW),
+    ),
+    seeds=2,
+    table_steps=400,
+    dims={"diverse": ("k",), "low": ("k", "d"), "few_contexts": ("k", "d")},
+    grid_weight_decays=(0.0, 0.1),
+    grid_init_scales=(1.0,),
+    transformer_seeds=0,
+    steering_pairs=2,
+)
+
+MODES = {"quick": QUICK, "full": FULL, "tiny": TINY}
+
+
+def resolve_dim(expr, k: int, d: int) -> int:
+    """ "k", "k+3", "2k", "d", "2d", "d-1" or an integer → a dimension (≥ 1)."""
+    from simident.sweeps.spec import parse_dim
+
+    return parse_dim(expr, k=k, d=d)

@@ -1,0 +1,314 @@
+"""What the claims share: the mode, thresholds, output folder, and a cache of worlds,
+trained runs and comparisons (training is the cost: every configuration is trained once
+and reused by every claim that needs it).
+
+Models are named by `ModelRef`: the truth of a world, or seed i of a trained run. Runs are
+named by `RunKey` (world role, model, d, weight decay, init scale). `prefetch` trains many
+keys in as few programs as possible: keys that differ only in weight decay and init
+scale are one `train_world_grid` program (seeds × grid points vmapped together).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from simident.claims.config import Mode, resolve_dim
+from simident.claims.measures import free_parts, pad
+from simident.claims.verdicts import Thresholds
+
+
+@dataclass(frozen=True, order=True)
+class RunKey:
+    """One trained configuration (all its seeds)."""
+
+    world: str  # world role: "diverse" | "low" | "few_contexts"
+    model: str  # "table" | "transformer"
+    d: int
+    weight_decay: float = 0.0
+    init_scale: float = 1.0
+
+    @property
+    def label(self) -> str:
+        extra = ""
+        if self.weight_decay:
+            extra += f" wd={self.weight_decay:g}"
+        if self.init_scale != 1.0:
+            extra += f" init={self.init_scale:g}"
+        return f"{self.model} d={self.d}{extra}"
+
+    @property
+    def folder(self) -> str:
+        return f"{self.model}_d{self.d}_wd{self.weight_decay:g}_init{self.init_scale:g}"
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """The truth of a world (run None) or seed number `seed` of a run."""
+
+    world: str
+    run: RunKey | None = None
+    index: int = 0  # position in the run's seeds
+    seed: int = 0
+
+    @property
+    def is_truth(self) -> bool:
+        return self.run is None
+
+    @property
+    def label(self) -> str:
+        return "truth" if self.run is None else f"{self.run.label} s{self.seed}"
+
+
+@dataclass
+class Context:
+    """Mode, thresholds, output folder and caches for one reproduction."""
+
+    mode: Mode
+    out: Path
+    th: Thresholds = field(default_factory=Thresholds)
+    verbose: bool = True
+    t0: float = field(default_factory=time.perf_counter)
+    worlds: dict = field(default_factory=dict)
+    runs: dict = field(default_factory=dict)
+    timings: list = field(default_factory=list)
+    _pairs: dict = field(default_factory=dict)
+    _vs_truth: dict = field(default_factory=dict)
+    _free: dict = field(default_factory=dict)
+    _steer_vector: dict = field(default_factory=dict)
+
+    # --- logging -----------------------------------------------------------------
+    def log(self, msg: str) -> None:
+        if self.verbose:
+            print(f"[{time.perf_counter() - self.t0:7.1f}s] {msg}", file=sys.stderr, flush=True)
+
+    # --- worlds ------------------------------------------------------------------
+    def world(self, role: str):
+        if role not in self.worlds:
+            from simident.worlds import example_spec, generate_world
+
+            choice = next((w for w in self.mode.worlds if w.role == role), None)
+            if choice is None:
+                raise KeyError(f"mode {self.mode.name} has no world for role {role!r}")
+            spec = example_spec(choice.example) if choice.example else choice.spec
+            t = time.perf_counter()
+            w = generate_world(spec)
+            self.worlds[role] = w
+            self.log(
+                f"world {role}: {w.world_id} (n={w.n}, V={w.V}, d*={w.d}, dim E="
+                f"{w.measured['dim_E']}, dim U={w.measured['dim_U']}, k={w.measured['k']}) "
+                f"{time.perf_counter() - t:.1f}s"
+            )
+        return self.worlds[role]
+
+    def k(self, role: str) -> int:
+        return int(self.world(role).measured["k"])
+
+    def d_star(self, role: str) -> int:
+        return self.world(role).d
+
+    def dims(self, role: str) -> list[int]:
+        """The mode's table dimensions for this world, resolved and sorted."""
+        k, d = self.k(role), self.d_star(role)
+        return sorted({resolve_dim(e, k, d) for e in self.mode.dims.get(role, ())})
+
+    def transformer_dims(self, role: str = "low") -> list[int]:
+        if not self.mode.transformer_seeds:
+            return []
+        k, d = self.k(role), self.d_star(role)
+        return sorted({resolve_dim(e, k, d) for e in self.mode.transformer_dims})
+
+    def pad_dim(self, role: str) -> int:
+        """One width for every comparison in a world: a single compilation per world."""
+        dims = [self.d_star(role), *self.dims(role)]
+        if role == "low":
+            dims += self.transformer_dims(role)
+        return max(dims)
+
+    # --- training ----------------------------------------------------------------
+    def _config(self, key: RunKey):
+        from simident.training import TrainConfig
+
+        m = self.mode
+        if key.model == "transformer":
+            return TrainConfig(
+                model="transformer",
+                d=key.d,
+                seeds=m.transformer_seeds,
+                steps=m.transformer_steps,
+                width=m.transformer_width,
+                depth=m.transformer_depth,
+            )
+        return TrainConfig(model="table", d=key.d, seeds=m.seeds, steps=m.table_steps)
+
+    def prefetch(self, keys) -> None:
+        """Train every missing key; keys differing only in (weight decay, init scale) share
+        one vmapped program (a grid over those two)."""
+        from simident.training import train_world_grid
+
+        groups: dict = {}
+        for key in sorted(set(keys)):
+            if key in self.runs:
+                continue
+            groups.setdefault((key.world, key.model, key.d), []).append(key)
+        for (role, model, d), ks in groups.items():
+            world = self.world(role)
+            wds = sorted({k.weight_decay for k in ks})
+            scales = sorted({k.init_scale for k in ks})
+            config = self._config(ks[0])
+            t = time.perf_counter()
+            results = train_world_grid(
+                world,
+                config,
+                weight_decays=wds,
+                init_scales=scales,
+                progress=self.verbose and sys.stderr.isatty(),
+            )
+            for r in results:
+                key = RunKey(
+                    role, model, d, float(r.config.weight_decay), float(r.config.init_scale)
+                )
+                self.runs[key] = r
+            dt = time.perf_counter() - t
+            self.timings.append({"stage": f"train {role} {model} d={d}", "seconds": dt})
+            kl = max(float(np.nanmax(r.kl_mean)) for r in results)
+            self.log(
+                f"trained {role} {model} d={d}: {config.seeds} seeds × {len(results)} "
+                f"grid point(s), max mean KL {kl:.1e} nats ({dt:.1f}s)"
+            )
+
+    def run(self, key: RunKey):
+        if key not in self.runs:
+            self.prefetch([key])
+        return self.runs[key]
+
+    def refs(self, key: RunKey) -> list[ModelRef]:
+        r = self.run(key)
+        return [ModelRef(key.world, key, i, int(s)) for i, s in enumerate(r.seeds)]
+
+    def truth(self, role: str) -> ModelRef:
+        return ModelRef(role)
+
+    def FG(self, ref: ModelRef):
+        """(F, G) in float64: the truth's or a trained seed's."""
+        if ref.is_truth:
+            w = self.world(ref.world)
+            return np.asarray(w.F, np.float64), np.asarray(w.G, np.float64)
+        r = self.runs[ref.run]
+        return np.asarray(r.F[ref.index], np.float64), np.asarray(r.G[ref.index], np.float64)
+
+    def kl(self, ref: ModelRef) -> float:
+        """Mean KL(p* ‖ p_model) over contexts in nats (0 for the truth)."""
+        if ref.is_truth:
+            return 0.0
+        return float(self.runs[ref.run].kl_mean[ref.index])
+
+    def free(self, ref: ModelRef):
+        if ref not in self._free:
+            F, G = self.FG(ref)
+            self._free[ref] = free_parts(F, G, self.k(ref.world))
+        return self._free[ref]
+
+    # --- comparisons -------------------------------------------------------------
+    def padded(self, ref: ModelRef):
+        F, G = self.FG(ref)
+        return pad(F, G, self.pad_dim(ref.world))
+
+    def pair(self, a: ModelRef, b: ModelRef) -> dict:
+        """`run_compare` of two models of one world (no properties, no KL), cached."""
+        from simident.compare import run_compare
+
+        key = (a, b)
+        if key not in self._pairs:
+            self._pairs[key] = run_compare(
+                *self.padded(a), *self.padded(b), tol=self.th.tol, k=self.k(a.world), kl=False
+            )
+        return self._pairs[key]
+
+    def steering_properties(self, role: str, with_vector: bool = True) -> list:
+        """In-span steering (v = f(s1) − f(s0) on base contexts) and, when the world has
+        U ∩ E⊥ ≠ {0}, a vector outside E built from the truth (needs model a = truth)."""
+        n_base = int(self.world(role).extra.get("n_base", self.world(role).n))
+        m = min(self.mode.steering_pairs, n_base // 2)
+        props = [
+            {"kind": "steering", "name": f"steer_span_{i}", "pairs": [[2 * i, 2 * i + 1]]}
+            for i in range(m)
+        ]
+        if with_vector:
+            v = self.outside_vector(role)
+            if v is not None:
+                props.append({"kind": "steering", "name": "steer_outside", "vector": v})
+        return props
+
+    def outside_vector(self, role: str):
+        """v ∈ U ∩ E⊥ of the truth, padded, or None when U ∩ E⊥ = {0}."""
+        if role not in self._steer_vector:
+            from simident.theory.constructors import steering_outside_E
+
+            F, G = self.FG(self.truth(role))
+            try:
+                v = steering_outside_E(np.random.default_rng(0), F, G)
+                v = np.concatenate([v, np.zeros(self.pad_dim(role) - v.size)]).tolist()
+            except ValueError:
+                v = None
+            self._steer_vector[role] = v
+        return self._steer_vector[role]
+
+    def versus_truth(self, ref: ModelRef) -> dict:
+        """`run_compare(truth, model)` with the world's planted properties and the steering
+        vectors, cached: "a" is the truth, "b" the model."""
+        from simident.compare import run_compare
+
+        if ref not in self._vs_truth:
+            role = ref.world
+            props = list(self.world(role).properties) + self.steering_properties(role)
+            self._vs_truth[ref] = run_compare(
+                *self.padded(self.truth(role)),
+                *self.padded(ref),
+                properties=props,
+                tol=self.th.tol,
+                k=self.k(role),
+                kl=False,
+            )
+        return self._vs_truth[ref]
+
+    def steering_pair(self, a: ModelRef, b: ModelRef) -> dict:
+        """In-span steering between two trained models (the same combination in both)."""
+        from simident.compare import run_compare
+
+        return run_compare(
+            *self.padded(a),
+            *self.padded(b),
+            properties=self.steering_properties(a.world, with_vector=False),
+            tol=self.th.tol,
+            k=self.k(a.world),
+            kl=False,
+        )
+
+    # --- outputs -----------------------------------------------------------------
+    @property
+    def figures(self) -> Path:
+        p = Path(self.out) / "figures"
+        p.mkdir(parents=True, exist_ok=True)
+        return p
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.t0
+
+
+def planted(world, kind: str, **flags) -> list:
+    """The world's planted properties of one kind (and flags, e.g. inclusion=False)."""
+    return [
+        p
+        for p in world.properties
+        if p["kind"] == kind and all(p.get(k) == v for k, v in flags.items())
+    ]
+
+
+def by_name(result: dict) -> dict:
+    """A run_compare result's properties by name."""
+    return {p["name"]: p for p in result["properties"]}

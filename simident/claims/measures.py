@@ -1,0 +1,125 @@
+"""Measurements on trained models that the claims and sweeps share.
+
+- `pad`: append zero coordinates so models of different d share one compiled comparison
+  (zero columns change no span, rank, residual or R²; they only avoid recompiling).
+- `free_parts`: split a model into its identified part and its free part (E3, E6).
+- `canonical_correlations`: cosines of the principal angles between two column spaces.
+- `restrict`: a model and a `compare` properties list on a subset of the contexts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def pad(F, G, D: int):
+    """(F, G) with D − d zero columns appended (an equivalent model of dimension D)."""
+    F, G = np.asarray(F, dtype=np.float64), np.asarray(G, dtype=np.float64)
+    d = F.shape[1]
+    if D < d:
+        raise ValueError(f"cannot pad a d = {d} model to D = {D}")
+    if D == d:
+        return F, G
+    return (
+        np.concatenate([F, np.zeros((F.shape[0], D - d))], axis=1),
+        np.concatenate([G, np.zeros((G.shape[0], D - d))], axis=1),
+    )
+
+
+@dataclass(frozen=True)
+class FreeParts:
+    """f(s) = Rᵀ T f(s) + a(s) and ḡ(y) = Tᵀ R ḡ(y) + b(y) with T, R the model's canonical
+    maps at rank k (E3). In an exact model a(s) ⊥ U and b(y) ⊥ E: the parts E6 says any
+    equivalent model may change freely; Rᵀ T f(s) carries the identified coordinates
+    φ(s) = T f(s). Norms are Frobenius, relative to ‖F‖ and ‖Ḡ‖ (0 = no free part)."""
+
+    F_free: np.ndarray  # n×d, rows a(s)
+    G_free: np.ndarray  # V×d, rows b(y)
+    F_id: np.ndarray  # n×d, rows Rᵀ T f(s)
+    f_ratio: float  # ‖F_free‖ / ‖F‖
+    g_ratio: float  # ‖Ḡ_free‖ / ‖Ḡ‖
+
+
+def free_parts(F, G, k: int) -> FreeParts:
+    """The free parts of one model at effective complexity k (float64 when x64 is on)."""
+    from simident.theory.equivalence import canonical_coordinates
+
+    F = np.asarray(F, dtype=np.float64)
+    G = np.asarray(G, dtype=np.float64)
+    Gc = G - G.mean(axis=0, keepdims=True)
+    *_, T, R, _ = canonical_coordinates(F, G, k=k)
+    T, R = np.asarray(T), np.asarray(R)
+    F_id = F @ T.T @ R
+    F_free = F - F_id
+    G_free = Gc - Gc @ R.T @ T
+    nf, ng = np.linalg.norm(F), np.linalg.norm(Gc)
+    return FreeParts(
+        F_free=F_free,
+        G_free=G_free,
+        F_id=F_id,
+        f_ratio=float(np.linalg.norm(F_free) / nf) if nf > 0 else 0.0,
+        g_ratio=float(np.linalg.norm(G_free) / ng) if ng > 0 else 0.0,
+    )
+
+
+def _basis(X, tol: float):
+    X = np.asarray(X, dtype=np.float64)
+    X = X - X.mean(axis=0, keepdims=True)
+    if X.size == 0:
+        return np.zeros((X.shape[0], 0))
+    U, s, _ = np.linalg.svd(X, full_matrices=False)
+    if s.size == 0 or s[0] <= 0:
+        return U[:, :0]
+    return U[:, s > tol * s[0]]
+
+
+def canonical_correlations(A, B, tol: float = 1e-6) -> np.ndarray:
+    """Cosines of the principal angles between the centred column spaces of A (n×p) and
+    B (n×q): 1 = the same function of the context, 0 = unrelated. Basis-free, so it
+    compares models whose coordinates differ (CCA with a rank cut at tol·σ_1)."""
+    QA, QB = _basis(A, tol), _basis(B, tol)
+    if QA.shape[1] == 0 or QB.shape[1] == 0:
+        return np.zeros(0)
+    return np.clip(np.linalg.svd(QA.T @ QB, compute_uv=False), 0.0, 1.0)
+
+
+def random_cancorr(n: int, p: int, q: int, draws: int = 20, seed: int = 0) -> float:
+    """Mean canonical correlation of two independent Gaussian n×p and n×q matrices: the
+    baseline for "unrelated" free parts of these sizes (it is not 0 when p, q ≪ n fails)."""
+    rng = np.random.default_rng(seed)
+    vals = [
+        float(np.mean(canonical_correlations(rng.normal(size=(n, p)), rng.normal(size=(n, q)))))
+        for _ in range(draws)
+    ]
+    return float(np.mean(vals))
+
+
+def restrict(properties: list, ids) -> list:
+    """`compare` properties on the contexts `ids` only, renumbered 0..len(ids)-1.
+
+    Token-indexed entries (parallel_unembedding) are kept; relational and steering pairs
+    touching a dropped context are dropped; probes keep their surviving contexts; an entry
+    left with too few pairs or contexts is dropped."""
+    pos = {int(c): i for i, c in enumerate(np.asarray(ids).tolist())}
+    out = []
+    for p in properties:
+        kind = p["kind"]
+        if kind == "parallel_unembedding":
+            out.append(dict(p))
+        elif kind in ("relational", "steering", "parallel_embedding"):
+            if "pairs" not in p:
+                out.append(dict(p))
+                continue
+            pairs = [[pos[a], pos[b]] for a, b in p["pairs"] if a in pos and b in pos]
+            need = {"relational": 2, "steering": 1, "parallel_embedding": 2}[kind]
+            if kind == "parallel_embedding" and len(pairs) != 2:
+                continue
+            if len(pairs) >= need:
+                out.append({**p, "pairs": pairs})
+        elif kind == "probe":
+            keep = [(pos[c], v) for c, v in zip(p["contexts"], p["values"]) if c in pos]
+            if len(keep) >= 2:
+                out.append({**p, "contexts": [c for c, _ in keep], "values": [v for _, v in keep]})
+    return out

@@ -1,0 +1,169 @@
+"""DIR/report.md and DIR/results.json of a reproduction (both written atomically).
+
+results.json: {"claims": [{"id", "title", "statement", "verdict", "reasons", "checks",
+"evidence", ...}], "mode", "thresholds", "worlds", "runs", "versions", "seconds"}.
+report.md: one section per claim: statement, figure, key numbers, verdict with the
+checks (value, threshold, role) it was computed from.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from simident.io import _atomic_write, write_json
+
+
+def _fmt(x) -> str:
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if isinstance(x, int):
+        return str(x)
+    if isinstance(x, float):
+        if not math.isfinite(x):
+            return str(x)
+        if x != 0 and (abs(x) < 1e-3 or abs(x) >= 1e5):
+            return f"{x:.3e}"
+        return f"{x:.6f}".rstrip("0").rstrip(".") if abs(x) < 1 else f"{x:.4g}"
+    if isinstance(x, (list, tuple)):
+        return ", ".join(_fmt(v) for v in x)
+    return str(x)
+
+
+def _cell(c) -> str:
+    text = c if isinstance(c, str) else _fmt(c)
+    return text.replace("|", "\\|")
+
+
+def _table(header, rows) -> list[str]:
+    lines = [
+        "| " + " | ".join(_cell(h) for h in header) + " |",
+        "|" + "|".join("---" for _ in header) + "|",
+    ]
+    lines += ["| " + " | ".join(_cell(c) for c in r) + " |" for r in rows]
+    return lines
+
+
+def render(results: list, meta: dict) -> str:
+    """The text of report.md."""
+    th = meta["thresholds"]
+    lines = [
+        "# simident reproduction report",
+        "",
+        f"Mode **{meta['mode']['name']}**, {meta['mode']['seeds']} table seeds per "
+        f"configuration, total time {meta['seconds']:.0f} s "
+        f"({meta['versions'].get('backend', '?')}, jax {meta['versions'].get('jax', '?')}, "
+        f"x64 {meta['versions'].get('x64')}).",
+        "",
+        "| claim | verdict |",
+        "|---|---|",
+    ]
+    for c in results:
+        lines.append(f"| {c['id']}. [{c['title']}](#claim-{c['id']}) | **{c['verdict']}** |")
+    lines += [
+        "",
+        "Verdicts are computed from the numbers by `simident.claims.verdicts`: a claim is "
+        "*inconclusive* when a precondition fails (e.g. a trained model's KL gap is too large "
+        "for the test to mean anything), *refuted* when a consequence of the claim fails its "
+        'threshold, *confirmed* otherwise. Worst cases are used: "every seed" is checked '
+        "on the worst seed.",
+        "",
+        "## Thresholds",
+        "",
+    ]
+    lines += _table(["name", "value"], [[k, v] for k, v in th.items()])
+    lines += ["", "## Worlds", ""]
+    lines += _table(
+        ["role", "world id", "n contexts", "V", "d*", "dim E", "dim U", "k"],
+        [
+            [w["role"], w["world_id"], w["n"], w["V"], w["d"], w["dim_E"], w["dim_U"], w["k"]]
+            for w in meta["worlds"]
+        ],
+    )
+    for c in results:
+        lines += [
+            "",
+            f'<a id="claim-{c["id"]}"></a>',
+            f"## Claim {c['id']}: {c['title']}",
+            "",
+            f"> {c['statement']}",
+            "",
+        ]
+        lines += [f"**Verdict: {c['verdict']}**", ""]
+        for r in c["reasons"]:
+            lines.append(f"- {r}")
+        lines.append("")
+        for fig in c["figures"]:
+            lines += [f"![claim {c['id']}]({fig})", ""]
+        lines += ["Key numbers:", ""]
+        lines += _table(
+            ["quantity", "value", "unit / meaning"],
+            [[k["label"], k["value"], k["unit"]] for k in c["key_numbers"]],
+        )
+        lines += ["", "Checks (value is a worst case over the models named in *where*):", ""]
+        lines += _table(
+            ["check", "role", "value", "test", "passed", "where", "meaning"],
+            [
+                [
+                    ch["name"],
+                    ch["role"],
+                    ch["value"],
+                    f"{ch['op']} {_fmt(ch['threshold'])}",
+                    ch["passed"],
+                    ch["where"],
+                    ch["statement"],
+                ]
+                for ch in c["checks"]
+            ],
+        )
+        for caption, header, rows in c.get("tables", []):
+            lines += ["", f"*{caption}*", ""]
+            lines += _table(header, rows)
+        if c["notes"]:
+            lines += [""]
+            lines += [f"- {n}" for n in c["notes"]]
+    lines += [
+        "",
+        "## Runs",
+        "",
+    ]
+    lines += _table(
+        ["world", "run", "seeds", "max mean KL (nats)", "steps", "seconds"],
+        [
+            [r["world"], r["label"], r["seeds"], r["kl_mean_max"], r["steps"], r["seconds"]]
+            for r in meta["runs"]
+        ],
+    )
+    lines += [
+        "",
+        "Trained models are saved under `runs/` in the `simident compare` format "
+        "and the worlds under `worlds/`.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write(out, claim_results: list, meta: dict) -> tuple[Path, Path]:
+    """Write results.json and report.md into `out`; return their paths."""
+    out = Path(out)
+    results = [c.to_dict() for c in claim_results]
+    for c, cr in zip(results, claim_results):
+        c["tables"] = [{"caption": cap, "header": h, "rows": rows} for cap, h, rows in cr.tables]
+    write_json(out / "results.json", {"claims": results, **meta})
+    for c in results:
+        # one self-describing record per experiment, next to the combined one
+        write_json(
+            out / "claims" / f"claim{c['id']}" / "results.json",
+            {
+                **c,
+                "thresholds": meta["thresholds"],
+                "mode": meta["mode"],
+                "worlds": meta["worlds"],
+                "versions": meta["versions"],
+            },
+        )
+    md = render(
+        [{**c, "tables": cr.tables} for c, cr in zip(results, claim_results)], meta
+    ).encode()
+    _atomic_write(out / "report.md", lambda fh: fh.write(md))
+    return out / "report.md", out / "results.json"

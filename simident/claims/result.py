@@ -1,0 +1,43 @@
+"""The outcome of one claim: statement, verdict with its checks, key numbers, figures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from simident.claims.verdicts import Verdict
+
+
+@dataclass
+class ClaimResult:
+    """What `report.py` writes for one claim (results.json entry and report section)."""
+
+    id: int
+    title: str
+    statement: str
+    verdict: Verdict
+    evidence: dict  # the numbers the checks used, plus observations
+    key_numbers: list = field(default_factory=list)  # [(label, value, unit/meaning)]
+    tables: list = field(default_factory=list)  # [(caption, header, rows)] for the report
+    per_model: list = field(default_factory=list)  # per-seed scores
+    figures: list = field(default_factory=list)  # paths relative to the output folder
+    notes: list = field(default_factory=list)  # sentences computed from the numbers
+    config: dict = field(default_factory=dict)  # what was trained / compared
+    seconds: float = 0.0
+
+    def to_dict(self) -> dict:
+        v = self.verdict.to_dict()
+        return {
+            "id": self.id,
+            "title": self.title,
+            "statement": self.statement,
+            "verdict": v["verdict"],
+            "reasons": v["reasons"],
+            "checks": v["checks"],
+            "evidence": self.evidence,
+            "key_numbers": [{"label": a, "value": b, "unit": c} for a, b, c in self.key_numbers],
+            "per_model": self.per_model,
+            "figures": self.figures,
+            "notes": self.notes,
+            "config": self.config,
+            "seconds": self.seconds,
+        }

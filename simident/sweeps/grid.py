@@ -1,0 +1,104 @@
+"""The sweep as a flat, indexable list of cells (disentanglement_lib style: any cell can be
+printed or run by its index).
+
+Cell i is the i-th point of the product world axes × learner axes (file order, the last
+axis fastest). Each cell resolves to a complete world spec and a complete TrainConfig.
+World keys: `example` (a shipped spec) supplies defaults; when rank_E or rank_U is swept
+and `k` is neither swept nor written in [world], k is left to its default
+min(rank_E, rank_U) instead of the example's value.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass
+
+from simident.errors import SimidentError
+
+RANK_KEYS = ("rank_E", "rank_U")
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One grid point: its index, the swept values, the resolved world and learner."""
+
+    index: int
+    values: dict  # "world.key" / "learner.key" → value as written in the spec
+    world: dict  # complete WorldSpec dict (to_dict form)
+    learner: dict  # complete TrainConfig dict (d resolved, seeds set)
+
+    @property
+    def key(self) -> str:
+        """A stable identity of the cell's content (guards against a changed spec)."""
+        return json.dumps({"world": self.world, "learner": self.learner}, sort_keys=True)
+
+    def label(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in self.values.items()) or "(single cell)"
+
+    def to_dict(self) -> dict:
+        return {
+            "index": self.index,
+            "values": self.values,
+            "world": self.world,
+            "learner": self.learner,
+        }
+
+
+def world_dict(base: dict, swept: dict) -> dict:
+    """The complete world spec dict of a cell (validated by WorldSpec)."""
+    from simident.worlds import WorldSpec, example_spec
+
+    explicit = {k: v for k, v in base.items() if k != "example"}
+    out = {}
+    if "example" in base:
+        out = example_spec(base["example"]).to_dict()
+        if any(r in swept for r in RANK_KEYS) and "k" not in swept and "k" not in explicit:
+            out.pop("k", None)
+    out.update(explicit)
+    out.update(swept)
+    return WorldSpec.from_dict(out, source="world").to_dict()
+
+
+def learner_dict(base: dict, swept: dict, world: dict, seeds: int) -> dict:
+    """The complete TrainConfig dict of a cell; d may be relative to the world."""
+    from simident.sweeps.spec import parse_dim
+    from simident.training import TrainConfig
+
+    kw = {**base, **swept}
+    d_expr = kw.get("d", "d")
+    kw["d"] = parse_dim(d_expr, k=int(world["k"]), d=int(world["d"]))
+    kw["seeds"] = seeds
+    kw["seed_offset"] = 0
+    cfg = TrainConfig.from_dict(kw).resolved(int(world["d"]))
+    return cfg.to_dict()
+
+
+def cells(spec) -> list[Cell]:
+    """Every cell of the sweep, in index order. Raises SimidentError naming the first
+    cell whose world or learner is invalid."""
+    names = [name for name, _ in spec.axes]
+    value_lists = [vals for _, vals in spec.axes]
+    out = []
+    for i, combo in enumerate(itertools.product(*value_lists)):
+        values = dict(zip(names, combo))
+        sw = {k.split(".", 1)[1]: v for k, v in values.items() if k.startswith("world.")}
+        sl = {k.split(".", 1)[1]: v for k, v in values.items() if k.startswith("learner.")}
+        where = f"cell {i} ({', '.join(f'{k}={v}' for k, v in values.items()) or 'base'})"
+        try:
+            w = world_dict(spec.world, sw)
+            lr = learner_dict(spec.learner, sl, w, spec.seeds)
+        except SimidentError as e:
+            raise SimidentError(f"{where}: {e}") from None
+        out.append(Cell(index=i, values=values, world=w, learner=lr))
+    return out
+
+
+def format_cells(cell_list, done: set | None = None) -> str:
+    """One line per cell: index, status (when `done` is given) and swept values."""
+    lines = []
+    width = len(str(max(len(cell_list) - 1, 0)))
+    for c in cell_list:
+        status = "" if done is None else ("done     " if c.index in done else "pending  ")
+        lines.append(f"{c.index:>{width}}  {status}{c.label()}")
+    return "\n".join(lines)

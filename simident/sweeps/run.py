@@ -1,0 +1,88 @@
+"""Run a sweep: every pending cell in index order (or one cell), resumable.
+
+`run_sweep` records the spec in DIR (refusing a different one), skips finished cells,
+evaluates each pending cell (`evaluate.evaluate_cell`), writes its file atomically and
+rebuilds results.csv. Interrupting it loses at most the cell in progress.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+
+from simident.errors import SimidentError
+from simident.sweeps.grid import cells
+from simident.sweeps.store import SweepStore
+
+
+@dataclass
+class SweepSummary:
+    n_cells: int
+    ran: list
+    skipped: list
+    table: object
+    seconds: float
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def max_learner_d(cell_list) -> int:
+    return max(int(c.learner["d"]) for c in cell_list)
+
+
+def run_sweep(
+    spec,
+    out,
+    *,
+    only: int | None = None,
+    spec_text: str | None = None,
+    trainer=None,
+    progress: bool = True,
+    log=_log,
+) -> SweepSummary:
+    """Run the pending cells of `spec` into folder `out` (only cell `only` if given)."""
+    t0 = time.perf_counter()
+    cell_list = cells(spec)
+    if only is not None and not 0 <= only < len(cell_list):
+        raise SimidentError(
+            f"--cell {only}: out of range, the sweep has cells 0..{len(cell_list) - 1}"
+        )
+    store = SweepStore(out)
+    store.init(spec, cell_list, spec_text)
+    done = store.done(cell_list)
+    todo = [c for c in cell_list if c.index not in done]
+    if only is not None:
+        todo = [c for c in todo if c.index == only]
+    skipped = sorted(done if only is None else done & {only})
+    if skipped and log:
+        log(f"sweep {spec.name}: {len(skipped)} finished cell(s) skipped")
+    D = max_learner_d(cell_list)
+    from simident.sweeps.evaluate import evaluate_cell
+
+    ran = []
+    for j, c in enumerate(todo):
+        t = time.perf_counter()
+        if log:
+            log(f"[{j + 1}/{len(todo)}] cell {c.index}: {c.label()} ...")
+        rows, record = evaluate_cell(spec, c, trainer=trainer, pad_to=D, progress=progress)
+        store.write_cell(c, rows, record)
+        store.rebuild_table(cell_list, spec.axes)
+        ran.append(c.index)
+        if log:
+            kl = max(record["kl_mean"]) if record["kl_mean"] else float("nan")
+            ir2 = min((r["identified_r2"] for r in rows), default=float("nan"))
+            log(
+                f"    done in {time.perf_counter() - t:.1f}s: {len(rows)} seed pairs, "
+                f"max KL {kl:.2e}, min identified R² {ir2:.6f}"
+            )
+    table = store.rebuild_table(cell_list, spec.axes)
+    return SweepSummary(
+        n_cells=len(cell_list),
+        ran=ran,
+        skipped=skipped,
+        table=table,
+        seconds=time.perf_counter() - t0,
+    )

@@ -1,0 +1,115 @@
+"""`simident reproduce`: a tiny end-to-end reproduction (all five claims, real training)
+and the command's input errors."""
+
+import json
+
+import pytest
+
+from simident.claims.verdicts import VERDICTS, Check, Thresholds, decide, verdict_for
+from simident.cli import main
+
+SECTIONS = [
+    "Extended linear equivalence across dimensions",
+    "Outside the identified subspace, representations differ",
+    "Parallel vectors come from equal log-ratios",
+    "Relational linearity is shared under the inclusion condition",
+    "Probes and steering",
+]
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reproduce") / "out"
+    assert main(["reproduce", "--tiny", "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def test_report_and_results_structure(tiny_run):
+    report = (tiny_run / "report.md").read_text()
+    for i, title in enumerate(SECTIONS, 1):
+        assert f"## Claim {i}: {title}" in report
+    assert report.count("**Verdict: ") == 5
+    results = json.loads((tiny_run / "results.json").read_text())
+    assert [c["id"] for c in results["claims"]] == [1, 2, 3, 4, 5]
+    for c in results["claims"]:
+        assert {"id", "statement", "verdict", "evidence", "checks", "figures"} <= set(c)
+        assert c["verdict"] in VERDICTS
+        for fig in c["figures"]:
+            assert (tiny_run / fig).is_file() and fig.endswith(".png")
+            assert f"]({fig})" in report
+        per_claim = json.loads(
+            (tiny_run / "claims" / f"claim{c['id']}" / "results.json").read_text()
+        )
+        assert per_claim["verdict"] == c["verdict"] and "versions" in per_claim
+    assert results["versions"]["x64"] is True
+    assert {"mode", "thresholds", "worlds", "runs", "seconds"} <= set(results)
+    assert all(
+        r["folder"] and (tiny_run / r["folder"] / "run.json").is_file() for r in results["runs"]
+    )
+
+
+def test_verdicts_are_computed_from_the_recorded_numbers(tiny_run):
+    results = json.loads((tiny_run / "results.json").read_text())
+    th = Thresholds.from_dict(results["thresholds"])
+    for c in results["claims"]:
+        # from the evidence, through the decision functions
+        assert verdict_for(c["id"], c["evidence"], th).verdict == c["verdict"]
+        # and from the recorded checks alone
+        checks = [
+            Check(
+                ch["name"],
+                ch["statement"],
+                ch["value"] if ch["value"] is not None else float("nan"),
+                ch["op"],
+                ch["threshold"],
+                ch["role"],
+                ch["where"],
+            )
+            for ch in c["checks"]
+        ]
+        assert decide(checks).verdict == c["verdict"]
+        for ch in c["checks"]:
+            assert f"| {ch['name']} |" in (tiny_run / "report.md").read_text()
+
+
+def test_tiny_run_confirms_the_claims(tiny_run):
+    """The tiny worlds are small but training is exact enough for every claim."""
+    results = json.loads((tiny_run / "results.json").read_text())
+    assert [c["verdict"] for c in results["claims"]] == ["confirmed"] * 5
+
+
+def test_refuses_a_non_empty_folder(tmp_path, capsys):
+    (tmp_path / "mine.txt").write_text("keep me")
+    assert main(["reproduce", "--tiny", "--out", str(tmp_path)]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert (tmp_path / "mine.txt").read_text() == "keep me"
+
+
+@pytest.mark.parametrize(
+    "args,match",
+    [
+        (["--seeds", "1"], "at least 2"),
+        (["--only", "9"], "no claim"),
+        (["--only", "x"], "claim ids"),
+        (["--quick", "--tiny"], "exclude"),
+    ],
+)
+def test_bad_arguments(tmp_path, capsys, args, match):
+    mode = [] if "--quick" in args else ["--tiny"]
+    assert main(["reproduce", "--out", str(tmp_path / "o"), *mode, *args]) == 2
+    assert match in capsys.readouterr().err
+
+
+def test_only_one_claim_with_overwrite(tiny_run, tmp_path):
+    out = tmp_path / "one"
+    out.mkdir()
+    (out / "report.md").write_text("old")
+    (out / "notes.txt").write_text("keep me")
+    assert (
+        main(["reproduce", "--tiny", "--only", "4", "--out", str(out), "--overwrite", "--quiet"])
+        == 0
+    )
+    results = json.loads((out / "results.json").read_text())
+    assert [c["id"] for c in results["claims"]] == [4]
+    assert (out / "notes.txt").read_text() == "keep me"
+    assert "Claim 4" in (out / "report.md").read_text()
