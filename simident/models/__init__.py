@@ -34,7 +34,14 @@ def build_model(
         from simident.models.transformer import Transformer
 
         return Transformer(
-            V, T, d, width=width, depth=depth, heads=heads, mlp_ratio=mlp_ratio,
-            init_scale=init_scale, rngs=rngs,
+            V,
+            T,
+            d,
+            width=width,
+            depth=depth,
+            heads=heads,
+            mlp_ratio=mlp_ratio,
+            init_scale=init_scale,
+            rngs=rngs,
         )
     raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODELS)}")

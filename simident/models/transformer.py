@@ -61,20 +61,25 @@ class Block(nnx.Module):
         self.up = _linear(width, mlp_ratio * width, scale, rngs)
         self.down = _linear(mlp_ratio * width, width, scale, rngs)
 
-    def attend(self, x_BxTxW, mask_BxTxT):
+    def attend(self, x_BxTxW, mask_BxTxT, last_only: bool = False):
+        """Multi-head attention; with last_only, only the last position's query (B×1×W)."""
         B, T, W = x_BxTxW.shape
-        H = self.heads
-        qkv = self.qkv(x_BxTxW).reshape(B, T, 3, H, W // H)
-        q_BxTxHxK, k_BxTxHxK, v_BxTxHxK = qkv[:, :, 0], qkv[:, :, 1], qkv[:, :, 2]
-        scores_BxHxTxT = jnp.einsum("bthk,buhk->bhtu", q_BxTxHxK, k_BxTxHxK)
-        scores_BxHxTxT = scores_BxHxTxT / jnp.sqrt(jnp.float32(W // H))
+        H, K = self.heads, W // self.heads
+        qkv_3xBxHxTxK = self.qkv(x_BxTxW).reshape(B, T, 3, H, K).transpose(2, 0, 3, 1, 4)
+        q_BxHxTxK, k_BxHxTxK, v_BxHxTxK = qkv_3xBxHxTxK
+        if last_only:
+            q_BxHxTxK, mask_BxTxT = q_BxHxTxK[:, :, -1:], mask_BxTxT[:, -1:]
+        scores_BxHxTxT = jnp.einsum("bhtk,bhuk->bhtu", q_BxHxTxK, k_BxHxTxK)
+        scores_BxHxTxT = scores_BxHxTxT / jnp.sqrt(jnp.float32(K))
         scores_BxHxTxT = jnp.where(mask_BxTxT[:, None], scores_BxHxTxT, -1e30)
         att_BxHxTxT = jax.nn.softmax(scores_BxHxTxT, axis=-1)
-        y_BxTxHxK = jnp.einsum("bhtu,buhk->bthk", att_BxHxTxT, v_BxTxHxK)
-        return self.out(y_BxTxHxK.reshape(B, T, W))
+        y_BxHxTxK = jnp.einsum("bhtu,bhuk->bhtk", att_BxHxTxT, v_BxHxTxK)
+        return self.out(y_BxHxTxK.transpose(0, 2, 1, 3).reshape(B, -1, W))
 
-    def __call__(self, h_BxTxW, mask_BxTxT):
-        h_BxTxW = h_BxTxW + self.attend(self.ln_attn(h_BxTxW), mask_BxTxT)
+    def __call__(self, h_BxTxW, mask_BxTxT, last_only: bool = False):
+        """The block at every position, or (last_only) at the last position only (B×1×W)."""
+        a_BxTxW = self.attend(self.ln_attn(h_BxTxW), mask_BxTxT, last_only)
+        h_BxTxW = (h_BxTxW[:, -1:] if last_only else h_BxTxW) + a_BxTxW
         return h_BxTxW + self.down(jax.nn.gelu(self.up(self.ln_mlp(h_BxTxW))))
 
 
@@ -110,14 +115,21 @@ class Transformer(nnx.Module):
         """x_t = E[s_t] + P[pos_t] (B×T×width), positions counted from the first real token."""
         T = tokens_BxT.shape[1]
         pos_BxT = jnp.maximum(jnp.arange(T)[None, :] - (T - lengths_B)[:, None], 0)
-        return self.tok[...][tokens_BxT] + self.pos[...][pos_BxT]
+        # one-hot products instead of gathers: their backward is a matmul, not a scatter
+        tok, pos = self.tok[...], self.pos[...]
+        x_BxTxW = jax.nn.one_hot(tokens_BxT, tok.shape[0], dtype=tok.dtype) @ tok
+        return x_BxTxW + jax.nn.one_hot(pos_BxT, pos.shape[0], dtype=pos.dtype) @ pos
 
-    def hidden(self, x_BxTxW, lengths_B):
-        """Residual stream after the last block (B×T×width); position t sees inputs ≤ t."""
+    def hidden(self, x_BxTxW, lengths_B, last_only: bool = False):
+        """Residual stream after the last block (B×T×width); position t sees inputs ≤ t.
+
+        With last_only the last block runs for the last position only (B×1×width): the
+        other positions' outputs of the last block do not influence f(s).
+        """
         mask = attention_mask(lengths_B, x_BxTxW.shape[1])
         h_BxTxW = x_BxTxW
-        for block in self.blocks:
-            h_BxTxW = block(h_BxTxW, mask)
+        for i, block in enumerate(self.blocks):
+            h_BxTxW = block(h_BxTxW, mask, last_only and i == len(self.blocks) - 1)
         return h_BxTxW
 
     def encode(self, x_BxTxW, lengths_B):
@@ -130,7 +142,8 @@ class Transformer(nnx.Module):
 
     def f(self, ids, tokens_BxT, lengths_B):
         """Context embeddings f(s) (B×d): the read-out at the last position."""
-        h_BxW = self.hidden(self.embed(tokens_BxT, lengths_B), lengths_B)[:, -1]
+        x_BxTxW = self.embed(tokens_BxT, lengths_B)
+        h_BxW = self.hidden(x_BxTxW, lengths_B, last_only=True)[:, -1]
         return self.readout(self.ln_f(h_BxW))
 
     def g(self):
@@ -147,11 +160,15 @@ def transformer_matmul_flops(
 ) -> int:
     """FLOPs of the matrix products of one training step on B contexts of length T.
 
-    Forward, per block and position: qkv 2·3W², out 2·W², MLP 2·2·r·W², attention
-    scores and values 2·2·T·W; read-out 2·W·d and logits 2·d·V at the last position
-    only. Backward costs twice the forward (gradients for inputs and for weights).
+    Forward, per block and position: q, k, v 2·3W², attention scores and values 2·2·T·W,
+    out 2·W², MLP 2·2·r·W². The last block needs only k, v at every position and the
+    rest at the last one. Then read-out 2·W·d and logits 2·d·V at the last position, and
+    the one-hot embedding products 2·(V+1+T)·W per position. Backward costs twice the
+    forward (gradients for inputs and for weights).
     """
-    W = width
-    per_position = depth * (2 * (3 + 1 + 2 * mlp_ratio) * W * W + 4 * T * W)
-    forward = B * T * per_position + B * (2 * W * d + 2 * d * V)
+    W, r = width, mlp_ratio
+    full = 2 * 3 * W * W + 4 * T * W + 2 * W * W + 4 * r * W * W  # one position, one block
+    last = B * (T * 2 * 2 * W * W + (full - 2 * 2 * W * W))
+    forward = B * T * (depth - 1) * full + last
+    forward += B * (2 * W * d + 2 * d * V) + B * T * 2 * (V + 1 + T) * W
     return 3 * forward

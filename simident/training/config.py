@@ -20,7 +20,7 @@ SCHEDULES = ("cosine", "constant")
 # small worlds, V ~ 16-64, n ~ 32-256, d ~ 4-16, in seconds to a few minutes on 2 CPU cores).
 MODEL_DEFAULTS = {
     "table": {"steps": 2000, "lr": 0.05},
-    "transformer": {"steps": 3000, "lr": 3e-3},
+    "transformer": {"steps": 2000, "lr": 3e-3},
 }
 
 
@@ -48,6 +48,7 @@ class TrainConfig:
     heads: int = 4  # attention heads (must divide width)
     mlp_ratio: int = 4  # MLP hidden width / width
     chunk_steps: int = 0  # steps per compiled chunk (progress, divergence check); 0: ~steps/20
+    lane_group: int = 0  # lanes vmapped together, groups run in turn; 0: auto (see loop.py)
     stop_on_divergence: bool = True  # raise TrainingDiverged; False: mark the seed, go on
 
     def __post_init__(self):
@@ -66,6 +67,7 @@ class TrainConfig:
         self._check_int("heads", 1)
         self._check_int("mlp_ratio", 1)
         self._check_int("chunk_steps", 0)
+        self._check_int("lane_group", 0)
         self._check_float("lr", positive=True, none_ok=True)
         self._check_float("weight_decay", positive=False)
         self._check_float("init_scale", positive=True)

@@ -67,12 +67,15 @@ def train_world_grid(
     """
     config = config.resolved(world.d)
     seeds = list(config.seed_list if seeds is None else seeds)
-    if not seeds or any(not isinstance(s, (int, np.integer)) or s < 0 for s in seeds):
-        raise SimidentError(f"seeds must be a non-empty list of integers ≥ 0 (got {seeds})")
+    if not seeds or any(not isinstance(s, (int, np.integer)) or not 0 <= s < 2**32 for s in seeds):
+        raise SimidentError(
+            f"seeds must be a non-empty list of integers in [0, 2^32) (got {seeds})"
+        )
     grid = _grid(config, lrs, weight_decays, init_scales)
     configs = [
-        replace(config, lr=lr, weight_decay=wd, init_scale=s, seeds=len(seeds),
-                seed_offset=seeds[0])
+        replace(
+            config, lr=lr, weight_decay=wd, init_scale=s, seeds=len(seeds), seed_offset=seeds[0]
+        )
         for lr, wd, s in grid
     ]  # validates every point
     lanes = [(s, g) for g in grid for s in seeds]  # point-major
@@ -85,14 +88,16 @@ def train_world_grid(
 
     t_start = time.perf_counter()
     params, opt_state = init_lanes(static, keys, hyper)
-    params, history, final_loss, diverged = _run(static, config, params, opt_state, keys,
-                                                 hyper, data, lanes, progress)
+    params, history, final_loss, diverged = _run(
+        static, config, params, opt_state, keys, hyper, data, lanes, progress
+    )
     jax.block_until_ready(params)
     seconds = time.perf_counter() - t_start
 
     t_eval = time.perf_counter()
-    F, G = embed_contexts(static, params, jnp.asarray(tokens), jnp.asarray(lengths),
-                          _eval_chunk(static))
+    F, G = embed_contexts(
+        static, params, jnp.asarray(tokens), jnp.asarray(lengths), _eval_chunk(static)
+    )
     F, G = np.asarray(F), np.asarray(G)
     kl = _kl_all(world, F, G)
     eval_seconds = time.perf_counter() - t_eval
@@ -140,6 +145,7 @@ def _run(static, config, params, opt_state, keys, hyper, data, lanes, progress):
 
     steps, chunk = static.steps, static.chunk_steps
     P = len(lanes)
+    group = lane_group(static, P, config.lane_group)
     diverged = np.full(P, -1, dtype=np.int64)
     final_loss = np.full(P, np.nan)
     history = {"step": [], "kl": []}
@@ -147,7 +153,7 @@ def _run(static, config, params, opt_state, keys, hyper, data, lanes, progress):
     with tqdm(total=steps, desc=desc, unit="step", disable=not progress, leave=False) as bar:
         for t0 in range(0, steps, chunk):
             params, opt_state, loss, kl = run_chunk(
-                static, params, opt_state, keys, hyper, data, jnp.int32(t0)
+                static, params, opt_state, keys, hyper, data, jnp.int32(t0), group
             )
             valid = min(chunk, steps - t0)
             loss, kl = np.asarray(loss)[:, :valid], np.asarray(kl)[:, :valid]
@@ -169,13 +175,47 @@ def _run(static, config, params, opt_state, keys, hyper, data, lanes, progress):
     return params, history, final_loss, diverged
 
 
+CACHE_BYTES = 8 * 2**20  # activation budget of one lane group on a CPU
+
+
+def lane_group(static, P: int, requested: int = 0) -> int:
+    """How many lanes to vmap together (0: all P at once).
+
+    A requested size must divide P. Auto: all lanes on an accelerator; on a CPU the
+    largest divisor of P whose activations (the biggest per-lane intermediate, B×T×r·W
+    floats for the transformer, B×V for the table) fit in CACHE_BYTES. Grouping changes
+    speed only: lanes agree with any grouping up to float rounding.
+    """
+    if requested:
+        if P % requested:
+            raise SimidentError(f"lane_group {requested} must divide the number of lanes {P}")
+        return 0 if requested >= P else requested
+    if jax.default_backend() != "cpu":
+        return 0
+    B = static.batch_size or static.m
+    per_lane = (
+        B
+        * (
+            static.T * static.width * static.mlp_ratio
+            if static.model == "transformer"
+            else static.V
+        )
+        * 4
+    )
+    fit = max(1, CACHE_BYTES // max(per_lane, 1))
+    group = max(g for g in range(1, P + 1) if P % g == 0 and g <= fit)
+    return 0 if group >= P else group
+
+
 def _diverged(lane, step, loss) -> TrainingDiverged:
     seed, (lr, wd, scale) = lane
     point = {"lr": lr, "weight_decay": wd, "init_scale": scale}
     return TrainingDiverged(
         f"seed {seed} diverged at step {step} (loss {loss}) with lr {lr:g}, weight decay "
         f"{wd:g}, init scale {scale:g}; try a smaller --lr or --init-scale",
-        seed, step, point,
+        seed,
+        step,
+        point,
     )
 
 

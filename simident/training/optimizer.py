@@ -35,8 +35,9 @@ def make_optimizer(static, lr, weight_decay) -> optax.GradientTransformation:
     and coupled L2 decay, on the schedule of `lr_schedule`."""
     eta = lr_schedule(lr, static.steps, static.warmup, static.schedule, static.final_lr_frac)
     if static.optimizer == "adamw":
-        return optax.adamw(eta, b1=0.9, b2=static.b2, eps=1e-8, weight_decay=weight_decay,
-                           mask=_matrices)
+        return optax.adamw(
+            eta, b1=0.9, b2=static.b2, eps=1e-8, weight_decay=weight_decay, mask=_matrices
+        )
     if static.optimizer == "sgd":
         return optax.chain(
             optax.add_decayed_weights(weight_decay, mask=_matrices),

@@ -50,8 +50,17 @@ def toy_world(
         p = np.exp(logits - logits.max(axis=1, keepdims=True))
         p /= p.sum(axis=1, keepdims=True)
         samples = np.stack([rng.choice(V, size=n_samples, p=row) for row in p]).astype(np.int32)
-    spec = {"kind": "toy", "n": n, "V": V, "d": d, "T": T, "seed": seed,
-            "logit_scale": logit_scale, "heldout": heldout, "n_samples": n_samples}
+    spec = {
+        "kind": "toy",
+        "n": n,
+        "V": V,
+        "d": d,
+        "T": T,
+        "seed": seed,
+        "logit_scale": logit_scale,
+        "heldout": heldout,
+        "n_samples": n_samples,
+    }
     return World(
         world_id=f"toy-n{n}-V{V}-d{d}-T{T}-s{seed}",
         spec=spec,

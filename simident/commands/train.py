@@ -1,0 +1,164 @@
+"""`simident train WORLD_DIR --model M --d D --seeds N --out RUN_DIR`: train seeds from scratch.
+
+Writes RUN_DIR/seed_<s>.npz (F over all contexts of the world, G over the vocabulary:
+the `compare` format) and RUN_DIR/run.json (resolved config, world id, timing,
+versions, each seed's final mean and max KL(p* ‖ p_model) in nats).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from simident.errors import SimidentError
+from simident.models import MODELS
+from simident.training.config import (
+    LOSSES,
+    MODEL_DEFAULTS,
+    OPTIMIZERS,
+    SCHEDULES,
+    TrainConfig,
+)
+
+# CLI option -> TrainConfig field, for options that default to "not given"
+_FIELDS = {
+    "model": "model",
+    "d": "d",
+    "seeds": "seeds",
+    "seed_offset": "seed_offset",
+    "steps": "steps",
+    "lr": "lr",
+    "weight_decay": "weight_decay",
+    "init_scale": "init_scale",
+    "batch_size": "batch_size",
+    "optimizer": "optimizer",
+    "schedule": "schedule",
+    "loss": "loss",
+    "depth": "depth",
+    "width": "width",
+    "heads": "heads",
+}
+
+
+def configure(parser) -> None:
+    D = TrainConfig()
+    per_model = ", ".join(
+        f"{m}: {v['steps']} steps, lr {v['lr']:g}" for m, v in MODEL_DEFAULTS.items()
+    )
+    parser.add_argument("world_dir", metavar="WORLD_DIR", help="a `simident world` output folder")
+    parser.add_argument(
+        "--model",
+        choices=MODELS,
+        required=True,
+        help="table: one free embedding per context; transformer: causal "
+        "transformer over the context's tokens",
+    )
+    parser.add_argument("--d", type=int, required=True, help="representation dimension (≥ 1)")
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=None,
+        help=f"independent initialisations, one program (default {D.seeds})",
+    )
+    parser.add_argument(
+        "--seed-offset",
+        type=int,
+        default=None,
+        help="first seed; seeds are OFFSET..OFFSET+N-1 (default 0)",
+    )
+    parser.add_argument("--steps", type=int, default=None, help=f"optimiser steps ({per_model})")
+    parser.add_argument("--lr", type=float, default=None, help="peak learning rate (see --steps)")
+    parser.add_argument(
+        "--weight-decay",
+        type=float,
+        default=None,
+        help=f"decoupled weight decay on weight matrices (default {D.weight_decay:g})",
+    )
+    parser.add_argument(
+        "--init-scale",
+        type=float,
+        default=None,
+        help=f"multiplier of the standard initialisation (default {D.init_scale:g})",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="training contexts per step, 0 = all (default 0, full batch)",
+    )
+    parser.add_argument(
+        "--optimizer", choices=OPTIMIZERS, default=None, help=f"default {D.optimizer}"
+    )
+    parser.add_argument(
+        "--schedule",
+        choices=SCHEDULES,
+        default=None,
+        help=f"learning-rate schedule after warm-up (default {D.schedule})",
+    )
+    parser.add_argument(
+        "--loss",
+        choices=LOSSES,
+        default=None,
+        help="population: cross-entropy to the exact p*; samples: to the "
+        f"world's sampled next tokens (default {D.loss})",
+    )
+    parser.add_argument("--depth", type=int, default=None, help=f"transformer blocks ({D.depth})")
+    parser.add_argument("--width", type=int, default=None, help=f"transformer width ({D.width})")
+    parser.add_argument("--heads", type=int, default=None, help=f"attention heads ({D.heads})")
+    parser.add_argument(
+        "--config",
+        metavar="JSON",
+        default=None,
+        help="start from this TrainConfig JSON (or a run.json); "
+        "options given on the command line override it",
+    )
+    parser.add_argument("--out", metavar="RUN_DIR", required=True, help="output folder")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace run.json and seed_*.npz of an existing RUN_DIR",
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
+
+
+def config_from_args(args) -> TrainConfig:
+    """TrainConfig from --config (if any) overridden by the options given."""
+    base = {}
+    if args.config is not None:
+        from simident.io import read_json
+
+        base = read_json(Path(args.config), "train config")
+        base = base.get("config", base) if isinstance(base, dict) else base
+        if not isinstance(base, dict):
+            raise SimidentError(f"train config {args.config}: expected a JSON object")
+        base = dict(base)
+    for opt, name in _FIELDS.items():
+        value = getattr(args, opt)
+        if value is not None:
+            base[name] = value
+    return TrainConfig.from_dict(base)
+
+
+def run(args) -> int:
+    from simident.training.outputs import check_run_dir
+    from simident.worlds.world import load_world
+
+    config = config_from_args(args)
+    world = load_world(args.world_dir)
+    check_run_dir(args.out, args.overwrite)
+
+    from simident.training.loop import train_world
+
+    result = train_world(world, config, progress=not args.quiet)
+    out = result.save(
+        args.out, world, overwrite=args.overwrite, extra={"world_dir": str(Path(args.world_dir))}
+    )
+    if not args.quiet:
+        c = result.config
+        print(
+            f"trained {len(result.seeds)} {c.model} seed(s), d={c.d}, {c.steps} steps, "
+            f"on world {result.world_id} in {result.seconds:.1f} s"
+        )
+        for s in result.seed_summary():
+            print(f"  seed {s['seed']}: KL mean {s['kl_mean']:.3e}  max {s['kl_max']:.3e} nats")
+        print(f"wrote {out}/run.json and {len(result.seeds)} seed_*.npz")
+    return 0
