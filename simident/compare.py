@@ -19,7 +19,10 @@ KINDS = ("parallel_unembedding", "parallel_embedding", "relational", "probe", "s
 
 
 def _ids(value, where: str, upper: int, what: str, shape=None) -> list:
-    """Validate a (nested) list of integer ids in [0, upper)."""
+    """Validate a flat list (or, with shape="pair", a pair) of integer ids in [0, upper).
+
+    Nested lists are refused: every caller expects flat ids (a nested pair or context list
+    would otherwise reach numpy as a ragged array and fail with a traceback)."""
     if shape == "pair":
         if not isinstance(value, list) or len(value) != 2:
             raise SimidentError(f"{where}: expected a pair [x, y], got {value!r}")
@@ -27,9 +30,6 @@ def _ids(value, where: str, upper: int, what: str, shape=None) -> list:
         raise SimidentError(f"{where}: expected a list, got {value!r}")
     out = []
     for i, x in enumerate(value):
-        if isinstance(x, list):
-            out.append(_ids(x, f"{where}[{i}]", upper, what, "pair"))
-            continue
         if isinstance(x, bool) or not isinstance(x, Integral):
             raise SimidentError(f"{where}[{i}]: expected an integer {what} id, got {x!r}")
         if not 0 <= int(x) < upper:

@@ -97,7 +97,12 @@ def load_model(path) -> tuple[np.ndarray, np.ndarray]:
     if not path.is_file():
         raise SimidentError(f"{path}: not a file")
     try:
-        with np.load(path, allow_pickle=False) as z:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise SimidentError(
+                f"{path}: not an .npz archive (a single array? save F and G with numpy.savez)"
+            )
+        with loaded as z:
             names = set(z.files)
             missing = [k for k in ("F", "G") if k not in names]
             if missing:

@@ -22,6 +22,7 @@ from simident.theory.linalg import (
     _affine_sse,
     decide_rank,
     default_tol,
+    noise_floor,
     pinv,
     row_space,
 )
@@ -44,6 +45,8 @@ class Compressed:
     Xb: jax.Array
     Ya: jax.Array
     Yb: jax.Array
+    ga: float = 0.0  # ‖G_a‖_F before centering (sets the noise floor of Ḡ_a)
+    gb: float = 0.0
 
 
 def compress(Fa, Ga, Fb=None, Gb=None) -> Compressed:
@@ -68,6 +71,8 @@ def compress(Fa, Ga, Fb=None, Gb=None) -> Compressed:
         Xb=RF[:, 1 + da :],
         Ya=RG[:, :da],
         Yb=RG[:, da:],
+        ga=float(jnp.linalg.norm(Ga)),
+        gb=float(jnp.linalg.norm(Gb)),
     )
 
 
@@ -125,18 +130,26 @@ class Spans:
         }
 
 
-def _spans(X, Y, tol) -> Spans:
-    E, dE = row_space(X, tol)
-    U, dU = row_space(Y, tol)
+def _floors(X, Y, g_scale: float) -> tuple[float, float, float]:
+    """Absolute noise floors for the ranks of F, Ḡ and L = F Ḡᵀ (see `noise_floor`)."""
+    m = max(X.shape[0], Y.shape[0], 1)
+    x, y = float(jnp.linalg.norm(X)), max(float(jnp.linalg.norm(Y)), g_scale)
+    return noise_floor(X.dtype, m, x), noise_floor(X.dtype, m, y), noise_floor(X.dtype, m, x * y)
+
+
+def _spans(X, Y, tol, g_scale: float = 0.0) -> Spans:
+    fE, fU, fk = _floors(X, Y, g_scale)
+    E, dE = row_space(X, tol, floor=fE)
+    U, dU = row_space(Y, tol, floor=fU)
     s_core = jnp.linalg.svd(X @ Y.T, compute_uv=False)
-    return Spans(int(X.shape[1]), E, U, dE, dU, decide_rank(np.asarray(s_core), tol))
+    return Spans(int(X.shape[1]), E, U, dE, dU, decide_rank(np.asarray(s_core), tol, floor=fk))
 
 
 def spans(F, G, tol: float | None = None) -> Spans:
     """E, U, their dimensions and k of one model (F: n×d, G: V×d), factorised route."""
     tol = default_tol(np.asarray(F).dtype) if tol is None else tol
     c = compress(F, G)
-    return _spans(c.Xa, c.Ya, tol)
+    return _spans(c.Xa, c.Ya, tol, c.ga)
 
 
 def effective_complexity(F, G, tol: float | None = None) -> RankDecision:
@@ -284,17 +297,19 @@ def compare_models(
             default_tol(Gb.dtype),
         )
     c = compress(Fa, Ga, Fb, Gb)
-    sa, sb = _spans(c.Xa, c.Ya, tol), _spans(c.Xb, c.Yb, tol)
+    sa, sb = _spans(c.Xa, c.Ya, tol, c.ga), _spans(c.Xb, c.Yb, tol, c.gb)
 
     core_a, core_b = c.Xa @ c.Ya.T, c.Xb @ c.Yb.T
-    diff2 = _fro2(core_a - core_b)
-    ref2 = 0.5 * (_fro2(core_a) + _fro2(core_b))
-    residual = _rel(diff2, ref2)
+    # differences below rounding noise count as zero (L_a = L_b = 0 must be equivalent)
+    floor = _floors(c.Xa, c.Ya, c.ga)[2] + _floors(c.Xb, c.Yb, c.gb)[2]
+    diff = max(float(np.sqrt(_fro2(core_a - core_b))) - floor, 0.0)
+    ref = max(float(np.sqrt(0.5 * (_fro2(core_a) + _fro2(core_b)))), floor)
+    residual = _rel(diff**2, ref**2)
 
     if k is not None and not 0 <= k <= min(sa.d, sb.d):
         raise ValueError(f"k={k} must lie in [0, min(d_a, d_b)] = [0, {min(sa.d, sb.d)}]")
     Uc, s, Vct = jnp.linalg.svd(0.5 * (core_a + core_b))
-    kdec = decide_rank(np.asarray(s), tol, k)
+    kdec = decide_rank(np.asarray(s), tol, k, floor=0.5 * floor)
     r = kdec.rank
     sq = jnp.sqrt(jnp.where(s[:r] > 0, s[:r], 1.0))
     Uk, Vk = Uc[:, :r], Vct[:r].T

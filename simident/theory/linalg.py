@@ -38,17 +38,27 @@ class RankDecision:
         return asdict(self)
 
 
-def decide_rank(s, tol: float, rank: int | None = None) -> RankDecision:
-    """Rank from singular values `s` (any order) at relative tolerance `tol`.
+def noise_floor(dtype, m: int, scale: float) -> float:
+    """Size of rounding noise in a product/QR of width m whose factors have norm `scale`:
+    10·eps·sqrt(m)·scale. Singular values below it are indistinguishable from zero."""
+    eps = float(np.finfo(np.dtype(dtype)).eps)
+    return 10.0 * eps * float(np.sqrt(max(m, 1))) * float(scale)
 
+
+def decide_rank(s, tol: float, rank: int | None = None, floor: float = 0.0) -> RankDecision:
+    """Rank from singular values `s` (any order): count σ_i > max(tol·σ_1, floor).
+
+    `floor` is an absolute noise level (see `noise_floor`): without it, a matrix that is
+    zero up to rounding (e.g. L = 0 for a uniform distribution) would get full rank.
     If `rank` is given it is used instead of the estimate (the gap is still reported).
     """
     s = np.sort(np.abs(np.asarray(s, dtype=np.float64)))[::-1]
-    if s.size == 0 or s[0] == 0.0:
+    if s.size == 0 or s[0] == 0.0 or (rank is None and s[0] <= floor):
         r = 0 if rank is None else int(rank)
         return RankDecision(r, float(tol), float("nan"), 0.0, float("inf"))
     rel = s / s[0]
-    r = int(np.sum(rel > tol)) if rank is None else int(min(rank, s.size))
+    cut = max(tol, floor / s[0])
+    r = int(np.sum(rel > cut)) if rank is None else int(min(rank, s.size))
     last = float(rel[r - 1]) if r > 0 else float("nan")
     first = float(rel[r]) if r < s.size else 0.0
     gap = float("inf") if first == 0.0 else (last / first if r > 0 else 0.0)
@@ -64,13 +74,13 @@ def _tall_svd(X):
     return s, Vt
 
 
-def row_space(X, tol: float, rank: int | None = None):
+def row_space(X, tol: float, rank: int | None = None, floor: float = 0.0):
     """Orthonormal basis (columns, m×r) of the span of the rows of X, and its RankDecision."""
     X = jnp.asarray(X)
     if X.shape[0] == 0:
         return jnp.zeros((X.shape[1], 0), X.dtype), decide_rank([], tol)
     s, Vt = _tall_svd(X)
-    dec = decide_rank(np.asarray(s), tol, rank)
+    dec = decide_rank(np.asarray(s), tol, rank, floor)
     return Vt[: dec.rank].T, dec
 
 

@@ -141,8 +141,13 @@ def parallel_embedding(va: View, vb: View, pairs, tol: float) -> dict:
 
 
 def _dim_cap_uperp(v: View, ids, tol: float) -> int:
-    """dim(E_S ∩ U⊥) = dim E_S - dim P_U(E_S), with E_S = span{f(s): s ∈ ids}."""
-    X = v.F[ids]
+    """dim(D_S ∩ U⊥) = dim D_S - dim P_U(D_S), with D_S = span{f(s) - f(s'): s, s' ∈ ids}.
+
+    Affine statements (relations, probes with an intercept) only see differences of
+    embeddings, so the inclusion condition is stated on D_S rather than on the linear
+    span E_S (a hidden component common to every f(s) is absorbed by the intercept).
+    """
+    X = v.F[ids] - v.F[ids].mean(axis=0)
     sv = np.linalg.svd(X, compute_uv=False)
     svu = np.linalg.svd(X @ np.asarray(v.spans.U), compute_uv=False)
     scale = sv[0] if sv.size else 0.0
@@ -154,8 +159,8 @@ def _dim_cap_uperp(v: View, ids, tol: float) -> int:
 def relational(va: View, vb: View, pairs, tol: float) -> dict:
     """P3. Model level RL(q): P_U f(s⊕q) = P_U(A f(s) + b) ∀s (fit ℓ(s⊕q) on affine f(s)).
     Distribution level D3: ℓ(s⊕q) = B ℓ(s) + c; D3 ⇔ RL with the inclusion condition.
-    Guaranteed shared when D3 holds (every equivalent model has RL) or E_q ∩ U⊥ = {0}
-    in both models (then IC is automatic and RL ⇔ D3)."""
+    Guaranteed shared when D3 holds (every equivalent model has RL) or D_q ∩ U⊥ = {0}
+    in both models, D_q = span{f(s) - f(s')} (then IC is automatic and RL ⇔ D3)."""
     S = np.asarray([p[0] for p in pairs])
     Q = np.asarray([p[1] for p in pairs])
     out = {}
@@ -173,10 +178,10 @@ def relational(va: View, vb: View, pairs, tol: float) -> dict:
     if dist:
         reason = "ℓ(s⊕q) is affine in ℓ(s) (D3), so every equivalent model has the relation"
     elif no_cap:
-        reason = "E_q ∩ U⊥ = {0} in both models, so IC is automatic and RL is all-or-none"
+        reason = "D_q ∩ U⊥ = {0} in both models, so IC is automatic and RL is all-or-none"
     else:
         reason = (
-            "D3 fails and some model sees directions in E_q ∩ U⊥, so RL without the "
+            "D3 fails and some model has varying directions in E_q ∩ U⊥, so RL without the "
             "inclusion condition may hold in one model and not another"
         )
     if vacuous:
@@ -187,7 +192,7 @@ def relational(va: View, vb: View, pairs, tol: float) -> dict:
         scores[f"rl_r2_{t}"] = out[t]["rl"].r2
         scores[f"d3_residual_{t}"] = out[t]["d3"].rel_residual
         scores[f"d3_r2_{t}"] = out[t]["d3"].r2
-        scores[f"dim_Eq_cap_Uperp_{t}"] = out[t]["cap"]
+        scores[f"dim_Dq_cap_Uperp_{t}"] = out[t]["cap"]
     scores["n_pairs"] = len(pairs)
     return {
         "holds_a": bool(holds_a),
@@ -204,7 +209,7 @@ def relational(va: View, vb: View, pairs, tol: float) -> dict:
 def probe(va: View, vb: View, contexts, values, tol: float) -> dict:
     """P4. Model level: z(s) = w·f(s) + β on the probed contexts. Distribution level:
     z(s) = a·ℓ(s) + β. Guaranteed shared when the distribution-level form holds (every
-    model has a probe, w~ = Ḡ~ᵀa) or E_z ∩ U⊥ = {0} in both models."""
+    model has a probe, w~ = Ḡ~ᵀa) or D_z ∩ U⊥ = {0} in both models (D_z: differences)."""
     S = np.asarray(contexts)
     z = np.asarray(values, dtype=np.float64)
     out = {}
@@ -221,10 +226,10 @@ def probe(va: View, vb: View, contexts, values, tol: float) -> dict:
     if dist:
         reason = "z is affine in the centered logits, so every equivalent model has a probe"
     elif no_cap:
-        reason = "E_z ∩ U⊥ = {0} in both models, so a probe exists in both or in neither"
+        reason = "D_z ∩ U⊥ = {0} in both models, so a probe exists in both or in neither"
     else:
         reason = (
-            "z is not affine in the logits and some model has directions in E_z ∩ U⊥: "
+            "z is not affine in the logits and some model has varying directions in E_z ∩ U⊥: "
             "a probe reading them is not shared (a minimal model has none)"
         )
     scores = {}
@@ -233,7 +238,7 @@ def probe(va: View, vb: View, contexts, values, tol: float) -> dict:
         scores[f"probe_r2_{t}"] = out[t]["model"].r2
         scores[f"logit_probe_residual_{t}"] = out[t]["dist"].rel_residual
         scores[f"logit_probe_r2_{t}"] = out[t]["dist"].r2
-        scores[f"dim_Ez_cap_Uperp_{t}"] = out[t]["cap"]
+        scores[f"dim_Dz_cap_Uperp_{t}"] = out[t]["cap"]
     scores["n_contexts"] = len(S)
     return {
         "holds_a": bool(holds_a),
