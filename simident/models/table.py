@@ -20,8 +20,8 @@ class Table(nnx.Module):
         self.G = nnx.Param(std * jax.random.normal(rngs.params(), (V, d), jnp.float32))
 
     def f(self, ids, tokens=None, lengths=None):
-        """Context embeddings f(s) (B×d) of contexts `ids`; tokens are not used."""
-        return self.F[ids]
+        """Context embeddings f(s) (B×d) of contexts `ids` (None: all n); tokens unused."""
+        return self.F[...] if ids is None else self.F[ids]
 
     def g(self):
         """Unembeddings g(y) of the whole vocabulary (V×d)."""

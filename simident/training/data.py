@@ -34,7 +34,7 @@ class TrainData(NamedTuple):
 
 def make_data(world, loss: str) -> TrainData:
     """Collect the training contexts of `world` for the given loss."""
-    ids = np.asarray(world.train_ids, dtype=np.int64)
+    ids = np.sort(np.asarray(world.train_ids, dtype=np.int64))
     if ids.size == 0:
         raise SimidentError(f"world {world.world_id}: no training contexts (split.train is empty)")
     tokens, lengths = world.tokens()
