@@ -76,6 +76,24 @@ def read_json(path, what: str = "JSON file") -> dict:
         raise SimidentError(f"{what} {path}: not valid JSON ({e})") from None
 
 
+def read_toml(path, what: str = "TOML file") -> dict:
+    """Parse a TOML file; a missing file, bad TOML or non-text names the file."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python < 3.11
+        import tomli as tomllib
+
+    path = Path(path)
+    if not path.is_file():
+        raise SimidentError(f"{path}: no such {what}")
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise SimidentError(f"{path}: not valid TOML ({e})") from None
+    except UnicodeDecodeError as e:
+        raise SimidentError(f"{path}: not a text file ({e})") from None
+
+
 def save_model(path, F, G, **extra) -> None:
     """Write a model in the `compare` format: `F` (n×d) and `G` (V×d), atomically."""
     arrays = {

@@ -31,9 +31,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import tomllib
-
 from simident.errors import SimidentError
+from simident.io import read_toml
 
 TOP_KEYS = ("name", "seeds", "tol", "contexts", "world", "learner", "grid")
 GRID_KEYS = ("world", "learner")
@@ -108,14 +107,7 @@ class SweepSpec:
     @classmethod
     def from_toml(cls, path) -> SweepSpec:
         path = Path(path)
-        if not path.is_file():
-            raise SimidentError(f"{path}: no such sweep spec file")
-        try:
-            data = tomllib.loads(path.read_text())
-        except tomllib.TOMLDecodeError as e:
-            raise SimidentError(f"{path}: not valid TOML ({e})") from None
-        except UnicodeDecodeError as e:
-            raise SimidentError(f"{path}: not a text file ({e})") from None
+        data = read_toml(path, "sweep spec file")
         try:
             return cls.from_dict(data)
         except SimidentError as e:

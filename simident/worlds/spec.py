@@ -15,11 +15,7 @@ from numbers import Integral, Real
 from pathlib import Path
 
 from simident.errors import SimidentError
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib
+from simident.io import read_toml
 
 CONTEXT_KINDS = ("compositional", "random")
 PARALLEL_PREFIX = "parallel_"
@@ -175,14 +171,7 @@ class WorldSpec:
     def from_toml(cls, path) -> WorldSpec:
         """Read a TOML spec file; parse errors and unknown keys name the file."""
         path = Path(path)
-        if not path.is_file():
-            raise SimidentError(f"{path}: no such spec file")
-        try:
-            data = tomllib.loads(path.read_text())
-        except tomllib.TOMLDecodeError as e:
-            raise SimidentError(f"{path}: not valid TOML ({e})") from None
-        except UnicodeDecodeError as e:
-            raise SimidentError(f"{path}: not a text file ({e})") from None
+        data = read_toml(path, "spec file")
         try:
             return cls.from_dict(data, source=str(path))
         except SimidentError as e:
