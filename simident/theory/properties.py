@@ -156,6 +156,37 @@ def _dim_cap_uperp(v: View, ids, tol: float) -> int:
     return r - ru
 
 
+def _affine_checks(va: View, vb: View, S, target, tol: float) -> dict:
+    """Per model: the fit of target(v) on affine f(s) (model level), on affine ℓ(s)
+    (distribution level), and dim(D_S ∩ U⊥); plus the verdicts both P3 and P4 share."""
+    out = {}
+    for tag, v in (("a", va), ("b", vb)):
+        Y = target(v)
+        out[tag] = dict(
+            model=affine_fit(v.F[S], Y, tol),
+            dist=affine_fit(v.logit_coords(S), Y, tol),
+            cap=_dim_cap_uperp(v, S, tol),
+        )
+    holds_a, holds_b = (out[t]["model"].rel_residual <= tol for t in "ab")
+    dist_a, dist_b = (out[t]["dist"].rel_residual <= tol for t in "ab")
+    out["holds"] = (bool(holds_a), bool(holds_b))
+    out["dist_each"] = (bool(dist_a), bool(dist_b))
+    out["dist"] = _both(dist_a, dist_b)
+    out["no_cap"] = out["a"]["cap"] == 0 and out["b"]["cap"] == 0
+    return out
+
+
+def _affine_scores(out: dict, model: str, dist: str, cap: str) -> dict:
+    scores = {}
+    for t in "ab":
+        scores[f"{model}_residual_{t}"] = out[t]["model"].rel_residual
+        scores[f"{model}_r2_{t}"] = out[t]["model"].r2
+        scores[f"{dist}_residual_{t}"] = out[t]["dist"].rel_residual
+        scores[f"{dist}_r2_{t}"] = out[t]["dist"].r2
+        scores[f"{cap}_{t}"] = out[t]["cap"]
+    return scores
+
+
 def relational(va: View, vb: View, pairs, tol: float) -> dict:
     """P3. Model level RL(q): P_U f(s⊕q) = P_U(A f(s) + b) ∀s (fit ℓ(s⊕q) on affine f(s)).
     Distribution level D3: ℓ(s⊕q) = B ℓ(s) + c; D3 ⇔ RL with the inclusion condition.
@@ -163,21 +194,12 @@ def relational(va: View, vb: View, pairs, tol: float) -> dict:
     in both models, D_q = span{f(s) - f(s')} (then IC is automatic and RL ⇔ D3)."""
     S = np.asarray([p[0] for p in pairs])
     Q = np.asarray([p[1] for p in pairs])
-    out = {}
-    for tag, v in (("a", va), ("b", vb)):
-        Zq = v.logit_coords(Q)
-        rl = affine_fit(v.F[S], Zq, tol)
-        d3 = affine_fit(v.logit_coords(S), Zq, tol)
-        out[tag] = dict(rl=rl, d3=d3, cap=_dim_cap_uperp(v, S, tol))
-    holds_a, holds_b = (out[t]["rl"].rel_residual <= tol for t in "ab")
-    d3_a, d3_b = (out[t]["d3"].rel_residual <= tol for t in "ab")
-    no_cap = out["a"]["cap"] == 0 and out["b"]["cap"] == 0
-    dist = _both(d3_a, d3_b)
-    guaranteed = dist or no_cap
-    vacuous = any(out[t]["rl"].n <= out[t]["rl"].x_rank + 1 for t in "ab")
-    if dist:
+    out = _affine_checks(va, vb, S, lambda v: v.logit_coords(Q), tol)
+    (holds_a, holds_b), (d3_a, d3_b) = out["holds"], out["dist_each"]
+    vacuous = any(out[t]["model"].n <= out[t]["model"].x_rank + 1 for t in "ab")
+    if out["dist"]:
         reason = "ℓ(s⊕q) is affine in ℓ(s) (D3), so every equivalent model has the relation"
-    elif no_cap:
+    elif out["no_cap"]:
         reason = "D_q ∩ U⊥ = {0} in both models, so IC is automatic and RL is all-or-none"
     else:
         reason = (
@@ -186,21 +208,15 @@ def relational(va: View, vb: View, pairs, tol: float) -> dict:
         )
     if vacuous:
         reason += " (warning: too few pairs for the fit to be informative)"
-    scores = {}
-    for t in "ab":
-        scores[f"rl_residual_{t}"] = out[t]["rl"].rel_residual
-        scores[f"rl_r2_{t}"] = out[t]["rl"].r2
-        scores[f"d3_residual_{t}"] = out[t]["d3"].rel_residual
-        scores[f"d3_r2_{t}"] = out[t]["d3"].r2
-        scores[f"dim_Dq_cap_Uperp_{t}"] = out[t]["cap"]
+    scores = _affine_scores(out, "rl", "d3", "dim_Dq_cap_Uperp")
     scores["n_pairs"] = len(pairs)
     return {
-        "holds_a": bool(holds_a),
-        "holds_b": bool(holds_b),
+        "holds_a": holds_a,
+        "holds_b": holds_b,
         "inclusion_a": bool(holds_a and d3_a),
         "inclusion_b": bool(holds_b and d3_b),
-        "distribution_level": dist,
-        "guaranteed": bool(guaranteed),
+        "distribution_level": out["dist"],
+        "guaranteed": bool(out["dist"] or out["no_cap"]),
         "reason": reason,
         "scores": scores,
     }
@@ -212,39 +228,23 @@ def probe(va: View, vb: View, contexts, values, tol: float) -> dict:
     model has a probe, w~ = Ḡ~ᵀa) or D_z ∩ U⊥ = {0} in both models (D_z: differences)."""
     S = np.asarray(contexts)
     z = np.asarray(values, dtype=np.float64)
-    out = {}
-    for tag, v in (("a", va), ("b", vb)):
-        out[tag] = dict(
-            model=affine_fit(v.F[S], z, tol),
-            dist=affine_fit(v.logit_coords(S), z, tol),
-            cap=_dim_cap_uperp(v, S, tol),
-        )
-    holds_a, holds_b = (out[t]["model"].rel_residual <= tol for t in "ab")
-    dist_a, dist_b = (out[t]["dist"].rel_residual <= tol for t in "ab")
-    dist = _both(dist_a, dist_b)
-    no_cap = out["a"]["cap"] == 0 and out["b"]["cap"] == 0
-    if dist:
+    out = _affine_checks(va, vb, S, lambda v: z, tol)
+    if out["dist"]:
         reason = "z is affine in the centered logits, so every equivalent model has a probe"
-    elif no_cap:
+    elif out["no_cap"]:
         reason = "D_z ∩ U⊥ = {0} in both models, so a probe exists in both or in neither"
     else:
         reason = (
             "z is not affine in the logits and some model has varying directions in E_z ∩ U⊥: "
             "a probe reading them is not shared (a minimal model has none)"
         )
-    scores = {}
-    for t in "ab":
-        scores[f"probe_residual_{t}"] = out[t]["model"].rel_residual
-        scores[f"probe_r2_{t}"] = out[t]["model"].r2
-        scores[f"logit_probe_residual_{t}"] = out[t]["dist"].rel_residual
-        scores[f"logit_probe_r2_{t}"] = out[t]["dist"].r2
-        scores[f"dim_Dz_cap_Uperp_{t}"] = out[t]["cap"]
+    scores = _affine_scores(out, "probe", "logit_probe", "dim_Dz_cap_Uperp")
     scores["n_contexts"] = len(S)
     return {
-        "holds_a": bool(holds_a),
-        "holds_b": bool(holds_b),
-        "distribution_level": dist,
-        "guaranteed": bool(dist or no_cap),
+        "holds_a": out["holds"][0],
+        "holds_b": out["holds"][1],
+        "distribution_level": out["dist"],
+        "guaranteed": bool(out["dist"] or out["no_cap"]),
         "reason": reason,
         "scores": scores,
     }
