@@ -1,13 +1,60 @@
 """simident: simulate identifiability of next-token predictors p(y|s) = softmax(f(s)·g(y)).
 
+Typed API (imported on first use, so `import simident` does no work):
+  Model(F, G)                  a model by its matrices, validated
+  compare(a, b, ...)           -> Comparison: equivalence, k, residuals, property verdicts
+  ParallelUnembedding, ParallelEmbedding, Relational, Probe, Steering   property specs
+  PropertyResult, Comparison   results (frozen dataclasses with to_dict())
+
 Stages of the pipeline, one sub-package each:
-  theory/    the mathematics of THEORY.md (equivalence, spans, properties P1-P5, constructors)
+  theory/    the mathematics of THEORY.md (equivalence, spans, properties P1-P5, §4 A1-A4)
   worlds/    synthetic ground-truth distributions with controlled diversity
   models/    Flax NNX next-token predictors (table, transformer)
   training/  many seeds trained in one jitted program
   claims/    one experiment per claim, used by `simident reproduce`
   sweeps/    resumable grids over diversity and learner settings
-Importing the package does no work.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "Model": "simident.model",
+    "compare": "simident.comparison",
+    "Comparison": "simident.comparison",
+    "PropertyResult": "simident.comparison",
+    "ParallelUnembedding": "simident.specs",
+    "ParallelEmbedding": "simident.specs",
+    "Relational": "simident.specs",
+    "Probe": "simident.specs",
+    "Steering": "simident.specs",
+}
+__all__ = [
+    "Comparison",
+    "Model",
+    "ParallelEmbedding",
+    "ParallelUnembedding",
+    "Probe",
+    "PropertyResult",
+    "Relational",
+    "Steering",
+    "compare",
+]
+
+if TYPE_CHECKING:
+    from simident.comparison import Comparison, PropertyResult, compare
+    from simident.model import Model
+    from simident.specs import ParallelEmbedding, ParallelUnembedding, Probe, Relational, Steering
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        import importlib
+
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'simident' has no attribute {name!r}")

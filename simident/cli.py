@@ -48,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(modules[args.command].run(args) or 0)
+        code = int(modules[args.command].run(args) or 0)
+        sys.stdout.flush()
+        return code
     except SimidentError as e:
         print(f"simident {args.command}: error: {e}", file=sys.stderr)
         return 2
@@ -58,6 +60,17 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into e.g. `head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except OSError as e:  # full disk, unwritable output, stdout on /dev/full
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except OSError:
+            pass
+        where = e.filename or "standard output"
+        print(
+            f"simident {args.command}: error: cannot write {where} ({e.strerror or e})",
+            file=sys.stderr,
+        )
+        return 2
 
 
 if __name__ == "__main__":

@@ -66,14 +66,35 @@ def write_json(path, obj) -> None:
     _atomic_write(Path(path), lambda fh: fh.write(text))
 
 
-def read_json(path, what: str = "JSON file") -> dict:
-    path = Path(path)
-    if not path.is_file():
+def _check_readable(path: Path, what: str) -> None:
+    """A file that exists, is not a directory and can be opened; else SimidentError."""
+    if path.is_dir():
+        raise SimidentError(f"{what} {path}: is a directory")
+    if not path.exists():
         raise SimidentError(f"{what} {path}: no such file")
+    if not path.is_file():
+        raise SimidentError(f"{what} {path}: not a regular file")
+    if not os.access(path, os.R_OK):
+        raise SimidentError(f"{what} {path}: permission denied")
+
+
+def read_json(path, what: str = "JSON file"):
+    """Parse a JSON file; a missing, unreadable, non-text, invalid or absurdly nested file
+    is refused with one line naming it."""
+    path = Path(path)
+    _check_readable(path, what)
     try:
-        return json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        text = path.read_text()
+    except OSError as e:
+        raise SimidentError(f"{what} {path}: cannot read ({e.strerror or e})") from None
+    except UnicodeDecodeError as e:
+        raise SimidentError(f"{what} {path}: not a text file ({e})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
         raise SimidentError(f"{what} {path}: not valid JSON ({e})") from None
+    except RecursionError:
+        raise SimidentError(f"{what} {path}: nested too deeply to be a valid input") from None
 
 
 def read_toml(path, what: str = "TOML file") -> dict:
@@ -84,6 +105,8 @@ def read_toml(path, what: str = "TOML file") -> dict:
         import tomli as tomllib
 
     path = Path(path)
+    if path.is_dir():
+        raise SimidentError(f"{path}: is a directory, not a {what}")
     if not path.is_file():
         raise SimidentError(f"{path}: no such {what}")
     try:
@@ -92,6 +115,8 @@ def read_toml(path, what: str = "TOML file") -> dict:
         raise SimidentError(f"{path}: not valid TOML ({e})") from None
     except UnicodeDecodeError as e:
         raise SimidentError(f"{path}: not a text file ({e})") from None
+    except OSError as e:
+        raise SimidentError(f"{path}: cannot read ({e.strerror or e})") from None
 
 
 def save_model(path, F, G, **extra) -> None:
@@ -105,15 +130,12 @@ def save_model(path, F, G, **extra) -> None:
 
 
 def load_model(path) -> tuple[np.ndarray, np.ndarray]:
-    """Read and validate a model file: arrays `F` (n×d) and `G` (V×d), finite, same d.
+    """Read and validate a model file: arrays `F` (n×d) and `G` (V×d) (`model.check_arrays`).
 
     Raises SimidentError naming the file and the problem.
     """
     path = Path(path)
-    if not path.exists():
-        raise SimidentError(f"{path}: no such file")
-    if not path.is_file():
-        raise SimidentError(f"{path}: not a file")
+    _check_readable(path, "model file")
     try:
         loaded = np.load(path, allow_pickle=False)
         if not isinstance(loaded, np.lib.npyio.NpzFile):
@@ -133,22 +155,6 @@ def load_model(path) -> tuple[np.ndarray, np.ndarray]:
         raise
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
         raise SimidentError(f"{path}: not a readable .npz file ({e})") from None
-    for name, X in (("F", F), ("G", G)):
-        if X.ndim != 2:
-            raise SimidentError(f"{path}: array {name} must be 2-D, got shape {X.shape}")
-        if not np.issubdtype(X.dtype, np.floating) and not np.issubdtype(X.dtype, np.integer):
-            raise SimidentError(f"{path}: array {name} must be numeric, got dtype {X.dtype}")
-        if X.size == 0:
-            raise SimidentError(f"{path}: array {name} is empty (shape {X.shape})")
-        if not np.all(np.isfinite(X)):
-            bad = int(np.sum(~np.isfinite(X)))
-            raise SimidentError(f"{path}: array {name} has {bad} non-finite value(s)")
-    if F.shape[1] != G.shape[1]:
-        raise SimidentError(
-            f"{path}: F has d={F.shape[1]} columns but G has d={G.shape[1]}; they must match"
-        )
-    if not np.issubdtype(F.dtype, np.floating):
-        F = F.astype(np.float64)
-    if not np.issubdtype(G.dtype, np.floating):
-        G = G.astype(np.float64)
-    return F, G
+    from simident.model import check_arrays
+
+    return check_arrays(F, G, str(path))

@@ -220,7 +220,7 @@ class Context:
 
     def pair(self, a: ModelRef, b: ModelRef) -> dict:
         """`run_compare` of two models of one world (no properties, no KL), cached."""
-        from simident.compare import run_compare
+        from simident.comparison import run_compare
 
         key = (a, b)
         if key not in self._pairs:
@@ -261,7 +261,7 @@ class Context:
     def versus_truth(self, ref: ModelRef) -> dict:
         """`run_compare(truth, model)` with the world's planted properties and the steering
         vectors, cached: "a" is the truth, "b" the model."""
-        from simident.compare import run_compare
+        from simident.comparison import run_compare
 
         if ref not in self._vs_truth:
             role = ref.world
@@ -278,7 +278,7 @@ class Context:
 
     def steering_pair(self, a: ModelRef, b: ModelRef) -> dict:
         """In-span steering between two trained models (the same combination in both)."""
-        from simident.compare import run_compare
+        from simident.comparison import run_compare
 
         return run_compare(
             *self.padded(a),

@@ -1,12 +1,33 @@
-"""`simident compare A.npz B.npz [--properties SPEC.json] [--json] [--tol TOL] [--k K]`."""
+"""`simident compare A.npz B.npz [--properties SPEC.json] [--json] [--tol TOL] [--k K]
+[--contexts train|heldout|all --world DIR | --contexts-file IDS.json] [--band LO HI]`."""
 
 from __future__ import annotations
 
+import math
 import sys
 from pathlib import Path
 
+EPILOG = """\
+fields (see docs/compare.md):
+  logit_residual     r = ‖L_A − L_B‖_F / ‖L‖_F, uniform over context-token cells (A1)
+  weighted_residual  r_p, the same weighted by p̄(y|s): tracks the KL (A3)
+  kl_mean, kl_max    KL(p_A ‖ p_B) per context, nats
+  delta_2            ‖L_A − L_B‖_2: the pair's noise level for rank decisions (A4)
+  k, k_decision      σ_i(L̄) counted above max(delta_2, tol·σ_1, floor), k ≤ min(d_A, d_B);
+                     sigma_k, sigma_k1, threshold and decided_by say how
+  identified_misfit_f/_g, a1_bound   disagreement of the identified parts and its A1 bound
+verdicts holds_a / holds_b / distribution_level / shared / guaranteed are true, false or
+null (undecided): a score ≤ lower holds, > upper fails, between is undecided, with
+lower = max(tol, LO·noise), upper = max(tol, HI·noise) and noise the pair's relative
+logit disagreement on the property's contexts/tokens (reported in each `band`).
+"""
+
 
 def configure(p) -> None:
+    import argparse
+
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
+    p.epilog = EPILOG
     p.add_argument("a", metavar="A.npz", help="model A: arrays F (n×d) and G (V×d)")
     p.add_argument("b", metavar="B.npz", help="model B: arrays F (n×d~) and G (V×d~)")
     p.add_argument("--properties", metavar="SPEC.json", help="linear properties to test")
@@ -16,53 +37,120 @@ def configure(p) -> None:
         type=float,
         default=None,
         help="relative tolerance for ranks and verdicts (default: sqrt(eps) of the input "
-        "dtype, 1.5e-8 for float64; use 1e-2 for trained models)",
+        "dtype, 1.5e-8 for float64); the pair's own disagreement widens it (A4, bands)",
     )
     p.add_argument("--k", type=int, default=None, help="use this effective complexity")
     p.add_argument("--no-kl", action="store_true", help="skip the per-context KL (O(nVd) work)")
+    p.add_argument(
+        "--contexts",
+        choices=("train", "heldout", "all"),
+        default=None,
+        help="compare on the world's training or held-out contexts (needs --world)",
+    )
+    p.add_argument("--world", metavar="DIR", help="the world the models were trained on")
+    p.add_argument(
+        "--contexts-file", metavar="IDS.json", help="compare on these context ids (a JSON list)"
+    )
+    p.add_argument(
+        "--band",
+        nargs=2,
+        type=float,
+        metavar=("LO", "HI"),
+        default=None,
+        help="margins of the verdict bands in units of the pair's disagreement (default 2 4)",
+    )
+
+
+def _contexts(args, n: int):
+    """(ids or None, name) from --contexts/--world or --contexts-file."""
+    from simident.errors import SimidentError
+    from simident.io import read_json
+
+    if args.contexts_file and args.contexts:
+        raise SimidentError("give either --contexts or --contexts-file, not both")
+    if args.contexts_file:
+        ids = read_json(args.contexts_file, "contexts file")
+        if not isinstance(ids, list):
+            raise SimidentError(f"contexts file {args.contexts_file}: expected a JSON list of ids")
+        return ids, Path(args.contexts_file).name
+    if args.contexts is None:
+        if args.world:
+            raise SimidentError("--world is only used with --contexts train|heldout|all")
+        return None, None
+    if not args.world:
+        raise SimidentError(f"--contexts {args.contexts}: needs --world DIR (the models' world)")
+    meta = read_json(Path(args.world) / "world.json", "world file")
+    split = meta.get("split") if isinstance(meta, dict) else None
+    contexts = meta.get("contexts") if isinstance(meta, dict) else None
+    if not isinstance(split, dict) or not isinstance(contexts, list):
+        raise SimidentError(f"{args.world}/world.json: no 'split' or 'contexts' (not a world?)")
+    if len(contexts) != n:
+        raise SimidentError(
+            f"--world {args.world}: the world has {len(contexts)} contexts but the models n={n}"
+        )
+    if args.contexts == "all":
+        return list(range(n)), "all"
+    ids = split.get(args.contexts)
+    if not isinstance(ids, list) or not ids:
+        raise SimidentError(f"{args.world}/world.json: split.{args.contexts} is empty or missing")
+    return ids, args.contexts
 
 
 def run(args) -> int:
-    from simident.compare import format_report, run_compare
-    from simident.env import enable_x64, versions
+    from simident.comparison import compare
+    from simident.env import versions
     from simident.errors import SimidentError
-    from simident.io import load_model, read_json, to_json
+    from simident.io import read_json, to_json
+    from simident.model import Model
+    from simident.theory.decisions import DEFAULT_MARGINS
 
-    enable_x64()
     if args.tol is not None and not 0.0 < args.tol < 1.0:
         raise SimidentError(f"--tol {args.tol}: must lie in (0, 1)")
     if args.k is not None and args.k < 0:
         raise SimidentError(f"--k {args.k}: must be ≥ 0")
-    Fa, Ga = load_model(args.a)
-    Fb, Gb = load_model(args.b)
-    if Fa.shape[0] != Fb.shape[0]:
-        raise SimidentError(
-            f"{args.b}: F has n={Fb.shape[0]} contexts but {args.a} has n={Fa.shape[0]}"
-        )
-    if Ga.shape[0] != Gb.shape[0]:
-        raise SimidentError(
-            f"{args.b}: G has V={Gb.shape[0]} tokens but {args.a} has V={Ga.shape[0]}"
-        )
-    spec = None
-    if args.properties:
-        spec = read_json(args.properties, "properties file")
+    if args.band is not None and not (
+        all(math.isfinite(x) for x in args.band) and 0 < args.band[0] <= args.band[1]
+    ):
+        raise SimidentError(f"--band {args.band[0]} {args.band[1]}: need 0 < LO ≤ HI")
+    a, b = Model.load(args.a), Model.load(args.b)
+    if a.n != b.n:
+        raise SimidentError(f"{args.b}: F has n={b.n} contexts but {args.a} has n={a.n}")
+    if a.V != b.V:
+        raise SimidentError(f"{args.b}: G has V={b.V} tokens but {args.a} has V={a.V}")
+    spec = read_json(args.properties, "properties file") if args.properties else ()
+    ids, name = _contexts(args, a.n)
     try:
-        result = run_compare(
-            Fa, Ga, Fb, Gb, properties=spec, tol=args.tol, k=args.k, kl=not args.no_kl
+        result = compare(
+            a,
+            b,
+            properties=spec,
+            tol=args.tol,
+            k=args.k,
+            kl=not args.no_kl,
+            contexts=ids,
+            contexts_name=name,
+            margins=tuple(args.band) if args.band else DEFAULT_MARGINS,
         )
     except SimidentError as e:
         msg = str(e)
         if args.properties and msg.startswith("properties"):
             msg = f"{args.properties}{msg[len('properties') :]}"
+        elif ids is not None and msg.startswith("contexts"):
+            msg = f"{args.contexts_file or '--contexts'}: {msg}"
         raise SimidentError(msg) from None
-    result["inputs"] = {
+    out = result.to_dict()
+    out["inputs"] = {
         "a": str(Path(args.a)),
         "b": str(Path(args.b)),
         "properties": args.properties,
+        "world": args.world,
+        "contexts_file": args.contexts_file,
     }
-    result["versions"] = versions()
+    out["versions"] = versions()
     if args.json:
-        sys.stdout.write(to_json(result) + "\n")
+        sys.stdout.write(to_json(out) + "\n")
     else:
-        print(format_report(result, args.a, args.b))
+        from simident.comparison_report import format_report
+
+        sys.stdout.write(format_report(out, args.a, args.b) + "\n")
     return 0

@@ -124,7 +124,7 @@ def evaluate_cell(spec, cell, *, trainer=None, pad_to: int | None = None, progre
     an object with F (N×n×d), G (N×V×d), kl_mean, kl_max (N,), seeds; the default trains
     with `simident.training.train_world`."""
     from simident.claims.measures import free_parts, pad, restrict
-    from simident.compare import run_compare
+    from simident.comparison import run_compare
     from simident.theory.equivalence import effective_complexity
     from simident.training import TrainConfig
     from simident.worlds import generate_world

@@ -26,7 +26,8 @@ from simident.theory.linalg import (
     pinv,
     row_space,
 )
-from simident.theory.logits import center, kl_per_context
+from simident.theory.logits import center, kl_terms
+from simident.theory.precision import in_float64
 
 
 @jax.jit
@@ -137,14 +138,26 @@ def _floors(X, Y, g_scale: float) -> tuple[float, float, float]:
     return noise_floor(X.dtype, m, x), noise_floor(X.dtype, m, y), noise_floor(X.dtype, m, x * y)
 
 
-def _spans(X, Y, tol, g_scale: float = 0.0) -> Spans:
+def _spans(X, Y, tol, g_scale: float = 0.0, noise: float = 0.0, cap: int | None = None) -> Spans:
+    """Spans of one model from its factors (F = Q X, Ḡ = Q Y).
+
+    `noise` is the pair's disagreement ‖L_a − L_b‖_2 (A4; 0 for one model or an exact
+    pair). k counts σ_i(F Ḡᵀ) above it; a direction of E (of U) counts when its singular
+    value exceeds noise/‖Ḡ‖_2 (noise/‖F‖_2): below that its effect on the logits is
+    smaller than the two models' disagreement.
+    """
     fE, fU, fk = _floors(X, Y, g_scale)
-    E, dE = row_space(X, tol, floor=fE)
-    U, dU = row_space(Y, tol, floor=fU)
+    nF = float(jnp.linalg.norm(X, 2)) if X.size else 0.0
+    nG = float(jnp.linalg.norm(Y, 2)) if Y.size else 0.0
+    E, dE = row_space(X, tol, floor=fE, noise=noise / nG if nG > 0 else 0.0)
+    U, dU = row_space(Y, tol, floor=fU, noise=noise / nF if nF > 0 else 0.0)
     s_core = jnp.linalg.svd(X @ Y.T, compute_uv=False)
-    return Spans(int(X.shape[1]), E, U, dE, dU, decide_rank(np.asarray(s_core), tol, floor=fk))
+    cap = min(dE.rank, dU.rank) if cap is None else min(cap, dE.rank, dU.rank)
+    kdec = decide_rank(np.asarray(s_core), tol, floor=fk, noise=noise, cap=cap)
+    return Spans(int(X.shape[1]), E, U, dE, dU, kdec)
 
 
+@in_float64
 def spans(F, G, tol: float | None = None) -> Spans:
     """E, U, their dimensions and k of one model (F: n×d, G: V×d), factorised route."""
     tol = default_tol(np.asarray(F).dtype) if tol is None else tol
@@ -162,14 +175,15 @@ def _qr_full(X):
     return jnp.linalg.qr(X, mode="reduced")
 
 
+@in_float64
 def canonical_coordinates(F, G, tol: float | None = None, k: int | None = None):
     """Rank-k factorisation L = Φ Ψᵀ and the maps T = Ψ⁺Ḡ, R = Φ⁺F of one model (E3).
 
     Returns (Phi n×k, Psi V×k, T k×d, R k×d, RankDecision of k). Then T f(s) = φ(s),
     R ḡ(y) = ψ(y), T Rᵀ = I_k.
     """
-    F, G = jnp.asarray(F), jnp.asarray(G)
-    tol = default_tol(F.dtype) if tol is None else tol
+    tol = default_tol(np.asarray(F).dtype) if tol is None else tol
+    F, G = jnp.asarray(F, jnp.float64), jnp.asarray(G, jnp.float64)
     QF, RF = _qr_full(F)
     QG, RG = _qr_full(center(G))
     Uc, s, Vct = jnp.linalg.svd(RF @ RG.T)
@@ -185,10 +199,16 @@ def canonical_coordinates(F, G, tol: float | None = None, k: int | None = None):
 
 @dataclass
 class Equivalence:
-    """How two models relate (E1, E4, E6). Scores are continuous; `equivalent` applies tol.
+    """How two models relate (E1, E4, E6; §4 A1-A4). Scores are continuous; `equivalent`
+    applies tol.
 
-    - logit_residual: ‖L_a - L_b‖_F / sqrt((‖L_a‖² + ‖L_b‖²)/2) (0 = same distribution)
+    - logit_residual r: ‖L_a - L_b‖_F / sqrt((‖L_a‖² + ‖L_b‖²)/2) (0 = same distribution)
+    - weighted_residual r_p (A3): the same with every cell weighted by p̄(y|s), centred
+      under p̄; it tracks the KL, r tracks A1 (nan without the KL pass)
     - kl_max / kl_mean: max / mean over contexts of KL(p_a ‖ p_b), nats
+    - delta_2: ‖L_a − L_b‖_2, the noise level of the pair's rank decisions (A4)
+    - identified_misfit_f / _g: ‖Φ_a − Φ_b‖_F² / ‖Φ̄‖_F² (context side; token side with Ψ)
+      in the canonical basis of L̄, and a1_bound = ‖Δ‖_F² / (σ_k Σ_{i≤k} σ_i) bounding both
     - identified_r2_f: 1 - Σ‖T_a f_a(s) - T_b f_b(s)‖² / SST (canonical coordinates agree)
     - identified_r2_g: the same for R_a ḡ_a(y) versus R_b ḡ_b(y)
     - full_r2: pooled R² of the best affine map from F_a to F_b (full_r2_ba: b to a)
@@ -199,9 +219,14 @@ class Equivalence:
     tol: float
     equivalent: bool
     logit_residual: float
+    weighted_residual: float
     kl_max: float
     kl_mean: float
+    delta_2: float
     k: RankDecision
+    identified_misfit_f: float
+    identified_misfit_g: float
+    a1_bound: float
     identified_r2_f: float
     identified_r2_g: float
     full_r2: float
@@ -218,6 +243,7 @@ class Equivalence:
     R_b: np.ndarray = field(repr=False)
     M: np.ndarray = field(repr=False)
     N: np.ndarray = field(repr=False)
+    compressed: Compressed | None = field(default=None, repr=False)
 
     @property
     def identified_r2(self) -> float:
@@ -228,10 +254,15 @@ class Equivalence:
             "equivalent": self.equivalent,
             "tol": self.tol,
             "logit_residual": self.logit_residual,
+            "weighted_residual": self.weighted_residual,
             "kl_max": self.kl_max,
             "kl_mean": self.kl_mean,
+            "delta_2": self.delta_2,
             "k": self.k.rank,
             "k_decision": self.k.to_dict(),
+            "identified_misfit_f": self.identified_misfit_f,
+            "identified_misfit_g": self.identified_misfit_g,
+            "a1_bound": self.a1_bound,
             "identified_r2": self.identified_r2,
             "identified_r2_f": self.identified_r2_f,
             "identified_r2_g": self.identified_r2_g,
@@ -269,6 +300,24 @@ def _full_r2(c: Compressed, X_from, X_to, tol) -> float:
     return _r2(float(sse), float(sst))
 
 
+def a1_terms(core_a, core_b, s, Uc, Vct, k: int) -> tuple[float, float, float]:
+    """A1 on the small cores (L_x = Q_F core_x Q_Gᵀ, L̄'s SVD Uc diag(s) Vct):
+    the identified misfits ‖Φ_a − Φ_b‖²/‖Φ̄‖² (context side), ‖Ψ_a − Ψ_b‖²/‖Ψ̄‖² (token
+    side) in the first k canonical directions of L̄, and the bound ‖Δ‖_F²/(σ_k Σ_{i≤k} σ_i)."""
+    if k == 0:
+        return 0.0, 0.0, 0.0
+    D = core_a - core_b
+    sk = s[:k]
+    total = float(jnp.sum(sk))
+    if float(sk[-1]) <= 0.0 or total <= 0.0:
+        return float("inf"), float("inf"), float("inf")
+    w = 1.0 / jnp.sqrt(sk)
+    mis_f = _fro2((D @ Vct[:k].T) * w) / total
+    mis_g = _fro2((D.T @ Uc[:, :k]) * w) / total
+    return mis_f, mis_g, _fro2(D) / (float(sk[-1]) * total)
+
+
+@in_float64
 def compare_models(
     Fa,
     Ga,
@@ -280,37 +329,39 @@ def compare_models(
     kl_chunk: int | None = None,
 ) -> Equivalence:
     """Decide whether (F_a, G_a) and (F_b, G_b) induce the same distribution and recover
-    the maps between their identified parts (E1, E3, E4). Dimensions d_a, d_b may differ;
-    n and V must match. `k` overrides the estimated effective complexity.
+    the maps between their identified parts (E1, E3, E4), with the rank decisions at the
+    pair's noise level (A4) and the A1 misfits. Dimensions d_a, d_b may differ; n and V
+    must match. `k` overrides the estimated effective complexity. Runs in float64.
     """
-    Fa, Ga, Fb, Gb = (jnp.asarray(x) for x in (Fa, Ga, Fb, Gb))
+    if tol is None:
+        tol = max(default_tol(np.asarray(x).dtype) for x in (Fa, Ga, Fb, Gb))
+    Fa, Ga, Fb, Gb = (jnp.asarray(x, jnp.float64) for x in (Fa, Ga, Fb, Gb))
     if Fa.shape[0] != Fb.shape[0] or Ga.shape[0] != Gb.shape[0]:
         raise ValueError(
             f"models must share contexts and vocabulary: n {Fa.shape[0]} vs {Fb.shape[0]}, "
             f"V {Ga.shape[0]} vs {Gb.shape[0]}"
         )
-    if tol is None:
-        tol = max(
-            default_tol(Fa.dtype),
-            default_tol(Fb.dtype),
-            default_tol(Ga.dtype),
-            default_tol(Gb.dtype),
-        )
     c = compress(Fa, Ga, Fb, Gb)
-    sa, sb = _spans(c.Xa, c.Ya, tol, c.ga), _spans(c.Xb, c.Yb, tol, c.gb)
-
     core_a, core_b = c.Xa @ c.Ya.T, c.Xb @ c.Yb.T
     # differences below rounding noise count as zero (L_a = L_b = 0 must be equivalent)
     floor = _floors(c.Xa, c.Ya, c.ga)[2] + _floors(c.Xb, c.Yb, c.gb)[2]
-    diff = max(float(np.sqrt(_fro2(core_a - core_b))) - floor, 0.0)
+    D = core_a - core_b
+    delta_2 = float(jnp.linalg.norm(D, 2)) if D.size else 0.0
+    noise = delta_2 if delta_2 > floor else 0.0
+    da, db = int(c.Xa.shape[1]), int(c.Xb.shape[1])
+    sa = _spans(c.Xa, c.Ya, tol, c.ga, noise=noise)
+    sb = _spans(c.Xb, c.Yb, tol, c.gb, noise=noise)
+
+    diff = max(float(np.sqrt(_fro2(D))) - floor, 0.0)
     ref = max(float(np.sqrt(0.5 * (_fro2(core_a) + _fro2(core_b)))), floor)
     residual = _rel(diff**2, ref**2)
 
-    if k is not None and not 0 <= k <= min(sa.d, sb.d):
-        raise ValueError(f"k={k} must lie in [0, min(d_a, d_b)] = [0, {min(sa.d, sb.d)}]")
+    if k is not None and not 0 <= k <= min(da, db):
+        raise ValueError(f"k={k} must lie in [0, min(d_a, d_b)] = [0, {min(da, db)}]")
     Uc, s, Vct = jnp.linalg.svd(0.5 * (core_a + core_b))
-    kdec = decide_rank(np.asarray(s), tol, k, floor=0.5 * floor)
+    kdec = decide_rank(np.asarray(s), tol, k, floor=0.5 * floor, noise=noise, cap=min(da, db))
     r = kdec.rank
+    mis_f, mis_g, bound = a1_terms(core_a, core_b, s, Uc, Vct, r)
     sq = jnp.sqrt(jnp.where(s[:r] > 0, s[:r], 1.0))
     Uk, Vk = Uc[:, :r], Vct[:r].T
     T_a, T_b = (Vk.T @ c.Ya) / sq[:, None], (Vk.T @ c.Yb) / sq[:, None]
@@ -334,18 +385,24 @@ def compare_models(
     tr_b = float(jnp.linalg.norm(T_b @ R_b.T - eye)) if r else 0.0
 
     if kl:
-        kls = np.asarray(kl_per_context(Fa, Ga, Fb, Gb, kl_chunk))
+        kls, num, den = (np.asarray(x) for x in kl_terms(Fa, Ga, Fb, Gb, kl_chunk))
         kl_max, kl_mean = float(kls.max()), float(kls.mean())
+        rp = _rel(float(num.sum()), float(den.sum())) if residual > 0.0 else 0.0
     else:
-        kl_max = kl_mean = float("nan")
+        kl_max = kl_mean = rp = float("nan")
 
     return Equivalence(
         tol=float(tol),
         equivalent=bool(residual <= tol),
         logit_residual=residual,
+        weighted_residual=rp,
         kl_max=kl_max,
         kl_mean=kl_mean,
+        delta_2=delta_2,
         k=kdec,
+        identified_misfit_f=mis_f,
+        identified_misfit_g=mis_g,
+        a1_bound=bound,
         identified_r2_f=id_f,
         identified_r2_g=id_g,
         full_r2=_full_r2(c, c.Xa, c.Xb, tol),
@@ -362,4 +419,5 @@ def compare_models(
         R_b=np.asarray(R_b),
         M=np.asarray(M),
         N=np.asarray(N),
+        compressed=c,
     )

@@ -1,7 +1,10 @@
 """Numerical linear algebra behind every check: rank decisions with an explicit tolerance,
 orthonormal bases of spans, projectors, affine least squares and parallelism scores.
 
-Rank convention (used everywhere): a singular value σ_i counts when σ_i > tol · σ_1.
+Rank convention (used everywhere): a singular value σ_i counts when
+σ_i > max(noise, tol·σ_1, floor), with `noise` the measured disagreement of a pair of
+models (THEORY.md §4, A4; zero for a single model or an exact pair) and `floor` the
+rounding noise.
 The default tolerance is sqrt(machine epsilon) of the input dtype (1.5e-8 for float64,
 3.5e-4 for float32); trained models need a looser one (e.g. 1e-2). Each decision
 reports the gap σ_r/σ_{r+1} so a user sees how clear-cut it was.
@@ -26,13 +29,25 @@ def default_tol(dtype) -> float:
 
 @dataclass(frozen=True)
 class RankDecision:
-    """A numerical rank: how many σ_i > tol·σ_1, and how clear the cut was."""
+    """A numerical rank: how many σ_i exceed the threshold, what set it, how clear the cut was.
+
+    threshold = max(noise, tol·σ_1, floor) (THEORY.md §4, A4): `noise` is the disagreement
+    of a pair (‖L_a − L_b‖_2, zero for one model), `floor` the rounding-noise floor.
+    `decided_by` names the term that set it ("disagreement", "tol", "floor"), or "given"
+    (rank forced by the caller) or "cap" (rank limited by `cap`, e.g. min(d_a, d_b)).
+    """
 
     rank: int
     tol: float
     last_kept: float  # σ_r / σ_1 (nan when rank is 0)
     first_dropped: float  # σ_{r+1} / σ_1 (0 when nothing was dropped)
     gap: float  # last_kept / first_dropped (inf when nothing was dropped)
+    sigma_k: float = float("nan")  # σ_r (nan when rank is 0)
+    sigma_k1: float = 0.0  # σ_{r+1} (0 when nothing was dropped)
+    sigma_1: float = 0.0
+    noise: float = 0.0  # the pair's disagreement term (‖Δ‖_2, scaled where stated)
+    threshold: float = 0.0  # absolute cut applied to σ
+    decided_by: str = "tol"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -45,24 +60,67 @@ def noise_floor(dtype, m: int, scale: float) -> float:
     return 10.0 * eps * float(np.sqrt(max(m, 1))) * float(scale)
 
 
-def decide_rank(s, tol: float, rank: int | None = None, floor: float = 0.0) -> RankDecision:
-    """Rank from singular values `s` (any order): count σ_i > max(tol·σ_1, floor).
+def decide_rank(
+    s,
+    tol: float,
+    rank: int | None = None,
+    floor: float = 0.0,
+    noise: float = 0.0,
+    cap: int | None = None,
+) -> RankDecision:
+    """Rank from singular values `s` (any order): count σ_i > max(noise, tol·σ_1, floor).
 
-    `floor` is an absolute noise level (see `noise_floor`): without it, a matrix that is
-    zero up to rounding (e.g. L = 0 for a uniform distribution) would get full rank.
-    If `rank` is given it is used instead of the estimate (the gap is still reported).
+    `floor` is an absolute rounding-noise level (see `noise_floor`): without it, a matrix
+    that is zero up to rounding (L = 0 for a uniform distribution) would get full rank.
+    `noise` is the pair's measured disagreement (A4; 0 for exact inputs, where the rule is
+    §2's). `cap` bounds the rank (k ≤ min(d_a, d_b)). If `rank` is given it is used
+    instead of the estimate (the gap is still reported).
     """
     s = np.sort(np.abs(np.asarray(s, dtype=np.float64)))[::-1]
-    if s.size == 0 or s[0] == 0.0 or (rank is None and s[0] <= floor):
+    noise = float(noise) if np.isfinite(noise) else 0.0
+    terms = {"disagreement": noise, "tol": float(tol) * (float(s[0]) if s.size else 0.0)}
+    terms["floor"] = float(floor)
+    by = max(terms, key=lambda t: (terms[t], t == "tol"))
+    thr = terms[by]
+    if s.size == 0 or s[0] == 0.0 or (rank is None and s[0] <= max(floor, noise)):
         r = 0 if rank is None else int(rank)
-        return RankDecision(r, float(tol), float("nan"), 0.0, float("inf"))
+        s1 = float(s[0]) if s.size else 0.0
+        return RankDecision(
+            r,
+            float(tol),
+            float("nan"),
+            0.0,
+            float("inf"),
+            float("nan"),
+            s1,
+            s1,
+            noise,
+            thr,
+            "given" if rank is not None else by,
+        )
+    if rank is not None:
+        r, by = int(min(rank, s.size)), "given"
+    else:
+        r = int(np.sum(s > thr))
+        if cap is not None and r > cap:
+            r, by = int(cap), "cap"
     rel = s / s[0]
-    cut = max(tol, floor / s[0])
-    r = int(np.sum(rel > cut)) if rank is None else int(min(rank, s.size))
     last = float(rel[r - 1]) if r > 0 else float("nan")
     first = float(rel[r]) if r < s.size else 0.0
     gap = float("inf") if first == 0.0 else (last / first if r > 0 else 0.0)
-    return RankDecision(r, float(tol), last, first, gap)
+    return RankDecision(
+        r,
+        float(tol),
+        last,
+        first,
+        gap,
+        float(s[r - 1]) if r > 0 else float("nan"),
+        float(s[r]) if r < s.size else 0.0,
+        float(s[0]),
+        noise,
+        thr,
+        by,
+    )
 
 
 @jax.jit
@@ -74,13 +132,14 @@ def _tall_svd(X):
     return s, Vt
 
 
-def row_space(X, tol: float, rank: int | None = None, floor: float = 0.0):
-    """Orthonormal basis (columns, m×r) of the span of the rows of X, and its RankDecision."""
+def row_space(X, tol: float, rank: int | None = None, floor: float = 0.0, noise: float = 0.0):
+    """Orthonormal basis (columns, m×r) of the span of the rows of X, and its RankDecision
+    (σ_i counted above max(noise, tol·σ_1, floor), see `decide_rank`)."""
     X = jnp.asarray(X)
     if X.shape[0] == 0:
         return jnp.zeros((X.shape[1], 0), X.dtype), decide_rank([], tol)
     s, Vt = _tall_svd(X)
-    dec = decide_rank(np.asarray(s), tol, rank, floor)
+    dec = decide_rank(np.asarray(s), tol, rank, floor, noise)
     return Vt[: dec.rank].T, dec
 
 
@@ -171,8 +230,8 @@ class Parallelism:
 def parallelism(u, v, K=None) -> Parallelism:
     """Parallelism of u and v in the inner product ⟨x, y⟩ = xᵀ K y (Euclidean if K is None).
 
-    Zero vectors: two zero vectors are parallel (sin 0); one zero vector is parallel to
-    anything only if it is u (u = 0·v), as the statement δ1 = λ δ2 allows.
+    A zero vector has no direction: "parallel" is never claimed for it. If u or v is zero
+    (relative to the larger of the two), sin and cos are NaN (an undecided verdict).
     """
     u = np.asarray(u, dtype=np.float64)
     v = np.asarray(v, dtype=np.float64)
@@ -183,10 +242,8 @@ def parallelism(u, v, K=None) -> Parallelism:
     uu, vv, uv = ip(u, u), ip(v, v), ip(u, v)
     scale = max(uu, vv)
     tiny = (np.finfo(np.float64).eps ** 2) * max(scale, 1e-300)
-    if uu <= tiny:
-        return Parallelism(0.0, 1.0, 0.0)
-    if vv <= tiny:
-        return Parallelism(1.0, 0.0, float("nan"))
+    if uu <= tiny or vv <= tiny:
+        return Parallelism(float("nan"), float("nan"), float("nan"))
     cos = uv / np.sqrt(uu * vv)
     sin = float(np.sqrt(max(0.0, 1.0 - min(1.0, cos * cos))))
     # 1 - cos² loses precision near parallel: use the residual directly.

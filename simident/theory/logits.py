@@ -37,16 +37,30 @@ def _expm1_minus_x(x):
 
 
 def _kl_rows(Fa, Ga, Fb, Gb):
-    """KL(p_a(·|s) ‖ p_b(·|s)) for each row s, accurate even when it is tiny.
+    """Per row s: KL(p_a(·|s) ‖ p_b(·|s)), and the numerator and denominator of the
+    probability-weighted residual r_p (A3): Σ_y p̄ (δ − E_p̄ δ)² and Σ_y p̄ (ℓ̄ − E_p̄ ℓ̄)²,
+    with p̄ = (p_a + p_b)/2, δ = ℓ_a − ℓ_b, ℓ̄ = (ℓ_a + ℓ_b)/2.
 
-    With D = ℓ_a - ℓ_b and D' = D - E_pa[D]: KL = log E_pa[exp(-D')]
-    = log1p(E_pa[exp(-D') - 1 + D']) (the added E_pa[D'] is zero).
+    KL, with D = ℓ_a − ℓ_b and D' = D − E_pa[D]: log E_pa[exp(−D')]
+    = log1p(E_pa[exp(−D') − 1 + D']), accurate when it is tiny. Where that overflows
+    (large logits, improbable tokens) the log-sum-exp form log Σ_y exp(log p_a − D') is
+    used instead; it is finite whenever the logits are.
     """
-    la = Fa @ Ga.T
-    pa = jax.nn.softmax(la, axis=-1)
-    D = la - Fb @ Gb.T  # rounding error ~eps·|ℓ|, as for one fused product
+    la, lb = Fa @ Ga.T, Fb @ Gb.T
+    lpa, lpb = jax.nn.log_softmax(la, axis=-1), jax.nn.log_softmax(lb, axis=-1)
+    pa, pb = jnp.exp(lpa), jnp.exp(lpb)
+    D = la - lb  # rounding error ~eps·|ℓ|, as for one fused product
     Dc = D - jnp.sum(pa * D, axis=-1, keepdims=True)
-    return jnp.log1p(jnp.sum(pa * _expm1_minus_x(-Dc), axis=-1))
+    terms = jnp.where(pa > 0, pa * _expm1_minus_x(-Dc), 0.0)
+    kl_small = jnp.log1p(jnp.sum(terms, axis=-1))
+    kl_big = jax.nn.logsumexp(lpa - Dc, axis=-1)
+    kl = jnp.where(jnp.isfinite(kl_small), kl_small, kl_big)
+    kl = jnp.maximum(kl, 0.0)  # rounding can leave −1e-17
+    pbar = 0.5 * (pa + pb)
+    dc = D - jnp.sum(pbar * D, axis=-1, keepdims=True)
+    lbar = 0.5 * (la + lb)
+    lc = lbar - jnp.sum(pbar * lbar, axis=-1, keepdims=True)
+    return kl, jnp.sum(pbar * dc * dc, axis=-1), jnp.sum(pbar * lc * lc, axis=-1)
 
 
 @partial(jax.jit, static_argnames=("chunk",))
@@ -57,8 +71,8 @@ def _kl_chunked(Fa, Ga, Fb, Gb, chunk):
     Fa = jnp.pad(Fa, ((0, pad), (0, 0))).reshape(n_chunks, chunk, -1)
     Fb = jnp.pad(Fb, ((0, pad), (0, 0))).reshape(n_chunks, chunk, -1)
     Ga, Gb = center(Ga), center(Gb)
-    kl = jax.lax.map(lambda ab: _kl_rows(ab[0], Ga, ab[1], Gb), (Fa, Fb))
-    return kl.reshape(-1)[:n]
+    out = jax.lax.map(lambda ab: _kl_rows(ab[0], Ga, ab[1], Gb), (Fa, Fb))
+    return tuple(x.reshape(-1)[:n] for x in out)
 
 
 def default_chunk(V: int, budget: int = 2**22) -> int:
@@ -66,9 +80,15 @@ def default_chunk(V: int, budget: int = 2**22) -> int:
     return int(max(1, min(4096, budget // max(V, 1))))
 
 
-def kl_per_context(Fa, Ga, Fb, Gb, chunk: int | None = None):
-    """KL(p_a ‖ p_b) in nats for every context (n,), computed chunk by chunk."""
+def kl_terms(Fa, Ga, Fb, Gb, chunk: int | None = None):
+    """Per context: KL(p_a ‖ p_b) in nats, and the two sums behind r_p (see `_kl_rows`),
+    computed chunk by chunk (never more than chunk×V numbers at once)."""
     Fa, Ga, Fb, Gb = (jnp.asarray(x) for x in (Fa, Ga, Fb, Gb))
     chunk = chunk or default_chunk(Ga.shape[0])
     chunk = min(chunk, Fa.shape[0])
     return _kl_chunked(Fa, Ga, Fb, Gb, chunk)
+
+
+def kl_per_context(Fa, Ga, Fb, Gb, chunk: int | None = None):
+    """KL(p_a ‖ p_b) in nats for every context (n,), computed chunk by chunk."""
+    return kl_terms(Fa, Ga, Fb, Gb, chunk)[0]

@@ -1,10 +1,12 @@
 """Linear properties P1-P5 of THEORY.md §3: model-level check, distribution-level check,
 and whether the theory guarantees the answer is shared (all-or-none) for this instance.
 
-Every check returns its continuous score next to the boolean, using one relative
-tolerance `tol`:
-  parallelism      sin of the angle between the two vectors   (holds when sin ≤ tol)
-  affine relations relative residual sqrt(SSE/SST) of the best affine fit (holds ≤ tol)
+Every check returns its continuous score next to a three-valued verdict (True, False,
+None = undecided), decided by a band that scales with `noise`, the pair's measured
+disagreement (`simident.theory.decisions`, §4 A1; `compare` passes sqrt of the A1 bound):
+  parallelism      sin of the angle between the two vectors (NaN for a zero vector)
+  affine relations relative residual sqrt(SSE/SST) of the best affine fit
+For an exactly equivalent pair the band collapses to `tol` (the exact verdicts).
 Distribution-level forms are computed in the metric of centered logits: with the thin QR
 Ḡ = Q_G R_G, ℓ(s) = Q_G R_G f(s), so z(s) = R_G f(s) has the geometry of ℓ(s) in d numbers.
 """
@@ -16,19 +18,33 @@ from dataclasses import dataclass
 import jax.numpy as jnp
 import numpy as np
 
+from simident.theory.decisions import (
+    DEFAULT_MARGINS,
+    Band,
+    and3,
+    band,
+    decide,
+    not3,
+    or3,
+)
 from simident.theory.equivalence import Spans
 from simident.theory.linalg import affine_fit, decide_rank, parallelism
 from simident.theory.logits import center
+from simident.theory.precision import in_float64
 
 
 @dataclass(frozen=True)
 class View:
-    """One model seen by the property checks: F, centered Ḡ, its spans, and R_G."""
+    """One model seen by the property checks: F, centered Ḡ, its spans, R_G, and Y.
+
+    Ḡ = Q_G R_G (own thin QR) and Ḡ = Q Y with Q an orthonormal basis shared with the
+    other model of the pair, so rows F Yᵀ of the two models can be subtracted."""
 
     F: np.ndarray
     Gc: np.ndarray
     spans: Spans
     RG: np.ndarray  # Ḡ = Q_G R_G, so ‖Ḡ x‖ = ‖R_G x‖
+    Y: np.ndarray  # Ḡ = Q Y, Q shared by the pair
 
     @property
     def K(self) -> np.ndarray:
@@ -39,105 +55,119 @@ class View:
         """z(s) = R_G f(s): the centered logits ℓ(s) in an orthonormal basis of col(Ḡ)."""
         return self.F[ids] @ self.RG.T
 
+    def pair_coords(self, ids) -> np.ndarray:
+        """ℓ(s) in the orthonormal basis shared with the other model of the pair."""
+        return self.F[ids] @ self.Y.T
 
-def make_view(F, G, spans: Spans) -> View:
+
+@in_float64
+def make_view(F, G, spans: Spans, Y=None) -> View:
+    """A model for the property checks; `Y` is its factor in the pair's shared basis
+    (`Compressed.Ya`/`Yb`); without it the model's own R_G is used."""
     F = np.asarray(F, dtype=np.float64)
     Gc = np.asarray(center(jnp.asarray(G, dtype=jnp.float64)))
     RG = np.asarray(jnp.linalg.qr(jnp.asarray(Gc), mode="r"))
-    return View(F, Gc, spans, RG)
+    Y = RG if Y is None else np.asarray(Y, dtype=np.float64)
+    return View(F, Gc, spans, RG, Y)
 
 
-def _both(a: bool, b: bool) -> bool:
-    return bool(a) and bool(b)
+def _undecided(b: Band, what: str) -> str:
+    return (
+        f"undecided: {what} lies in the band ({b.lower:.3g}, {b.upper:.3g}] set by this "
+        f"pair's disagreement ({b.noise:.3g}), so the theory's guarantee cannot be applied"
+    )
 
 
-def parallel_unembedding(va: View, vb: View, pairs, tol: float) -> dict:
+def _parallel(va: View, vb: View, vectors, dist_of, diverse, b: Band, names) -> dict:
+    """Shared body of P1 and P2: parallelism of the model vectors, of their projections
+    onto the identified span, and of their distribution-level images, each decided."""
+    out = {}
+    for tag, v in (("a", va), ("b", vb)):
+        u1, u2, P = vectors(v)
+        out[tag] = dict(
+            full=parallelism(u1, u2),
+            proj=parallelism(P @ u1, P @ u2),
+            dist=parallelism(*dist_of(v, u1, u2)),
+        )
+    dec = {t: {k: decide(out[t][k].sin, b) for k in ("full", "proj", "dist")} for t in "ab"}
+    dist_a, dist_b = dec["a"]["dist"], dec["b"]["dist"]
+    none_dist = not3(or3(dist_a, dist_b))
+    guaranteed = or3(none_dist, diverse)
+    if guaranteed is None:
+        reason = _undecided(b, "the distribution-level score")
+    elif none_dist:
+        reason = names["none"]
+    elif diverse:
+        reason = names["diverse"]
+    else:
+        reason = names["partial"]
+    return {
+        "holds_a": dec["a"]["full"],
+        "holds_b": dec["b"]["full"],
+        "projected_a": dec["a"]["proj"],
+        "projected_b": dec["b"]["proj"],
+        "distribution_level": and3(dist_a, dist_b),
+        "guaranteed": guaranteed,
+        "reason": reason,
+        "band": b,
+        "scores": {
+            f"{name}_{t}": out[t][key].to_dict()
+            for t in "ab"
+            for name, key in (("parallel", "full"), ("projected", "proj"), (names["dist"], "dist"))
+        },
+    }
+
+
+def parallel_unembedding(
+    va: View, vb: View, pairs, tol: float, margins=DEFAULT_MARGINS, noise: float = 0.0
+) -> dict:
     """P1. δ1 = g(b)-g(a), δ2 = g(d)-g(c). Model level: δ1 ∥ δ2. Projected: P_E δ1 ∥ P_E δ2.
     Distribution level: log p(b|s)/p(a|s) = λ log p(d|s)/p(c|s) ∀s ⇔ F δ1 ∥ F δ2.
     Guaranteed shared when the distribution-level form fails (then no model has it) or
     both models have context diversity (E = R^d)."""
     (a, b), (c, d) = pairs
-    out = {}
-    for tag, v in (("a", va), ("b", vb)):
-        d1, d2 = v.Gc[b] - v.Gc[a], v.Gc[d] - v.Gc[c]
-        PE = np.asarray(v.spans.P_E())
-        full = parallelism(d1, d2)
-        proj = parallelism(PE @ d1, PE @ d2)
-        dist = parallelism(v.F @ d1, v.F @ d2)
-        out[tag] = dict(full=full, proj=proj, dist=dist)
-    holds_a, holds_b = (out[t]["full"].sin <= tol for t in "ab")
-    dist_a, dist_b = (out[t]["dist"].sin <= tol for t in "ab")
-    dist = _both(dist_a, dist_b)
+
+    def vectors(v):
+        return v.Gc[b] - v.Gc[a], v.Gc[d] - v.Gc[c], np.asarray(v.spans.P_E())
+
     diverse = va.spans.dim_E == va.spans.d and vb.spans.dim_E == vb.spans.d
-    guaranteed = (not (dist_a or dist_b)) or diverse
-    if not (dist_a or dist_b):
-        reason = "equal log-ratios fail, so no equivalent model has these parallel differences"
-    elif diverse:
-        reason = "both models have context diversity (E = R^d), so parallelism is all-or-none"
-    else:
-        reason = (
-            "the context span is not full in some model, so only projected parallelism "
-            "(P_E δ1 ∥ P_E δ2) is shared; full parallelism can differ"
-        )
-    return {
-        "holds_a": bool(holds_a),
-        "holds_b": bool(holds_b),
-        "projected_a": bool(out["a"]["proj"].sin <= tol),
-        "projected_b": bool(out["b"]["proj"].sin <= tol),
-        "distribution_level": dist,
-        "guaranteed": bool(guaranteed),
-        "reason": reason,
-        "scores": {
-            f"{name}_{t}": out[t][key].to_dict()
-            for t in "ab"
-            for name, key in (("parallel", "full"), ("projected", "proj"), ("log_ratio", "dist"))
-        },
+    names = {
+        "dist": "log_ratio",
+        "none": "equal log-ratios fail, so no equivalent model has these parallel differences",
+        "diverse": "both models have context diversity (E = R^d), so parallelism is all-or-none",
+        "partial": "the context span is not full in some model, so only projected "
+        "parallelism (P_E δ1 ∥ P_E δ2) is shared; full parallelism can differ",
     }
+    bd = band(tol, noise, margins)
+    return _parallel(va, vb, vectors, lambda v, u1, u2: (v.F @ u1, v.F @ u2), diverse, bd, names)
 
 
-def parallel_embedding(va: View, vb: View, pairs, tol: float) -> dict:
+def parallel_embedding(
+    va: View, vb: View, pairs, tol: float, margins=DEFAULT_MARGINS, noise: float = 0.0
+) -> dict:
     """P2. Δ1 = f(s1)-f(s0), Δ2 = f(s3)-f(s2). Model level: Δ1 ∥ Δ2. Projected: P_U Δ1 ∥ P_U Δ2.
     Distribution level: ℓ(s1)-ℓ(s0) ∥ ℓ(s3)-ℓ(s2) (= Ḡ Δ1 ∥ Ḡ Δ2). Guaranteed when the
     distribution-level form fails or both models have token diversity (U = R^d)."""
     (s0, s1), (s2, s3) = pairs
-    out = {}
-    for tag, v in (("a", va), ("b", vb)):
-        D1, D2 = v.F[s1] - v.F[s0], v.F[s3] - v.F[s2]
-        PU = np.asarray(v.spans.P_U())
-        out[tag] = dict(
-            full=parallelism(D1, D2),
-            proj=parallelism(PU @ D1, PU @ D2),
-            # ḠΔ in the orthonormal basis of col(Ḡ): R_G Δ. (The quadratic form ΔᵀKΔ with
-            # K = ḠᵀḠ loses half the digits when Δ has a large part in U⊥.)
-            dist=parallelism(v.RG @ D1, v.RG @ D2),
-        )
-    holds_a, holds_b = (out[t]["full"].sin <= tol for t in "ab")
-    dist_a, dist_b = (out[t]["dist"].sin <= tol for t in "ab")
+
+    def vectors(v):
+        return v.F[s1] - v.F[s0], v.F[s3] - v.F[s2], np.asarray(v.spans.P_U())
+
+    # ḠΔ in the orthonormal basis of col(Ḡ): R_G Δ. (The quadratic form ΔᵀKΔ with
+    # K = ḠᵀḠ loses half the digits when Δ has a large part in U⊥.)
+    def dist_of(v, u1, u2):
+        return v.RG @ u1, v.RG @ u2
+
     diverse = va.spans.dim_U == va.spans.d and vb.spans.dim_U == vb.spans.d
-    guaranteed = (not (dist_a or dist_b)) or diverse
-    if not (dist_a or dist_b):
-        reason = "the logit differences are not parallel, so no equivalent model has this"
-    elif diverse:
-        reason = "both models have token diversity (U = R^d), so parallelism is all-or-none"
-    else:
-        reason = (
-            "the unembedding span is not full in some model, so only projected parallelism "
-            "(P_U Δ1 ∥ P_U Δ2) is shared; full parallelism can differ"
-        )
-    return {
-        "holds_a": bool(holds_a),
-        "holds_b": bool(holds_b),
-        "projected_a": bool(out["a"]["proj"].sin <= tol),
-        "projected_b": bool(out["b"]["proj"].sin <= tol),
-        "distribution_level": _both(dist_a, dist_b),
-        "guaranteed": bool(guaranteed),
-        "reason": reason,
-        "scores": {
-            f"{name}_{t}": out[t][key].to_dict()
-            for t in "ab"
-            for name, key in (("parallel", "full"), ("projected", "proj"), ("logit_diff", "dist"))
-        },
+    names = {
+        "dist": "logit_diff",
+        "none": "the logit differences are not parallel, so no equivalent model has this",
+        "diverse": "both models have token diversity (U = R^d), so parallelism is all-or-none",
+        "partial": "the unembedding span is not full in some model, so only projected "
+        "parallelism (P_U Δ1 ∥ P_U Δ2) is shared; full parallelism can differ",
     }
+    bd = band(tol, noise, margins)
+    return _parallel(va, vb, vectors, dist_of, diverse, bd, names)
 
 
 def _dim_cap_uperp(v: View, ids, tol: float) -> int:
@@ -156,7 +186,7 @@ def _dim_cap_uperp(v: View, ids, tol: float) -> int:
     return r - ru
 
 
-def _affine_checks(va: View, vb: View, S, target, tol: float) -> dict:
+def _affine_checks(va: View, vb: View, S, target, tol: float, b: Band) -> dict:
     """Per model: the fit of target(v) on affine f(s) (model level), on affine ℓ(s)
     (distribution level), and dim(D_S ∩ U⊥); plus the verdicts both P3 and P4 share."""
     out = {}
@@ -167,11 +197,9 @@ def _affine_checks(va: View, vb: View, S, target, tol: float) -> dict:
             dist=affine_fit(v.logit_coords(S), Y, tol),
             cap=_dim_cap_uperp(v, S, tol),
         )
-    holds_a, holds_b = (out[t]["model"].rel_residual <= tol for t in "ab")
-    dist_a, dist_b = (out[t]["dist"].rel_residual <= tol for t in "ab")
-    out["holds"] = (bool(holds_a), bool(holds_b))
-    out["dist_each"] = (bool(dist_a), bool(dist_b))
-    out["dist"] = _both(dist_a, dist_b)
+    out["holds"] = tuple(decide(out[t]["model"].rel_residual, b) for t in "ab")
+    out["dist_each"] = tuple(decide(out[t]["dist"].rel_residual, b) for t in "ab")
+    out["dist"] = and3(*out["dist_each"])
     out["no_cap"] = out["a"]["cap"] == 0 and out["b"]["cap"] == 0
     return out
 
@@ -187,23 +215,29 @@ def _affine_scores(out: dict, model: str, dist: str, cap: str) -> dict:
     return scores
 
 
-def relational(va: View, vb: View, pairs, tol: float) -> dict:
+def relational(
+    va: View, vb: View, pairs, tol: float, margins=DEFAULT_MARGINS, noise: float = 0.0
+) -> dict:
     """P3. Model level RL(q): P_U f(s⊕q) = P_U(A f(s) + b) ∀s (fit ℓ(s⊕q) on affine f(s)).
     Distribution level D3: ℓ(s⊕q) = B ℓ(s) + c; D3 ⇔ RL with the inclusion condition.
     Guaranteed shared when D3 holds (every equivalent model has RL) or D_q ∩ U⊥ = {0}
     in both models, D_q = span{f(s) - f(s')} (then IC is automatic and RL ⇔ D3)."""
     S = np.asarray([p[0] for p in pairs])
     Q = np.asarray([p[1] for p in pairs])
-    out = _affine_checks(va, vb, S, lambda v: v.logit_coords(Q), tol)
+    bd = band(tol, noise, margins)
+    out = _affine_checks(va, vb, S, lambda v: v.logit_coords(Q), tol, bd)
     (holds_a, holds_b), (d3_a, d3_b) = out["holds"], out["dist_each"]
     vacuous = any(out[t]["model"].n <= out[t]["model"].x_rank + 1 for t in "ab")
+    guaranteed = or3(out["dist"], out["no_cap"])
     if out["dist"]:
         reason = "ℓ(s⊕q) is affine in ℓ(s) (D3), so every equivalent model has the relation"
     elif out["no_cap"]:
         reason = "D_q ∩ U⊥ = {0} in both models, so IC is automatic and RL is all-or-none"
+    elif guaranteed is None:
+        reason = _undecided(bd, "the D3 score")
     else:
         reason = (
-            "D3 fails and some model has varying directions in E_q ∩ U⊥, so RL without the "
+            "D3 fails and some model has varying directions in D_q ∩ U⊥, so RL without the "
             "inclusion condition may hold in one model and not another"
         )
     if vacuous:
@@ -213,29 +247,36 @@ def relational(va: View, vb: View, pairs, tol: float) -> dict:
     return {
         "holds_a": holds_a,
         "holds_b": holds_b,
-        "inclusion_a": bool(holds_a and d3_a),
-        "inclusion_b": bool(holds_b and d3_b),
+        "inclusion_a": and3(holds_a, d3_a),
+        "inclusion_b": and3(holds_b, d3_b),
         "distribution_level": out["dist"],
-        "guaranteed": bool(out["dist"] or out["no_cap"]),
+        "guaranteed": guaranteed,
         "reason": reason,
+        "band": bd,
         "scores": scores,
     }
 
 
-def probe(va: View, vb: View, contexts, values, tol: float) -> dict:
+def probe(
+    va: View, vb: View, contexts, values, tol: float, margins=DEFAULT_MARGINS, noise: float = 0.0
+) -> dict:
     """P4. Model level: z(s) = w·f(s) + β on the probed contexts. Distribution level:
     z(s) = a·ℓ(s) + β. Guaranteed shared when the distribution-level form holds (every
     model has a probe, w~ = Ḡ~ᵀa) or D_z ∩ U⊥ = {0} in both models (D_z: differences)."""
     S = np.asarray(contexts)
     z = np.asarray(values, dtype=np.float64)
-    out = _affine_checks(va, vb, S, lambda v: z, tol)
+    bd = band(tol, noise, margins)
+    out = _affine_checks(va, vb, S, lambda v: z, tol, bd)
+    guaranteed = or3(out["dist"], out["no_cap"])
     if out["dist"]:
         reason = "z is affine in the centered logits, so every equivalent model has a probe"
     elif out["no_cap"]:
         reason = "D_z ∩ U⊥ = {0} in both models, so a probe exists in both or in neither"
+    elif guaranteed is None:
+        reason = _undecided(bd, "the logit-probe score")
     else:
         reason = (
-            "z is not affine in the logits and some model has varying directions in E_z ∩ U⊥: "
+            "z is not affine in the logits and some model has varying directions in D_z ∩ U⊥: "
             "a probe reading them is not shared (a minimal model has none)"
         )
     scores = _affine_scores(out, "probe", "logit_probe", "dim_Dz_cap_Uperp")
@@ -244,8 +285,9 @@ def probe(va: View, vb: View, contexts, values, tol: float) -> dict:
         "holds_a": out["holds"][0],
         "holds_b": out["holds"][1],
         "distribution_level": out["dist"],
-        "guaranteed": bool(out["dist"] or out["no_cap"]),
+        "guaranteed": guaranteed,
         "reason": reason,
+        "band": bd,
         "scores": scores,
     }
 
@@ -259,7 +301,15 @@ def _shift_residual(Gc, shift) -> float:
     return float(np.linalg.norm(shift - Gc @ coef) / nrm)
 
 
-def steering(va: View, vb: View, tol: float, pairs=None, vector=None) -> dict:
+def steering(
+    va: View,
+    vb: View,
+    tol: float,
+    pairs=None,
+    vector=None,
+    margins=DEFAULT_MARGINS,
+    noise: float = 0.0,
+) -> dict:
     """P5. Adding v to every f(s) shifts all centered logits by Ḡ v. With `pairs`
     [[s0, s1], ...], v = Σ f(s1) - f(s0) in model a and ṽ = the same combination in b.
     Model b reproduces the shift iff Ḡ_a v ∈ col(Ḡ_b) (holds_b, transfer_residual).
@@ -270,11 +320,12 @@ def steering(va: View, vb: View, tol: float, pairs=None, vector=None) -> dict:
         vt = sum(vb.F[s1] - vb.F[s0] for s0, s1 in pairs)
     else:
         v, vt = np.asarray(vector, dtype=np.float64), None
+    bd = band(tol, noise, margins)
     shift = va.Gc @ v
     transfer = _shift_residual(vb.Gc, shift)
     E = np.asarray(va.spans.E)
     nv = float(np.linalg.norm(v))
-    out_of_E = float(np.linalg.norm(v - E @ (E.T @ v)) / nv) if nv > 0 else 0.0
+    out_of_E = float(np.linalg.norm(v - E @ (E.T @ v)) / nv) if nv > 0 else float("nan")
     in_LT = _shift_residual(va.Gc @ E, shift) if E.shape[1] else (0.0 if nv == 0 else 1.0)
     scores = {"transfer_residual": transfer, "out_of_E_a": out_of_E, "out_of_row_L_a": in_LT}
     if vt is not None:
@@ -283,22 +334,26 @@ def steering(va: View, vb: View, tol: float, pairs=None, vector=None) -> dict:
         scores["same_combination_residual"] = (
             float(np.linalg.norm(shift - shift_b) / den) if den > 0 else 0.0
         )
-    dist = in_LT <= tol
-    in_E = out_of_E <= tol
+    dist = decide(in_LT, bd)
+    in_E = decide(out_of_E, bd)
     if in_E:
         reason = "v lies in the context span E, so the same combination steers every model"
     elif dist:
         reason = "the shift Ḡv lies in col(Lᵀ), so every equivalent model can reproduce it"
+    elif dist is None:
+        reason = _undecided(bd, "the distance of the shift from col(Lᵀ)")
     else:
         reason = (
             "v has a part the distribution cannot see (outside E + U⊥): "
             "a minimal model cannot reproduce the shift"
         )
+    holds_b = decide(transfer, bd)
     return {
         "holds_a": True,
-        "holds_b": bool(transfer <= tol),
-        "distribution_level": bool(dist),
-        "guaranteed": bool(dist),
+        "holds_b": holds_b,
+        "distribution_level": dist,
+        "guaranteed": or3(dist, in_E),
         "reason": reason,
+        "band": bd,
         "scores": scores,
     }

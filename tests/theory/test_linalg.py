@@ -197,11 +197,13 @@ def test_parallelism_sin_is_zero_iff_parallel_and_recovers_lambda(m, lam, log_sc
 
 
 def test_parallelism_zero_vector_conventions():
-    """δ1 = λδ2 allows δ1 = 0 (parallel to anything) but not δ2 = 0 with δ1 ≠ 0."""
+    """A zero vector has no direction: "parallel" is never claimed for it (sin is NaN,
+    an undecided verdict), whichever side it is on."""
     z, v = np.zeros(3), np.array([1.0, 2.0, 3.0])
-    assert LA.parallelism(z, v).sin == 0.0
-    assert LA.parallelism(z, z).sin == 0.0
-    assert LA.parallelism(v, z).sin == 1.0
+    assert np.isnan(LA.parallelism(z, v).sin)
+    assert np.isnan(LA.parallelism(z, z).sin)
+    assert np.isnan(LA.parallelism(v, z).sin)
+    assert np.isnan(LA.parallelism(1e-40 * v, v).sin)  # zero relative to the other vector
 
 
 @given(seed=SEEDS)

@@ -117,7 +117,12 @@ def test_factorised_residual_kl_and_k_agree_with_naive_n_by_V(D, seed, equivalen
     La = np.asarray(centered_logits(Fa, Ga))
     Lb = np.asarray(centered_logits(Fb, Gb))
     assert spans(Fa, Ga).k == rank(La, 1e-8) == D.k
-    assert eq.k.rank == rank((La + Lb) / 2, 1e-8)
+    # A4 on the dense matrices: σ_i(L̄) > max(‖L_a − L_b‖_2, tol·σ_1), at most min(d_a, d_b)
+    sv = np.linalg.svd((La + Lb) / 2, compute_uv=False)
+    delta = np.linalg.norm(La - Lb, 2)
+    thr = max(delta if not equivalent else 0.0, 1e-8 * sv[0])
+    assert eq.k.rank == min(int(np.sum(sv > thr)), Fa.shape[1], Fb.shape[1])
+    assert eq.delta_2 == pytest.approx(delta, rel=1e-8, abs=1e-12)
 
 
 def test_hand_built_spans_have_the_dimensions_read_off():

@@ -1,0 +1,102 @@
+"""Three-valued decisions at the noise level of a pair (THEORY.md §4, A1 and A4).
+
+A1 bounds the relative squared disagreement of the two models' identified parts by
+‖Δ‖_F² / (σ_k Σ_{i≤k} σ_i); a property exact in p* and computed from identified parts
+therefore shows up with a misfit (1 − R², sin²) of that order, i.e. a score (relative
+residual, sine of an angle) of order noise = sqrt(A1 bound); a property that fails in p*
+keeps a score of order one, moved by O(noise). A score is compared with the band
+
+    lower = max(tol, lo · noise),   upper = max(tol, hi · noise)
+    score ≤ lower → True (holds),   score > upper → False (fails),   otherwise None.
+
+For an exactly equivalent pair noise = 0: the band collapses to `tol` and every verdict
+is decided as in the exact theory. An infinite noise (nothing identified above the
+disagreement, k = 0) leaves every verdict undecided. Defaults lo = 1 (the A1 bound
+itself), hi = 1.4 (`DEFAULT_MARGINS`, set on trained table and transformer pairs, see
+docs/compare.md); a NaN score (the direction of a zero vector) is undecided.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+DEFAULT_MARGINS: tuple[float, float] = (1.0, 1.4)
+
+Verdict = bool | None  # True, False, or None (undecided)
+
+
+@dataclass(frozen=True)
+class Band:
+    """The thresholds that decided a score: holds ≤ lower < undecided ≤ upper < fails."""
+
+    lower: float
+    upper: float
+    noise: float  # the pair's relative disagreement on what the property involves
+    tol: float
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def check_margins(margins) -> tuple[float, float]:
+    """(lo, hi) with 0 < lo ≤ hi, both finite; raises ValueError otherwise."""
+    lo, hi = (float(m) for m in margins)
+    if not (math.isfinite(lo) and math.isfinite(hi) and 0.0 < lo <= hi):
+        raise ValueError(f"margins {margins!r}: need finite 0 < lo ≤ hi")
+    return lo, hi
+
+
+def band(tol: float, noise: float, margins=DEFAULT_MARGINS) -> Band:
+    """The decision band of a score for a pair whose disagreement is `noise` (≥ 0)."""
+    lo, hi = check_margins(margins)
+    noise = float(noise) if noise > 0.0 else 0.0  # NaN → 0, inf stays
+    return Band(max(tol, lo * noise), max(tol, hi * noise), noise, float(tol))
+
+
+def decide(score: float, b: Band) -> Verdict:
+    """True when score ≤ lower, False when score > upper, None in between or for NaN."""
+    score = float(score)
+    if math.isnan(score) or math.isinf(b.noise):
+        return None
+    if score <= b.lower:
+        return True
+    if score > b.upper:
+        return False
+    return None
+
+
+def not3(x: Verdict) -> Verdict:
+    return None if x is None else (not x)
+
+
+def and3(*xs: Verdict) -> Verdict:
+    """Kleene conjunction: False if any is False, True if all are True, else None."""
+    if any(x is False for x in xs):
+        return False
+    if all(x is True for x in xs):
+        return True
+    return None
+
+
+def or3(*xs: Verdict) -> Verdict:
+    """Kleene disjunction: True if any is True, False if all are False, else None."""
+    if any(x is True for x in xs):
+        return True
+    if all(x is False for x in xs):
+        return False
+    return None
+
+
+def same3(a: Verdict, b: Verdict) -> Verdict:
+    """`shared`: True when both are decided alike, False when decided differently, else None."""
+    if a is None or b is None:
+        return None
+    return a == b
+
+
+def relative_distance(diff2: float, ref2: float) -> float:
+    """sqrt(diff²/ref²), 0 when both vanish, inf when only the reference does."""
+    if ref2 <= 0.0:
+        return 0.0 if diff2 <= 0.0 else float("inf")
+    return math.sqrt(max(diff2, 0.0) / ref2)
