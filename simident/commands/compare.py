@@ -57,7 +57,7 @@ def configure(p) -> None:
         type=float,
         metavar=("LO", "HI"),
         default=None,
-        help="margins of the verdict bands in units of the pair's disagreement (default 2 4)",
+        help="margins of the verdict bands in units of the pair's disagreement (default 1.15 1.4)",
     )
 
 

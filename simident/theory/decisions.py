@@ -11,9 +11,9 @@ keeps a score of order one, moved by O(noise). A score is compared with the band
 
 For an exactly equivalent pair noise = 0: the band collapses to `tol` and every verdict
 is decided as in the exact theory. An infinite noise (nothing identified above the
-disagreement, k = 0) leaves every verdict undecided. Defaults lo = 1 (the A1 bound
-itself), hi = 1.4 (`DEFAULT_MARGINS`, set on trained table and transformer pairs, see
-docs/compare.md); a NaN score (the direction of a zero vector) is undecided.
+disagreement, k = 0) leaves every verdict undecided. Defaults lo = 1.15 (the A1 bound
+with 15% slack), hi = 1.4 (`DEFAULT_MARGINS`, set on trained table and transformer
+pairs, see docs/compare.md); a NaN score (the direction of a zero vector) is undecided.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
-DEFAULT_MARGINS: tuple[float, float] = (1.0, 1.4)
+DEFAULT_MARGINS: tuple[float, float] = (1.15, 1.4)
 
 Verdict = bool | None  # True, False, or None (undecided)
 
