@@ -9,8 +9,10 @@ Property groups (columns `<group>_<stat>`):
   probe_visible     probes affine in the centered logits (P4), score probe R²
   probe_invisible   probes reading E ∩ U⊥, score probe R²
 Stats: n (properties in the group), holds_a / holds_b (fraction that hold in seed a / b
-by compare's verdict at `tol`), agree (fraction with the same verdict in both: compare's
-"shared"), shared (fraction holding in both seeds), score_a / score_b (mean score).
+among the decided verdicts of compare), agree (fraction decided alike in both: compare's
+"shared" is true), shared (fraction decided as holding in both seeds), undecided
+(fraction of verdicts, both seeds pooled, that compare left undecided), score_a /
+score_b (mean score).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import time
 import numpy as np
 
 GROUPS = ("parallel", "relational_ic", "relational_noic", "probe_visible", "probe_invisible")
-GROUP_STATS = ("n", "holds_a", "holds_b", "agree", "shared", "score_a", "score_b")
+GROUP_STATS = ("n", "holds_a", "holds_b", "agree", "shared", "undecided", "score_a", "score_b")
 
 PAIR_COLUMNS = (
     "seed_a",
@@ -85,6 +87,12 @@ def _score(p: dict) -> float:
     return float("nan"), float("nan")
 
 
+def _decided_mean(x: np.ndarray) -> float:
+    """Mean over the decided entries (NaN = undecided); NaN when none is decided."""
+    x = x[~np.isnan(x)]
+    return float(x.mean()) if x.size else float("nan")
+
+
 def summarize_properties(evaluated: list, planted: list) -> dict:
     """Group statistics of one `run_compare` properties list (see module docstring)."""
     by_name = {p["name"]: p for p in planted}
@@ -101,13 +109,14 @@ def summarize_properties(evaluated: list, planted: list) -> dict:
             for stat in GROUP_STATS[1:]:
                 out[f"{g}_{stat}"] = float("nan")
             continue
-        ha = np.array([p["holds_a"] for p in ps], dtype=float)
+        ha = np.array([p["holds_a"] for p in ps], dtype=float)  # None → NaN (undecided)
         hb = np.array([p["holds_b"] for p in ps], dtype=float)
         sc = np.array([_score(p) for p in ps], dtype=float)
-        out[f"{g}_holds_a"] = float(ha.mean())
-        out[f"{g}_holds_b"] = float(hb.mean())
-        out[f"{g}_agree"] = float((ha == hb).mean())
-        out[f"{g}_shared"] = float((ha * hb).mean())
+        out[f"{g}_holds_a"] = _decided_mean(ha)
+        out[f"{g}_holds_b"] = _decided_mean(hb)
+        out[f"{g}_agree"] = float(np.mean([p["shared"] is True for p in ps]))
+        out[f"{g}_shared"] = float(np.mean((ha == 1) & (hb == 1)))
+        out[f"{g}_undecided"] = float(np.mean(np.isnan(np.concatenate([ha, hb]))))
         out[f"{g}_score_a"] = float(sc[:, 0].mean())
         out[f"{g}_score_b"] = float(sc[:, 1].mean())
     return out
