@@ -26,6 +26,7 @@ CLAIM_MODULES = (
     "simident.claims.claim3_parallel",
     "simident.claims.claim4_relations",
     "simident.claims.claim5_probes_steering",
+    "simident.claims.claim6_kl_vs_structure",
 )
 OUTPUTS = ("report.md", "results.json", "figures", "runs", "worlds", "claims")
 
@@ -65,7 +66,7 @@ def run_all(
     thresholds: Thresholds | None = None,
     only=None,
 ) -> dict:
-    """Run the claims of `mode` (all five, or the ids in `only`); returns a summary with
+    """Run the claims of `mode` (all six, or the ids in `only`); returns a summary with
     the report path and verdicts."""
     from simident.env import versions
 

@@ -1,5 +1,5 @@
-"""`simident reproduce [--quick] --out DIR [--overwrite] [--seeds N]`: run the five claims
-of THEORY.md end to end on models trained from scratch and write DIR/report.md,
+"""`simident reproduce [--quick] --out DIR [--overwrite] [--seeds N]`: run the six claims
+of THEORY.md (§2-§4) end to end on models trained from scratch and write DIR/report.md,
 DIR/results.json and DIR/figures/*.png. Verdicts are computed from the numbers.
 """
 
@@ -29,7 +29,7 @@ def configure(p) -> None:
         "--only",
         default=None,
         metavar="IDS",
-        help="run only these claims, e.g. 1,3 (default: all five)",
+        help="run only these claims, e.g. 1,3 (default: all six)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress lines")
 

@@ -10,10 +10,12 @@ keeps a score of order one, moved by O(noise). A score is compared with the band
     score ≤ lower → True (holds),   score > upper → False (fails),   otherwise None.
 
 For an exactly equivalent pair noise = 0: the band collapses to `tol` and every verdict
-is decided as in the exact theory. An infinite noise (nothing identified above the
-disagreement, k = 0) leaves every verdict undecided. Defaults lo = 1.15 (the A1 bound
-with 15% slack), hi = 1.4 (`DEFAULT_MARGINS`, set on trained table and transformer
-pairs, see docs/compare.md); a NaN score (the direction of a zero vector) is undecided.
+is decided as in the exact theory. A score ≤ tol is exact and holds whatever the pair.
+Otherwise, an infinite noise (nothing identified above the disagreement, k = 0) or a
+band reaching the largest possible score (upper ≥ 1) leaves the verdict undecided.
+Defaults lo = 1.15 (the A1 bound with 15% slack), hi = 1.4 (`DEFAULT_MARGINS`, set on
+trained table and transformer pairs, see docs/compare.md); a NaN score (the direction
+of a zero vector) is undecided.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import math
 from dataclasses import asdict, dataclass
 
 DEFAULT_MARGINS: tuple[float, float] = (1.15, 1.4)
+SCORE_MAX = 1.0  # sin of an angle, relative residual of a fit with intercept
 
 Verdict = bool | None  # True, False, or None (undecided)
 
@@ -55,9 +58,17 @@ def band(tol: float, noise: float, margins=DEFAULT_MARGINS) -> Band:
 
 
 def decide(score: float, b: Band) -> Verdict:
-    """True when score ≤ lower, False when score > upper, None in between or for NaN."""
+    """True when score ≤ lower, False when score > upper, None in between or for NaN.
+
+    A score ≤ tol is exact in its model and holds whatever the pair. Every score lies in
+    [0, SCORE_MAX = 1]; a band whose upper end reaches 1 could never see a property fail,
+    so it decides nothing beyond exactness (no vacuous "holds" for a very noisy pair)."""
     score = float(score)
-    if math.isnan(score) or math.isinf(b.noise):
+    if math.isnan(score):
+        return None
+    if score <= b.tol:
+        return True
+    if math.isinf(b.noise) or b.upper >= SCORE_MAX:
         return None
     if score <= b.lower:
         return True

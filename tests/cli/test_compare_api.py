@@ -149,13 +149,18 @@ def test_context_subsets_remap_and_drop_properties_with_notes():
 def test_a_score_inside_the_band_is_undecided_and_outside_decided(tol, noise, u, lo, w):
     b = band(tol, noise, (lo, lo + w))
     assert b.lower <= b.upper and b.lower >= tol
-    assert decide(b.lower, b) is True and decide(0.0, b) is True
-    assert decide(b.upper * 1.01 + 1e-12, b) is False
-    inside = b.lower + u * (b.upper - b.lower)
-    if b.lower < inside <= b.upper:
-        assert decide(inside, b) is None
+    assert decide(0.0, b) is True and decide(tol, b) is True  # exact in its model
+    if b.upper < 1.0:
+        assert decide(b.lower, b) is True
+        above = b.upper * 1.01 + 1e-12
+        assert decide(above, b) is (False if above > b.upper else None)
+        inside = b.lower + u * (b.upper - b.lower)
+        if b.lower < inside <= b.upper:
+            assert decide(inside, b) is None
+    else:  # the band reaches the largest score: nothing beyond exactness is decided
+        assert decide(max(2 * tol, 0.5 * b.lower), b) is None
     assert decide(float("nan"), b) is None
-    assert decide(0.0, Band(math.inf, math.inf, math.inf, tol)) is None
+    assert decide(0.5, Band(math.inf, math.inf, math.inf, tol)) is None
 
 
 def test_exact_pairs_collapse_the_band_to_tol():

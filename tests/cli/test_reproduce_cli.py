@@ -1,10 +1,11 @@
-"""`simident reproduce`: a tiny end-to-end reproduction (all five claims, real training)
+"""`simident reproduce`: a tiny end-to-end reproduction (all six claims, real training)
 and the command's input errors."""
 
 import json
 
 import pytest
 
+from simident.claims import claim6_kl_vs_structure as claim6
 from simident.claims.verdicts import VERDICTS, Check, Thresholds, decide, verdict_for
 from simident.cli import main
 
@@ -14,6 +15,7 @@ SECTIONS = [
     "Parallel vectors come from equal log-ratios",
     "Relational linearity is shared under the inclusion condition",
     "Probes and steering",
+    "Closeness in KL is not closeness in structure; closeness in logits is",
 ]
 
 
@@ -28,9 +30,9 @@ def test_report_and_results_structure(tiny_run):
     report = (tiny_run / "report.md").read_text()
     for i, title in enumerate(SECTIONS, 1):
         assert f"## Claim {i}: {title}" in report
-    assert report.count("**Verdict: ") == 5
+    assert report.count("**Verdict: ") == 6
     results = json.loads((tiny_run / "results.json").read_text())
-    assert [c["id"] for c in results["claims"]] == [1, 2, 3, 4, 5]
+    assert [c["id"] for c in results["claims"]] == [1, 2, 3, 4, 5, 6]
     for c in results["claims"]:
         assert {"id", "statement", "verdict", "evidence", "checks", "figures"} <= set(c)
         assert c["verdict"] in VERDICTS
@@ -53,7 +55,11 @@ def test_verdicts_are_computed_from_the_recorded_numbers(tiny_run):
     th = Thresholds.from_dict(results["thresholds"])
     for c in results["claims"]:
         # from the evidence, through the decision functions
-        assert verdict_for(c["id"], c["evidence"], th).verdict == c["verdict"]
+        if c["id"] == 6:  # claim 6 holds its checks; rebuild its evidence from the record
+            ev = claim6.Evidence(models=c["per_model"], pairs=c["evidence"]["pairs"])
+            assert decide(claim6.checks(ev)[0]).verdict == c["verdict"]
+        else:
+            assert verdict_for(c["id"], c["evidence"], th).verdict == c["verdict"]
         # and from the recorded checks alone
         checks = [
             Check(
@@ -75,7 +81,7 @@ def test_verdicts_are_computed_from_the_recorded_numbers(tiny_run):
 def test_tiny_run_confirms_the_claims(tiny_run):
     """The tiny worlds are small but training is exact enough for every claim."""
     results = json.loads((tiny_run / "results.json").read_text())
-    assert [c["verdict"] for c in results["claims"]] == ["confirmed"] * 5
+    assert [c["verdict"] for c in results["claims"]] == ["confirmed"] * 6
 
 
 def test_refuses_a_non_empty_folder(tmp_path, capsys):
