@@ -103,7 +103,7 @@ _PROBE_KEYS = ("name", "visible")
 
 @dataclass(frozen=True, kw_only=True)
 class WorldSpec:
-    """A validated world spec (see docs/readme_worlds.md for the table of keys)."""
+    """A validated world spec (docs/world.md has the table of keys)."""
 
     vocab_size: int  # V: output vocabulary, also the tokens contexts are made of
     d: int  # dimension of the ground truth f*, g*
