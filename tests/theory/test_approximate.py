@@ -182,3 +182,30 @@ def test_A4_k_never_exceeds_the_smaller_dimension():
     for tol in (1e-12, 1e-3):
         eq = compare_models(Fa, Ga, Fb, Gb, kl=False, tol=tol)
         assert eq.k.rank <= 3
+
+
+@given(D=ANY, seed=SEEDS, pad=st.booleans())
+def test_exact_pairs_decide_every_verdict(D, seed, pad):
+    """Three-valued verdicts reduce to two values on exactly equivalent pairs: the band
+    collapses to tol, so relations, probes and parallel differences are all decided."""
+    import simident as si
+
+    from ._models import equivalent_variant
+
+    rng = np.random.default_rng(seed)
+    F, G = model(rng, D)
+    Fb, Gb = equivalent_variant(rng, F, G, pad=pad)
+    ids = rng.permutation(D.n)
+    props = [
+        si.Relational("rel", tuple((int(a), int(b)) for a, b in zip(ids[:6], ids[6:12]))),
+        si.Probe("probe", tuple(int(i) for i in ids[:8]), tuple(rng.normal(size=8))),
+        si.Probe("visible", tuple(int(i) for i in ids[:8]), tuple(F[ids[:8]] @ (G[0] - G.mean(0)))),
+        si.ParallelUnembedding("par", ((0, 1), (2, 3))),
+    ]
+    c = si.compare((F, G), (Fb, Gb), properties=props, kl=False)
+    assert c.equivalent
+    for p in c.properties:
+        assert p.band.lower == p.band.upper == c.tol
+        for v in (p.holds_a, p.holds_b, p.distribution_level, p.shared, p.guaranteed):
+            assert v is not None, (p.name, p.to_dict())
+    assert c.property("visible").distribution_level is True
