@@ -22,7 +22,6 @@ import numpy as np
 from simident.errors import SimidentError
 from simident.io import save_model, write_json
 
-
 PARAM_PREFIX = "param/"
 
 

@@ -19,7 +19,7 @@ import optax
 from flax import nnx
 
 from simident.models import build_model
-from simident.training.data import EvalSet, Evals, TrainData, take, target_logp
+from simident.training.data import Evals, EvalSet, TrainData, take, target_logp
 from simident.training.devices import over_lanes
 from simident.training.optimizer import make_optimizer
 
