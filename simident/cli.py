@@ -17,6 +17,7 @@ COMMANDS = {
     "compare": "test whether two models are equivalent and which linear properties they share",
     "world": "generate a synthetic world (ground truth with controlled diversity)",
     "train": "train next-token predictors from scratch on a world, many seeds at once",
+    "embed": "recompute a trained run's F and G (or a layer) on any world from saved weights",
     "reproduce": "run every claim of THEORY.md end to end and write a report",
     "sweep": "run a resumable grid over diversity and learner settings",
     "plot": "draw heatmaps of a finished sweep",

@@ -138,7 +138,7 @@ def train_world_grid(
         params,
         jnp.asarray(tokens),
         jnp.asarray(lengths),
-        _eval_chunk(static),
+        eval_chunk(static),
         layout.mesh,
     )
     P = len(lanes)
@@ -327,7 +327,7 @@ def _diverged(lane, step, loss, kl) -> TrainingDiverged:
     )
 
 
-def _eval_chunk(static) -> int:
+def eval_chunk(static) -> int:
     per_context = max(1, static.T * max(static.width * static.mlp_ratio, static.d))
     return int(max(1, min(static.n, 2**21 // per_context)))
 
