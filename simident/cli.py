@@ -54,8 +54,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"simident {args.command}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        # Leave at once: a normal interpreter exit would tear JAX down while XLA's threads
+        # may still run the interrupted program (that crashed with SIGSEGV, exit 139).
+        # Files are written atomically, so nothing half-written is left behind.
         print(f"simident {args.command}: interrupted", file=sys.stderr)
-        return 130
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
     except BrokenPipeError:  # output piped into e.g. `head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1

@@ -211,7 +211,7 @@ def run(args) -> int:
 
     resolved, cost = plan(world, config)
     if args.dry_run:
-        from simident.training.cost import total_memory_bytes
+        from simident.memory import total_memory_bytes
 
         print(
             f"train {resolved.model} d={resolved.d} on world {world.world_id}: {cost.line()}; "
@@ -221,7 +221,7 @@ def run(args) -> int:
     if args.out is None:
         raise SimidentError("--out RUN_DIR is required (or pass --dry-run)")
     check_run_dir(args.out, args.overwrite)
-    from simident.training.cost import check_fits
+    from simident.memory import check_fits
 
     check_fits(cost.memory_bytes, f"training ({cost.line()})", KNOBS[resolved.model])
     result = train_world(world, config, progress=not args.quiet)

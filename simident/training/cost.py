@@ -2,37 +2,17 @@
 
 Estimates are upper-bound style counts of the arrays a run holds (float32 = 4 bytes):
 per lane the parameters, their gradient, the optimiser's moments, the early-stopping copy,
-and the activations of one step; shared, the world's training data. `check_fits` compares
-the total with this machine's RAM (and, on an accelerator, its memory) and refuses with a
-one-line message naming the knob to turn. Imports no JAX.
+and the activations of one step; shared, the world's training data. `memory.check_fits`
+compares the total with this machine's RAM and refuses with a one-line message naming the
+knob to turn. Imports no JAX.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
-from simident.errors import SimidentError
-
-MEMORY_FRACTION = 0.8  # refuse estimates above this share of the machine's memory
 AUTO_BATCH_BYTES = 32 * 2**20  # auto batch: full batch while one lane's step fits in this
 AUTO_BATCH_MIN = 64  # smallest automatic minibatch
-
-
-def total_memory_bytes() -> int:
-    """Physical RAM of this machine (os.sysconf; /proc/meminfo as a fallback)."""
-    try:
-        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
-    except (ValueError, OSError, AttributeError):
-        pass
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemTotal:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 16 * 2**30  # unknown: assume a small workstation
 
 
 def param_count(model: str, *, n: int, V: int, T: int, d: int, width: int, depth: int,
@@ -132,28 +112,3 @@ def train_cost(config, *, n: int, V: int, T: int, m: int, d_star: int, n_samples
     memory = lanes * per_lane + data + evals + 4 * n * T
     flops = step_flops(c.model, B, d=c.d, **size) * lanes
     return TrainCost(lanes, B, p, int(memory), int(flops), int(flops) * int(c.steps))
-
-
-def check_fits(memory_bytes: int, what: str, knobs: str, available: int | None = None) -> None:
-    """Refuse (SimidentError) an estimate above MEMORY_FRACTION of the machine's memory."""
-    total = total_memory_bytes() if available is None else available
-    if memory_bytes > MEMORY_FRACTION * total:
-        raise SimidentError(
-            f"{what} needs about {memory_bytes / 2**30:.3g} GiB but this machine has "
-            f"{total / 2**30:.3g} GiB of memory; reduce {knobs}"
-        )
-
-
-def world_memory_bytes(spec) -> int:
-    """Peak memory of generating a world from a WorldSpec (float64 arrays, token lists,
-    sampled tokens and the per-chunk probabilities of sampling)."""
-    n_base = int(spec.n_contexts)
-    n_q = len(spec.queries)
-    n = n_base * (1 + n_q)
-    L = int(spec.context_length) + max(int(spec.query_length), 1)
-    V, d = int(spec.vocab_size), int(spec.d)
-    arrays = 8 * (n + V) * d * 8  # F, G, features, bases, QR workspaces
-    tokens = n * (L * 36 + 120)  # Python lists of ints (world.json contexts)
-    samples = n * int(spec.n_samples) * (4 + 8)
-    sampling = 8 * min(n, 4096) * V * 3 if spec.n_samples else 0
-    return int(arrays + tokens + samples + sampling)

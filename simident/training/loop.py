@@ -92,7 +92,7 @@ def train_world_grid(
     local device; see devices.py). The estimated memory is checked before anything is
     allocated (SimidentError naming the knob when it cannot fit).
     """
-    from simident.training.cost import check_fits
+    from simident.memory import check_fits
 
     seeds = list(config.resolved(world.d).seed_list if seeds is None else seeds)
     if not seeds or any(not isinstance(s, (int, np.integer)) or not 0 <= s < 2**32 for s in seeds):
@@ -279,7 +279,9 @@ def _check_final(kl, log, lanes, config, steps) -> None:
     log.diverged[bad] = steps
     if bad.any() and config.stop_on_divergence:
         i = int(np.flatnonzero(bad)[0])
-        raise _diverged(lanes[i], steps, float(log.final_loss[i]), float(np.nanmean(kl[i])))
+        raise _diverged(
+            lanes[i], steps, float(log.final_loss[i]), float(np.nanmean(kl[i])), "final KL"
+        )
 
 
 CACHE_BYTES = 8 * 2**20  # activation budget of one lane group on a CPU
@@ -314,11 +316,11 @@ def lane_group(static, P: int, requested: int = 0) -> int:
     return 0 if group >= P else group
 
 
-def _diverged(lane, step, loss, kl) -> TrainingDiverged:
+def _diverged(lane, step, loss, kl, what: str = "KL") -> TrainingDiverged:
     seed, (lr, wd, scale) = lane
     point = {"lr": lr, "weight_decay": wd, "init_scale": scale}
     return TrainingDiverged(
-        f"seed {seed} diverged at step {step} (loss {loss:.3g}, KL {kl:.3g}) with lr {lr:g}, "
+        f"seed {seed} diverged at step {step} (loss {loss:.3g}, {what} {kl:.3g}) with lr {lr:g}, "
         f"weight decay "
         f"{wd:g}, init scale {scale:g}; try a smaller --lr or --init-scale",
         seed,
