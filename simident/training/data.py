@@ -133,22 +133,22 @@ def make_eval_set(world, ids, samples=None, chunk: int = 256) -> EvalSet:
 
 
 class Evals(NamedTuple):
-    """The validation signals of a run: held-out contexts (KL to the truth) and the
-    validation share of the training contexts' samples (NLL); either may be None."""
+    """What is measured after every chunk: the training contexts (exact KL to the truth,
+    and the NLL of the validation share of their samples when there is one) and the
+    held-out contexts (KL to the truth; None when the world has none)."""
 
+    train: EvalSet
     heldout: EvalSet | None
-    val_samples: EvalSet | None
 
 
 def make_evals(world, loss: str, val_fraction: float, chunk: int) -> Evals:
-    """Validation sets of `world`: its held-out contexts, and (loss "samples" with
-    val_fraction > 0) the held-out share of the sampled tokens of its training contexts."""
+    """Evaluation sets of `world`: its training contexts (with, for loss "samples" and
+    val_fraction > 0, the held-out share of their sampled tokens) and held-out contexts."""
     held = np.asarray(world.heldout_ids, dtype=np.int64)
     heldout = make_eval_set(world, held, chunk=chunk) if held.size else None
+    ids = np.sort(np.asarray(world.train_ids, dtype=np.int64))
     val = None
     if loss == "samples" and val_fraction > 0 and world.samples is not None:
-        ids = np.sort(np.asarray(world.train_ids, dtype=np.int64))
         S = int(world.samples.shape[1])
-        cut = S - n_val_samples(S, val_fraction)
-        val = make_eval_set(world, ids, np.asarray(world.samples)[ids, cut:], chunk=chunk)
-    return Evals(heldout, val)
+        val = np.asarray(world.samples)[ids, S - n_val_samples(S, val_fraction) :]
+    return Evals(make_eval_set(world, ids, val, chunk=chunk), heldout)

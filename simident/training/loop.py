@@ -118,7 +118,7 @@ def train_world_grid(
     data = make_data(world, config.loss, config.val_fraction)
     static = make_static(config, world.n, world.V, tokens.shape[1], int(data.ids.shape[0]))
     evals = make_evals(world, config.loss, config.val_fraction, EVAL_ROWS)
-    if config.early_stop and evals.heldout is None and evals.val_samples is None:
+    if config.early_stop and evals.heldout is None and evals.train.samples is None:
         raise SimidentError(
             "--early-stop needs a validation signal: held-out contexts in the world "
             "(heldout_fraction > 0), or --loss samples with --val-fraction > 0"
@@ -207,7 +207,7 @@ class RunLog:
         self.final_loss = np.full(P, np.nan)
         self.best_step = np.full(P, -1, dtype=np.int64)
         self.step: list[int] = []
-        self.rows: dict[str, list] = {"kl": [], "val_kl": [], "val_nll": []}
+        self.rows: dict[str, list] = {"kl": [], "train_kl": [], "val_kl": [], "val_nll": []}
 
     def history_of(self, sl) -> dict:
         out = {"step": list(self.step)}
@@ -227,14 +227,15 @@ def _run(static, config, state, keys, hyper, data, evals, lanes, layout, progres
     desc = f"train {static.model} d={static.d} ×{P}"
     with tqdm(total=steps, desc=desc, unit="step", disable=not progress, leave=False) as bar:
         for t0 in range(0, steps, chunk):
-            state, loss, kl, val_kl, val_nll = run_chunk(
+            state, loss, kl, signals = run_chunk(
                 static, group, layout.mesh, state, keys, hyper, data, evals, jnp.int32(t0)
             )
             valid = min(chunk, steps - t0)
             loss, kl = np.asarray(loss)[:P, :valid], np.asarray(kl)[:P, :valid]
-            val_kl, val_nll = np.asarray(val_kl)[:P], np.asarray(val_nll)[:P]
+            train_kl, val_kl, val_nll = (np.asarray(x)[:P] for x in signals)
             val_bad = np.zeros_like(loss, dtype=bool)
-            for v, present in ((val_kl, evals.heldout), (val_nll, evals.val_samples)):
+            val_bad[:, -1] = ~np.isfinite(train_kl)
+            for v, present in ((val_kl, evals.heldout), (val_nll, evals.train.samples)):
                 if present is not None:
                     val_bad[:, -1] |= ~np.isfinite(v)
             bad = ~np.isfinite(loss) | ~np.isfinite(kl) | val_bad
@@ -249,10 +250,11 @@ def _run(static, config, state, keys, hyper, data, evals, lanes, layout, progres
             last = np.where(alive, kl[:, -1], np.nan)
             log.step.append(t0 + valid)
             log.rows["kl"].append(last)
+            log.rows["train_kl"].append(np.where(alive, train_kl, np.nan))
             log.rows["val_kl"].append(np.where(alive, val_kl, np.nan))
             log.rows["val_nll"].append(np.where(alive, val_nll, np.nan))
-            if progress and np.isfinite(last).any():
-                bar.set_postfix_str(_postfix(last, val_kl, val_nll, alive), refresh=False)
+            if progress and alive.any():
+                bar.set_postfix_str(_postfix(train_kl, val_kl, val_nll, alive), refresh=False)
             bar.update(valid)
     if static.early_stop:
         log.best_step = np.asarray(state.best_step)[:P].astype(np.int64)
@@ -262,9 +264,11 @@ def _run(static, config, state, keys, hyper, data, evals, lanes, layout, progres
 
 
 def _postfix(kl, val_kl, val_nll, alive) -> str:
-    """Progress text. KL ≥ 0 in exact arithmetic; float32 rounding can make a mean over
-    contexts slightly negative (≈ −1e-8), so the bar clips at 0 (histories keep the
-    computed values)."""
+    """Progress text: mean and max over lanes of the training-set KL at the end of the
+    chunk, and the validation signals. KL ≥ 0 in exact arithmetic; float32 rounding can
+    make a mean over contexts slightly negative (≈ −1e-8), so the bar clips at 0
+    (histories keep the computed values)."""
+    kl = kl[alive]
     text = f"KL mean {max(np.nanmean(kl), 0.0):.2e} max {max(np.nanmax(kl), 0.0):.2e}"
     if np.isfinite(val_kl[alive]).any():
         text += f" val KL {max(np.nanmean(val_kl[alive]), 0.0):.2e}"

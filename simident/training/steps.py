@@ -231,23 +231,28 @@ def eval_set_metrics(model, static: Static, es: EvalSet):
     return jnp.sum(kl_sum) / count, nll
 
 
-def validate(static: Static, evals: Evals, params):
-    """(val_kl, val_nll) of one lane: KL on held-out contexts, NLL on the validation share
-    of the samples (nan where the world or the config has no such set)."""
+class Signals(NamedTuple):
+    """Per-lane measurements after a chunk (nan where the set does not exist)."""
+
+    train_kl: jax.Array  # exact mean KL over the training contexts
+    val_kl: jax.Array  # mean KL over the held-out contexts
+    val_nll: jax.Array  # mean NLL of the validation share of the samples
+
+
+def validate(static: Static, evals: Evals, params) -> Signals:
+    """The Signals of one lane's parameters."""
     model = nnx.merge(graphdef_of(static), params)
-    nan = jnp.float32(jnp.nan)
-    val_kl, val_nll = nan, nan
+    train_kl, val_nll = eval_set_metrics(model, static, evals.train)
+    val_kl = jnp.float32(jnp.nan)
     if evals.heldout is not None:
         val_kl = eval_set_metrics(model, static, evals.heldout)[0]
-    if evals.val_samples is not None:
-        val_nll = eval_set_metrics(model, static, evals.val_samples)[1]
-    return val_kl, val_nll
+    return Signals(train_kl, val_kl, val_nll)
 
 
-def stop_metric(evals: Evals, val_kl, val_nll):
+def stop_metric(evals: Evals, signals: Signals):
     """The metric early stopping minimises: validation NLL when the samples have a
     validation share, else the held-out KL."""
-    return val_nll if evals.val_samples is not None else val_kl
+    return signals.val_nll if evals.train.samples is not None else signals.val_kl
 
 
 @partial(jax.jit, static_argnums=(0, 1, 2), donate_argnums=(3,))
@@ -269,8 +274,8 @@ def run_chunk(
     With 0 < group < P_local the lanes run in groups one after another (`lax.map` over
     groups, vmap within a group), all inside this one program: on a CPU a group whose
     activations fit in cache is faster per lane than all lanes at once. `group` must
-    divide the lanes of a device. Returns the new LaneState, loss and KL (P×chunk),
-    val_kl and val_nll (P).
+    divide the lanes of a device. Returns the new LaneState, loss and batch KL
+    (P×chunk) and the Signals (each P) of the parameters at the end of the chunk.
     """
 
     def one(data, evals, t0, lane: LaneState, key, lr, wd):
@@ -278,15 +283,15 @@ def run_chunk(
         params, opt_state, loss, kl = train_lane(
             static, data, t0, lane.params, lane.opt_state, key, lr, wd
         )
-        val_kl, val_nll = validate(static, evals, params)
+        signals = validate(static, evals, params)
         best, metric, step = lane.best, lane.best_metric, lane.best_step
         if static.early_stop:
-            m = stop_metric(evals, val_kl, val_nll)
+            m = stop_metric(evals, signals)
             better = m < metric  # a non-finite metric is never better
             best = jax.tree.map(partial(jnp.where, better), params, best)
             metric = jnp.where(better, m, metric)
             step = jnp.where(better, t_end, step)
-        return LaneState(params, opt_state, best, metric, step), loss, kl, val_kl, val_nll
+        return LaneState(params, opt_state, best, metric, step), loss, kl, signals
 
     def local(lanes, keys, hyper, data, evals, t0):
         lane = jax.vmap(partial(one, data, evals, t0))
