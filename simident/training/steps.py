@@ -59,7 +59,7 @@ class Hyper(NamedTuple):
 
 def make_static(config, n: int, V: int, T: int, m: int) -> Static:
     c = config
-    B = c.batch_size if 0 < c.batch_size < m else 0
+    B = c.batch_size if 0 < (c.batch_size or 0) < m else 0
     return Static(
         c.model,
         n,
