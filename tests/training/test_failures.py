@@ -179,3 +179,16 @@ def test_ctrl_c_exits_130_without_crash(model, world_dir, tmp_path):
     assert proc.returncode == 130, err[-2000:]
     assert "simident train: interrupted" in err
     assert not out.exists() or not list(out.glob("seed_*.npz"))
+
+
+def test_sweep_cell_too_big_refused_before_work(tmp_path, capsys):
+    spec = tmp_path / "big.toml"
+    spec.write_text(
+        'name = "big"\nseeds = 100000000\n[world]\nexample = "tiny"\n'
+        '[learner]\nmodel = "table"\nsteps = 10\n'
+    )
+    assert main(["sweep", str(spec), "--dry-run"]) == 0
+    assert "cell 0" in capsys.readouterr().out
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "s"), "--quiet"]) == 2
+    _one_line_error(capsys, "cell 0", "GiB")
+    assert not (tmp_path / "s").exists()
