@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from simident.errors import SimidentError
+from simident.memory import check_fits
 from simident.training.config import TrainConfig
 from simident.training.data import make_data, make_evals
 from simident.training.devices import device_record, lane_layout, pad_lanes, place
@@ -92,8 +93,6 @@ def train_world_grid(
     local device; see devices.py). The estimated memory is checked before anything is
     allocated (SimidentError naming the knob when it cannot fit).
     """
-    from simident.memory import check_fits
-
     seeds = list(config.resolved(world.d).seed_list if seeds is None else seeds)
     if not seeds or any(not isinstance(s, (int, np.integer)) or not 0 <= s < 2**32 for s in seeds):
         raise SimidentError(
@@ -110,6 +109,7 @@ def train_world_grid(
     ]  # validates every point
     lanes = [(s, g) for g in grid for s in seeds]  # point-major
     layout = lane_layout(len(lanes), devices)
+    _check_device_memory(cost.memory_bytes // layout.devices_used, config.model)
     hyper = Hyper(*(jnp.asarray([g[j] for _, g in lanes], jnp.float32) for j in range(3)))
     keys = lane_keys([s for s, _ in lanes])
     keys, hyper = place(pad_lanes((keys, hyper), layout), layout, lane_leading=True)
@@ -188,6 +188,17 @@ KNOBS = {
     "transformer": "--seeds, --batch-size, --width or --depth",
 }
 EVAL_ROWS = 256  # contexts per chunk of the validation sets
+
+
+def _check_device_memory(per_device: int, model: str) -> None:
+    """On an accelerator, also refuse a run whose share of lanes cannot fit in one
+    device's memory (as reported by the runtime; nothing to check on a CPU)."""
+    device = jax.local_devices()[0]
+    if device.platform == "cpu":
+        return
+    limit = (device.memory_stats() or {}).get("bytes_limit")
+    if limit:
+        check_fits(per_device, f"training on {device.device_kind}", KNOBS[model], limit)
 
 
 def _grid(config, lrs, wds, scales):

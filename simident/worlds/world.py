@@ -125,6 +125,10 @@ def load_world(world_dir) -> World:
             raise SimidentError(f"{wj}: field '{key}' is {meta[key]!r} but {what} give {value}")
     if not isinstance(meta["spec"], dict):
         raise SimidentError(f"{wj}: field 'spec' must be an object")
+    if meta["spec"].get("vocab_size", V) != V:
+        raise SimidentError(
+            f"{wj}: spec.vocab_size is {meta['spec']['vocab_size']!r} but truth.npz G has {V} rows"
+        )
     contexts = meta["contexts"]
     if not isinstance(contexts, list):
         raise SimidentError(f"{wj}: field 'contexts' must be a list of token lists")
