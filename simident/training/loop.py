@@ -93,14 +93,15 @@ def train_world_grid(
     local device; see devices.py). The estimated memory is checked before anything is
     allocated (SimidentError naming the knob when it cannot fit).
     """
-    seeds = list(config.resolved(world.d).seed_list if seeds is None else seeds)
+    grid = _grid(config.resolved(world.d), lrs, weight_decays, init_scales)
+    n_seeds = config.seeds if seeds is None else len(seeds)
+    config, cost = plan(world, config, n_seeds * len(grid))
+    check_fits(cost.memory_bytes, f"training ({cost.line()})", KNOBS[config.model])
+    seeds = list(config.seed_list if seeds is None else seeds)
     if not seeds or any(not isinstance(s, (int, np.integer)) or not 0 <= s < 2**32 for s in seeds):
         raise SimidentError(
             f"seeds must be a non-empty list of integers in [0, 2^32) (got {seeds})"
         )
-    grid = _grid(config.resolved(world.d), lrs, weight_decays, init_scales)
-    config, cost = plan(world, config, len(seeds) * len(grid))
-    check_fits(cost.memory_bytes, f"training ({cost.line()})", KNOBS[config.model])
     configs = [
         replace(
             config, lr=lr, weight_decay=wd, init_scale=s, seeds=len(seeds), seed_offset=seeds[0]
