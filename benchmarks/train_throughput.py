@@ -75,11 +75,12 @@ def vmapped_rate(world, config, N, group=None):
     group None: the lane grouping `simident train` picks (loop.lane_group); 0: all N
     lanes in one vmap.
     """
-    from simident.training.data import make_data
-    from simident.training.loop import lane_group
+    from simident.training.data import make_data, make_evals
+    from simident.training.loop import EVAL_ROWS, lane_group
     from simident.training.steps import Hyper, init_lanes, lane_keys, make_static, run_chunk
 
     data = make_data(world, config.loss)
+    evals = make_evals(world, config.loss, 0.0, EVAL_ROWS)
     tokens, _ = world.tokens()
     static = make_static(config, world.n, world.V, tokens.shape[1], int(data.ids.shape[0]))
     hyper = Hyper(
@@ -89,12 +90,12 @@ def vmapped_rate(world, config, N, group=None):
         )
     )
     keys = lane_keys(list(range(N)))
-    state = list(init_lanes(static, keys, hyper))
+    state = [init_lanes(static, None, keys, hyper)]
     group = lane_group(static, N) if group is None else group
 
-    def chunk():
-        state[0], state[1], loss, _ = run_chunk(
-            static, state[0], state[1], keys, hyper, data, jnp.int32(0), group
+    def chunk():  # includes the end-of-chunk evaluation over the training contexts
+        state[0], loss, _, _ = run_chunk(
+            static, group, None, state[0], keys, hyper, data, evals, jnp.int32(0)
         )
         return loss
 

@@ -17,6 +17,7 @@ COMMANDS = {
     "compare": "test whether two models are equivalent and which linear properties they share",
     "world": "generate a synthetic world (ground truth with controlled diversity)",
     "train": "train next-token predictors from scratch on a world, many seeds at once",
+    "embed": "recompute a trained run's F and G (or a layer) on any world from saved weights",
     "reproduce": "run every claim of THEORY.md end to end and write a report",
     "sweep": "run a resumable grid over diversity and learner settings",
     "plot": "draw heatmaps of a finished sweep",
@@ -55,8 +56,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"simident {args.command}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        # Leave at once: a normal interpreter exit would tear JAX down while XLA's threads
+        # may still run the interrupted program (that crashed with SIGSEGV, exit 139).
+        # Files are written atomically, so nothing half-written is left behind.
         print(f"simident {args.command}: interrupted", file=sys.stderr)
-        return 130
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
     except BrokenPipeError:  # output piped into e.g. `head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1

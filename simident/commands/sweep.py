@@ -23,6 +23,11 @@ def configure(p) -> None:
         help="skip finished cells (always on; kept for explicitness)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print each cell's estimated memory and FLOPs and stop",
+    )
 
 
 def spec_path(arg: str):
@@ -60,6 +65,16 @@ def run(args) -> int:
             done = store.done(cell_list)
         print(f"sweep {spec.name}: {len(cell_list)} cells × {spec.seeds} seeds")
         print(format_cells(cell_list, done))
+        return 0
+    if args.dry_run:
+        from simident.memory import gib, total_memory_bytes
+        from simident.sweeps.cost import cell_cost
+
+        cell_list = cells(spec)
+        print(f"sweep {spec.name}: machine memory {gib(total_memory_bytes())}")
+        for c in cell_list if args.cell is None else cell_list[args.cell : args.cell + 1]:
+            cost = cell_cost(c)
+            print(f"  cell {c.index} ({c.label()}): memory ≈ {gib(cost.memory_bytes)}; {cost.line}")
         return 0
     if not args.out:
         raise SimidentError("--out DIR is required to run a sweep (or pass --list)")

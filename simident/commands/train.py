@@ -36,6 +36,9 @@ _FIELDS = {
     "depth": "depth",
     "width": "width",
     "heads": "heads",
+    "val_fraction": "val_fraction",
+    "early_stop": "early_stop",
+    "chunk_steps": "chunk_steps",
 }
 
 
@@ -44,15 +47,26 @@ def configure(parser) -> None:
     per_model = ", ".join(
         f"{m}: {v['steps']} steps, lr {v['lr']:g}" for m, v in MODEL_DEFAULTS.items()
     )
-    parser.add_argument("world_dir", metavar="WORLD_DIR", help="a `simident world` output folder")
+    parser.add_argument(
+        "world_dir",
+        metavar="WORLD_DIR",
+        nargs="?",
+        default=None,
+        help="a `simident world` output folder (default: the world_dir of --config run.json)",
+    )
     parser.add_argument(
         "--model",
         choices=MODELS,
-        required=True,
+        default=None,
         help="table: one free embedding per context; transformer: causal "
         "transformer over the context's tokens",
     )
-    parser.add_argument("--d", type=int, required=True, help="representation dimension (≥ 1)")
+    parser.add_argument(
+        "--d",
+        type=int,
+        default=None,
+        help="representation dimension (≥ 1; required without --config)",
+    )
     parser.add_argument(
         "--seeds",
         type=int,
@@ -83,7 +97,8 @@ def configure(parser) -> None:
         "--batch-size",
         type=int,
         default=None,
-        help="training contexts per step, 0 = all (default 0, full batch)",
+        help="training contexts per step, 0 = all (default: full batch unless one step "
+        "would not fit in cache/memory, then a minibatch; see --dry-run)",
     )
     parser.add_argument(
         "--optimizer", choices=OPTIMIZERS, default=None, help=f"default {D.optimizer}"
@@ -105,13 +120,38 @@ def configure(parser) -> None:
     parser.add_argument("--width", type=int, default=None, help=f"transformer width ({D.width})")
     parser.add_argument("--heads", type=int, default=None, help=f"attention heads ({D.heads})")
     parser.add_argument(
+        "--val-fraction",
+        type=float,
+        default=None,
+        help="share of each context's sampled tokens held out for a validation NLL "
+        "(--loss samples; default 0)",
+    )
+    parser.add_argument(
+        "--early-stop",
+        action="store_const",
+        const=True,
+        default=None,
+        help="keep each seed's parameters of its best validation chunk",
+    )
+    parser.add_argument(
+        "--chunk-steps",
+        type=int,
+        default=None,
+        help="steps between validations and progress updates (default ~steps/20)",
+    )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the estimated memory and FLOPs and stop before any training",
+    )
+    parser.add_argument(
         "--config",
         metavar="JSON",
         default=None,
         help="start from this TrainConfig JSON (or a run.json); "
         "options given on the command line override it",
     )
-    parser.add_argument("--out", metavar="RUN_DIR", required=True, help="output folder")
+    parser.add_argument("--out", metavar="RUN_DIR", default=None, help="output folder (required)")
     parser.add_argument(
         "--overwrite",
         action="store_true",
@@ -120,22 +160,43 @@ def configure(parser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
 
 
+def _read_config(path) -> tuple[dict, dict]:
+    """(config dict, whole record) of a TrainConfig JSON or a run.json."""
+    from simident.io import read_json
+
+    record = read_json(Path(path), "train config")
+    if not isinstance(record, dict):
+        raise SimidentError(f"train config {path}: expected a JSON object")
+    base = record.get("config", record)
+    if not isinstance(base, dict):
+        raise SimidentError(f"train config {path}: field 'config' must be a JSON object")
+    return dict(base), record
+
+
 def config_from_args(args) -> TrainConfig:
     """TrainConfig from --config (if any) overridden by the options given."""
     base = {}
     if args.config is not None:
-        from simident.io import read_json
-
-        base = read_json(Path(args.config), "train config")
-        base = base.get("config", base) if isinstance(base, dict) else base
-        if not isinstance(base, dict):
-            raise SimidentError(f"train config {args.config}: expected a JSON object")
-        base = dict(base)
+        base, _ = _read_config(args.config)
     for opt, name in _FIELDS.items():
         value = getattr(args, opt)
         if value is not None:
             base[name] = value
+    for opt in ("model", "d"):
+        if base.get(opt) is None:
+            raise SimidentError(f"--{opt} is required (or give --config with a {opt})")
     return TrainConfig.from_dict(base)
+
+
+def world_dir_of(args) -> str:
+    """WORLD_DIR from the command line, else the world_dir recorded in --config run.json."""
+    if args.world_dir is not None:
+        return args.world_dir
+    if args.config is not None:
+        _, record = _read_config(args.config)
+        if isinstance(record.get("world_dir"), str):
+            return record["world_dir"]
+    raise SimidentError("WORLD_DIR is required (or give --config with a run.json naming one)")
 
 
 def run(args) -> int:
@@ -143,14 +204,29 @@ def run(args) -> int:
     from simident.worlds.world import load_world
 
     config = config_from_args(args)
-    world = load_world(args.world_dir)
+    world_dir = world_dir_of(args)
+    world = load_world(world_dir)
+
+    from simident.training.loop import KNOBS, plan, train_world
+
+    resolved, cost = plan(world, config)
+    if args.dry_run:
+        from simident.memory import total_memory_bytes
+
+        print(
+            f"train {resolved.model} d={resolved.d} on world {world.world_id}: {cost.line()}; "
+            f"machine memory {total_memory_bytes() / 2**30:.3g} GiB"
+        )
+        return 0
+    if args.out is None:
+        raise SimidentError("--out RUN_DIR is required (or pass --dry-run)")
     check_run_dir(args.out, args.overwrite)
+    from simident.memory import check_fits
 
-    from simident.training.loop import train_world
-
+    check_fits(cost.memory_bytes, f"training ({cost.line()})", KNOBS[resolved.model])
     result = train_world(world, config, progress=not args.quiet)
     out = result.save(
-        args.out, world, overwrite=args.overwrite, extra={"world_dir": str(Path(args.world_dir))}
+        args.out, world, overwrite=args.overwrite, extra={"world_dir": str(Path(world_dir))}
     )
     if not args.quiet:
         c = result.config

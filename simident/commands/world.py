@@ -20,11 +20,16 @@ def configure(p) -> None:
         help="a world spec (.toml file) or the name of an example world "
         "(tiny, diverse, low_context, low_token, both_low, random_tiny)",
     )
-    p.add_argument("--out", metavar="DIR", required=True, help="folder to write the world into")
+    p.add_argument("--out", metavar="DIR", default=None, help="folder to write the world into")
     p.add_argument(
         "--overwrite", action="store_true", help="write into DIR even if it is not empty"
     )
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the estimated memory of generating the world and stop",
+    )
 
 
 def _prepare_out(out: Path, overwrite: bool) -> None:
@@ -106,9 +111,24 @@ def run(args) -> int:
 
     from simident.env import enable_x64
     from simident.io import to_json
+    from simident.memory import check_fits, gib, total_memory_bytes
     from simident.worlds import generate_world, resolve_spec
+    from simident.worlds.cost import WORLD_KNOBS, world_memory_bytes
 
     spec = resolve_spec(args.spec)  # all validation happens here, before any work
+    need = world_memory_bytes(spec)
+    if args.dry_run:
+        print(
+            f"world {spec.name}: memory ≈ {gib(need)} of {gib(total_memory_bytes())} "
+            f"({spec.n_contexts * (1 + len(spec.queries))} contexts, V = {spec.vocab_size}, "
+            f"d = {spec.d}, {spec.n_samples} samples per context)"
+        )
+        return 0
+    check_fits(need, f"generating world '{spec.name}'", WORLD_KNOBS)
+    if args.out is None:
+        from simident.errors import SimidentError
+
+        raise SimidentError("--out DIR is required (or pass --dry-run)")
     out = Path(args.out)
     _prepare_out(out, args.overwrite)
     enable_x64()

@@ -146,6 +146,21 @@ class Transformer(nnx.Module):
         h_BxW = self.hidden(x_BxTxW, lengths_B, last_only=True)[:, -1]
         return self.readout(self.ln_f(h_BxW))
 
+    def represent(self, tokens_BxT, lengths_B, layer: int):
+        """The last position's representation after `layer` blocks.
+
+        layer = depth: f(s) itself (final LayerNorm and read-out, B×d); 0 ≤ layer < depth:
+        the raw residual stream h after that many blocks (B×width; layer 0 is the
+        embedding x = E[s_t] + P[pos_t], no LayerNorm, no read-out).
+        """
+        if layer == len(self.blocks):
+            return self.f(None, tokens_BxT, lengths_B)
+        h_BxTxW = self.embed(tokens_BxT, lengths_B)
+        mask = attention_mask(lengths_B, h_BxTxW.shape[1])
+        for block in list(self.blocks)[:layer]:
+            h_BxTxW = block(h_BxTxW, mask)
+        return h_BxTxW[:, -1]
+
     def g(self):
         """Unembeddings g(y) of the whole vocabulary (V×d)."""
         return self.G[...]

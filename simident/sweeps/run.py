@@ -33,6 +33,21 @@ def max_learner_d(cell_list) -> int:
     return max(int(c.learner["d"]) for c in cell_list)
 
 
+def check_cells_fit(cell_list) -> None:
+    """Refuse, before any work, a cell whose world and training would not fit in memory."""
+    from simident.memory import check_fits
+    from simident.sweeps.cost import cell_cost
+
+    for c in cell_list:
+        cost = cell_cost(c)
+        check_fits(
+            cost.memory_bytes,
+            f"cell {c.index} ({c.label()}; {cost.line})",
+            "the cell's world size (vocab_size, n_contexts, n_samples) or its learner "
+            "(seeds, batch_size, width)",
+        )
+
+
 def run_sweep(
     spec,
     out,
@@ -50,6 +65,7 @@ def run_sweep(
         raise SimidentError(
             f"--cell {only}: out of range, the sweep has cells 0..{len(cell_list) - 1}"
         )
+    check_cells_fit(cell_list if only is None else [cell_list[only]])
     store = SweepStore(out)
     store.init(spec, cell_list, spec_text)
     done = store.done(cell_list)

@@ -12,10 +12,13 @@ from __future__ import annotations
 from simident.training.config import TrainConfig
 
 __all__ = [
+    "SavedRun",
     "TrainConfig",
     "TrainResult",
     "TrainingDiverged",
     "check_run_dir",
+    "embed",
+    "load_run",
     "toy_world",
     "train_world",
     "train_world_grid",
@@ -28,6 +31,9 @@ _LAZY = {
     "TrainResult": "simident.training.outputs",
     "check_run_dir": "simident.training.outputs",
     "toy_world": "simident.training.toy",
+    "load_run": "simident.training.saved",
+    "embed": "simident.training.saved",
+    "SavedRun": "simident.training.saved",
 }
 
 

@@ -36,7 +36,7 @@ class TrainConfig:
     lr: float | None = None  # peak learning rate; None: per-model default
     weight_decay: float = 0.0  # decoupled weight decay on weight matrices (not biases, norms)
     init_scale: float = 1.0  # multiplier of the model's standard initialisation
-    batch_size: int = 0  # training contexts per step; 0: all of them (full batch)
+    batch_size: int | None = None  # contexts per step; 0: all (full batch); None: auto (cost.py)
     optimizer: str = "adamw"  # "adamw" | "sgd" (momentum 0.9, coupled L2 decay)
     schedule: str = "cosine"  # "cosine" (decay to final_lr_frac·lr) | "constant"
     warmup: int | None = None  # linear warm-up steps; None: min(100, steps // 10)
@@ -50,6 +50,8 @@ class TrainConfig:
     chunk_steps: int = 0  # steps per compiled chunk (progress, divergence check); 0: ~steps/20
     lane_group: int = 0  # lanes vmapped together, groups run in turn; 0: auto (see loop.py)
     stop_on_divergence: bool = True  # raise TrainingDiverged; False: mark the seed, go on
+    val_fraction: float = 0.0  # share of each context's sampled tokens held out (loss "samples")
+    early_stop: bool = False  # keep each lane's parameters of its best validation chunk
 
     def __post_init__(self):
         self._check_choice("model", MODELS)
@@ -60,7 +62,7 @@ class TrainConfig:
         self._check_int("seeds", 1)
         self._check_int("seed_offset", 0)
         self._check_int("steps", 1, none_ok=True)
-        self._check_int("batch_size", 0)
+        self._check_int("batch_size", 0, none_ok=True)
         self._check_int("warmup", 0, none_ok=True)
         self._check_int("depth", 1)
         self._check_int("width", 1)
@@ -73,6 +75,16 @@ class TrainConfig:
         self._check_float("init_scale", positive=True)
         self._check_float("final_lr_frac", positive=False)
         self._check_float("b2", positive=False)
+        self._check_float("val_fraction", positive=False)
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise SimidentError(f"val_fraction must lie in [0, 1) (got {self.val_fraction})")
+        if self.val_fraction > 0 and self.loss != "samples":
+            raise SimidentError(
+                "val_fraction > 0 holds out sampled tokens and needs loss 'samples' "
+                f"(got loss {self.loss!r})"
+            )
+        if not isinstance(self.early_stop, bool):
+            raise SimidentError("early_stop must be true or false")
         if not 0.0 <= self.b2 < 1.0:
             raise SimidentError(f"b2 must lie in [0, 1) (got {self.b2})")
         if self.width % self.heads:
@@ -108,8 +120,12 @@ class TrainConfig:
     def seed_list(self) -> list[int]:
         return list(range(self.seed_offset, self.seed_offset + self.seeds))
 
-    def resolved(self, world_d: int | None = None) -> TrainConfig:
-        """A copy with every None field set: d from the world, the rest per-model defaults."""
+    def resolved(self, world_d: int | None = None, sizes: dict | None = None) -> TrainConfig:
+        """A copy with every None field set: d from the world, the rest per-model defaults.
+
+        batch_size None is resolved only when the world's `sizes` (m, V, T: training
+        contexts, vocabulary, max context length) are given (`cost.auto_batch_size`).
+        """
         defaults = MODEL_DEFAULTS[self.model]
         d = self.d if self.d is not None else world_d
         if d is None:
@@ -118,7 +134,22 @@ class TrainConfig:
         lr = self.lr if self.lr is not None else defaults["lr"]
         warmup = self.warmup if self.warmup is not None else min(100, steps // 10)
         chunk = self.chunk_steps or max(1, -(-steps // 20))
-        return replace(self, d=d, steps=steps, lr=lr, warmup=warmup, chunk_steps=chunk)
+        batch = self.batch_size
+        if batch is None and sizes is not None:
+            from simident.training.cost import auto_batch_size
+
+            batch = auto_batch_size(
+                self.model,
+                sizes["m"],
+                V=sizes["V"],
+                T=sizes["T"],
+                width=self.width,
+                depth=self.depth,
+                mlp_ratio=self.mlp_ratio,
+            )
+        return replace(
+            self, d=d, steps=steps, lr=lr, warmup=warmup, chunk_steps=chunk, batch_size=batch
+        )
 
     def to_dict(self) -> dict:
         return asdict(self)

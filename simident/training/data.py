@@ -32,8 +32,17 @@ class TrainData(NamedTuple):
     samples: jax.Array | None  # m×S  sampled next tokens (loss = "samples")
 
 
-def make_data(world, loss: str) -> TrainData:
-    """Collect the training contexts of `world` for the given loss."""
+def n_val_samples(n_samples: int, val_fraction: float) -> int:
+    """Sampled tokens per context held out for validation: round(S·fraction), ≥ 1 if > 0."""
+    return 0 if val_fraction <= 0 else max(1, int(round(n_samples * val_fraction)))
+
+
+def make_data(world, loss: str, val_fraction: float = 0.0) -> TrainData:
+    """Collect the training contexts of `world` for the given loss.
+
+    With val_fraction > 0 the last round(S·val_fraction) sampled tokens of every context
+    are left out of `samples` (they form the validation share, `make_evals`).
+    """
     ids = np.sort(np.asarray(world.train_ids, dtype=np.int64))
     if ids.size == 0:
         raise SimidentError(f"world {world.world_id}: no training contexts (split.train is empty)")
@@ -51,7 +60,14 @@ def make_data(world, loss: str) -> TrainData:
                 f"world {world.world_id}: loss 'samples' needs sampled next tokens "
                 "(data.npz), and this world has none; use loss 'population'"
             )
-        samples = jnp.asarray(np.asarray(world.samples, dtype=np.int32)[ids])
+        S = int(world.samples.shape[1])
+        keep = S - n_val_samples(S, val_fraction)
+        if keep < 1:
+            raise SimidentError(
+                f"--val-fraction {val_fraction:g} leaves no training samples "
+                f"({S} sampled tokens per context)"
+            )
+        samples = jnp.asarray(np.asarray(world.samples, dtype=np.int32)[ids, :keep])
     return TrainData(
         ids=jnp.asarray(ids.astype(np.int32)),
         tokens=jnp.asarray(tokens[ids].astype(np.int32)),
@@ -79,3 +95,60 @@ def target_logp(data: TrainData, idx):
 def take(x, idx):
     """Rows `idx` of x (all rows when idx is None)."""
     return x if idx is None else x[idx]
+
+
+class EvalSet(NamedTuple):
+    """Contexts to evaluate in chunks (k of them, padded to whole chunks; `mask` marks real
+    rows): KL(p* ‖ p_model) to the truth and, with `samples`, the NLL of sampled tokens."""
+
+    ids: jax.Array  # k
+    tokens: jax.Array  # k×T
+    lengths: jax.Array  # k
+    F_star: jax.Array  # k×d*
+    G_star: jax.Array  # V×d*
+    samples: jax.Array | None  # k×S_val (validation share) or None
+    mask: jax.Array  # k, bool
+
+
+def make_eval_set(world, ids, samples=None, chunk: int = 256) -> EvalSet:
+    """An EvalSet over contexts `ids`, padded to a multiple of `chunk` rows (pad rows copy
+    row 0 and are masked out)."""
+    ids = np.asarray(ids, dtype=np.int64)
+    k = int(ids.size)
+    pad = (-k) % chunk
+    rows = np.concatenate([ids, np.full(pad, ids[0], dtype=np.int64)])
+    tokens, lengths = world.tokens()
+    if samples is not None:
+        samples = np.concatenate([samples, np.repeat(samples[:1], pad, axis=0)])
+        samples = jnp.asarray(samples.astype(np.int32))
+    return EvalSet(
+        ids=jnp.asarray(rows.astype(np.int32)),
+        tokens=jnp.asarray(tokens[rows].astype(np.int32)),
+        lengths=jnp.asarray(lengths[rows].astype(np.int32)),
+        F_star=jnp.asarray(np.asarray(world.F, dtype=np.float32)[rows]),
+        G_star=jnp.asarray(np.asarray(world.G, dtype=np.float32)),
+        samples=samples,
+        mask=jnp.asarray(np.arange(k + pad) < k),
+    )
+
+
+class Evals(NamedTuple):
+    """What is measured after every chunk: the training contexts (exact KL to the truth,
+    and the NLL of the validation share of their samples when there is one) and the
+    held-out contexts (KL to the truth; None when the world has none)."""
+
+    train: EvalSet
+    heldout: EvalSet | None
+
+
+def make_evals(world, loss: str, val_fraction: float, chunk: int) -> Evals:
+    """Evaluation sets of `world`: its training contexts (with, for loss "samples" and
+    val_fraction > 0, the held-out share of their sampled tokens) and held-out contexts."""
+    held = np.asarray(world.heldout_ids, dtype=np.int64)
+    heldout = make_eval_set(world, held, chunk=chunk) if held.size else None
+    ids = np.sort(np.asarray(world.train_ids, dtype=np.int64))
+    val = None
+    if loss == "samples" and val_fraction > 0 and world.samples is not None:
+        S = int(world.samples.shape[1])
+        val = np.asarray(world.samples)[ids, S - n_val_samples(S, val_fraction) :]
+    return Evals(make_eval_set(world, ids, val, chunk=chunk), heldout)

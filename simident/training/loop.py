@@ -1,8 +1,9 @@
 """Train N seeds (times a grid of shape-free hyperparameters) of a model on a world.
 
 The host loop walks over chunks of steps; each chunk is one compiled program
-(`steps.run_chunk`) covering all lanes. Between chunks it updates the progress bar
-with the current KL and checks for non-finite losses.
+(`steps.run_chunk`) covering all lanes on all devices. Between chunks it updates the
+progress bar with the current KL and validation signals, and stops on a non-finite loss,
+KL or validation signal (divergence).
 """
 
 from __future__ import annotations
@@ -16,8 +17,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from simident.errors import SimidentError
+from simident.memory import check_fits
 from simident.training.config import TrainConfig
-from simident.training.data import make_data
+from simident.training.data import make_data, make_evals
+from simident.training.devices import device_record, lane_layout, pad_lanes, place
 from simident.training.outputs import TrainResult
 from simident.training.steps import (
     Hyper,
@@ -42,9 +45,31 @@ def train_world(
 ) -> TrainResult:
     """Train `config.seeds` seeds (or the given `seeds`) of `config.model` on `world`.
 
-    All seeds run in one compiled program (vmap over seeds, scan over steps).
+    All seeds run in one compiled program (vmap over seeds, scan over steps), their lanes
+    split over every local device.
     """
     return train_world_grid(world, config, seeds, progress=progress)[0]
+
+
+def plan(world, config: TrainConfig, n_lanes: int | None = None):
+    """(resolved config, TrainCost) of training `config` on `world`, before any work."""
+    from simident.training.cost import train_cost
+
+    tokens, _ = world.tokens()
+    m, T = int(len(world.train_ids)), int(tokens.shape[1])
+    config = config.resolved(world.d, sizes={"m": m, "V": world.V, "T": T})
+    S = 0 if world.samples is None or config.loss != "samples" else world.samples.shape[1]
+    cost = train_cost(
+        config,
+        n=world.n,
+        V=world.V,
+        T=T,
+        m=m,
+        d_star=world.d,
+        n_samples=int(S),
+        lanes=n_lanes or config.seeds,
+    )
+    return config, cost
 
 
 def train_world_grid(
@@ -56,6 +81,7 @@ def train_world_grid(
     weight_decays=None,
     init_scales=None,
     progress: bool = True,
+    devices=None,
 ) -> list[TrainResult]:
     """Train every seed at every point of the grid lrs × weight_decays × init_scales
     (a list left None holds the config's value) in one compiled program.
@@ -63,15 +89,19 @@ def train_world_grid(
     Returns one TrainResult per grid point, in product order (lr slowest), each with its
     own config (lr, weight_decay, init_scale set to the point). Every point uses the same
     seeds, hence the same initial directions (init_scale rescales them). `seconds` is the
-    wall time of the shared program.
+    wall time of the shared program. The lanes are split over `devices` (default: every
+    local device; see devices.py). The estimated memory is checked before anything is
+    allocated (SimidentError naming the knob when it cannot fit).
     """
-    config = config.resolved(world.d)
+    grid = _grid(config.resolved(world.d), lrs, weight_decays, init_scales)
+    n_seeds = config.seeds if seeds is None else len(seeds)
+    config, cost = plan(world, config, n_seeds * len(grid))
+    check_fits(cost.memory_bytes, f"training ({cost.line()})", KNOBS[config.model])
     seeds = list(config.seed_list if seeds is None else seeds)
     if not seeds or any(not isinstance(s, (int, np.integer)) or not 0 <= s < 2**32 for s in seeds):
         raise SimidentError(
             f"seeds must be a non-empty list of integers in [0, 2^32) (got {seeds})"
         )
-    grid = _grid(config, lrs, weight_decays, init_scales)
     configs = [
         replace(
             config, lr=lr, weight_decay=wd, init_scale=s, seeds=len(seeds), seed_offset=seeds[0]
@@ -79,31 +109,49 @@ def train_world_grid(
         for lr, wd, s in grid
     ]  # validates every point
     lanes = [(s, g) for g in grid for s in seeds]  # point-major
+    layout = lane_layout(len(lanes), devices)
+    _check_device_memory(cost.memory_bytes // layout.devices_used, config.model)
     hyper = Hyper(*(jnp.asarray([g[j] for _, g in lanes], jnp.float32) for j in range(3)))
     keys = lane_keys([s for s, _ in lanes])
+    keys, hyper = place(pad_lanes((keys, hyper), layout), layout, lane_leading=True)
 
     tokens, lengths = world.tokens()
-    data = make_data(world, config.loss)
+    data = make_data(world, config.loss, config.val_fraction)
     static = make_static(config, world.n, world.V, tokens.shape[1], int(data.ids.shape[0]))
+    evals = make_evals(world, config.loss, config.val_fraction, EVAL_ROWS)
+    if config.early_stop and evals.heldout is None and evals.train.samples is None:
+        raise SimidentError(
+            "--early-stop needs a validation signal: held-out contexts in the world "
+            "(heldout_fraction > 0), or --loss samples with --val-fraction > 0"
+        )
+    data, evals = place((data, evals), layout, lane_leading=False)
 
     t_start = time.perf_counter()
-    params, opt_state = init_lanes(static, keys, hyper)
-    params, history, final_loss, diverged = _run(
-        static, config, params, opt_state, keys, hyper, data, lanes, progress
-    )
+    state = init_lanes(static, layout.mesh, keys, hyper)
+    state, log = _run(static, config, state, keys, hyper, data, evals, lanes, layout, progress)
+    params = state.best if static.early_stop else state.params
     jax.block_until_ready(params)
     seconds = time.perf_counter() - t_start
 
     t_eval = time.perf_counter()
     F, G = embed_contexts(
-        static, params, jnp.asarray(tokens), jnp.asarray(lengths), _eval_chunk(static)
+        static,
+        params,
+        jnp.asarray(tokens),
+        jnp.asarray(lengths),
+        eval_chunk(static),
+        layout.mesh,
     )
-    F, G = np.asarray(F), np.asarray(G)
+    P = len(lanes)
+    F, G = np.asarray(F)[:P], np.asarray(G)[:P]
+    weights = jax.tree.map(lambda x: np.asarray(x)[:P], params)
     kl = _kl_all(world, F, G)
     eval_seconds = time.perf_counter() - t_eval
+    _check_final(kl, log, lanes, config, static.steps)
 
     train, held = np.asarray(world.train_ids), np.asarray(world.heldout_ids)
     N = len(seeds)
+    shape = {"n": world.n, "V": world.V, "T": int(tokens.shape[1])}
     results = []
     for h, cfg in enumerate(configs):
         sl = slice(h * N, (h + 1) * N)
@@ -119,15 +167,39 @@ def train_world_grid(
                 kl_max=k.max(axis=1),
                 kl_mean_train=_mean_over(k, train),
                 kl_mean_heldout=_mean_over(k, held),
-                final_loss=final_loss[sl],
-                diverged_step=diverged[sl],
+                final_loss=log.final_loss[sl],
+                diverged_step=log.diverged[sl],
                 seconds=seconds,
                 eval_seconds=eval_seconds,
-                history={"step": history["step"], "kl": [r[sl].tolist() for r in history["kl"]]},
+                history=log.history_of(sl),
                 shared={"grid_points": len(grid), "lanes": len(lanes)},
+                best_step=log.best_step[sl],
+                weights=[jax.tree.map(lambda x, i=i: x[i], weights) for i in range(*sl.indices(P))],
+                model_shape=shape,
+                devices=device_record(layout),
+                cost=cost.to_dict(),
             )
         )
     return results
+
+
+# the options that shrink a run, named in the "does not fit" message
+KNOBS = {
+    "table": "--seeds, --batch-size or --d",
+    "transformer": "--seeds, --batch-size, --width or --depth",
+}
+EVAL_ROWS = 256  # contexts per chunk of the validation sets
+
+
+def _check_device_memory(per_device: int, model: str) -> None:
+    """On an accelerator, also refuse a run whose share of lanes cannot fit in one
+    device's memory (as reported by the runtime; nothing to check on a CPU)."""
+    device = jax.local_devices()[0]
+    if device.platform == "cpu":
+        return
+    limit = (device.memory_stats() or {}).get("bytes_limit")
+    if limit:
+        check_fits(per_device, f"training on {device.device_kind}", KNOBS[model], limit)
 
 
 def _grid(config, lrs, wds, scales):
@@ -139,40 +211,93 @@ def _grid(config, lrs, wds, scales):
     return list(itertools.product(*axes))
 
 
-def _run(static, config, params, opt_state, keys, hyper, data, lanes, progress):
-    """Host loop over chunks: run, check divergence, report progress."""
+class RunLog:
+    """What the host loop learns per chunk: histories, divergence, best steps (numpy)."""
+
+    def __init__(self, P: int):
+        self.diverged = np.full(P, -1, dtype=np.int64)
+        self.final_loss = np.full(P, np.nan)
+        self.best_step = np.full(P, -1, dtype=np.int64)
+        self.step: list[int] = []
+        self.rows: dict[str, list] = {"kl": [], "train_kl": [], "val_kl": [], "val_nll": []}
+
+    def history_of(self, sl) -> dict:
+        out = {"step": list(self.step)}
+        for name, rows in self.rows.items():
+            out[name] = [r[sl].tolist() for r in rows]
+        return out
+
+
+def _run(static, config, state, keys, hyper, data, evals, lanes, layout, progress):
+    """Host loop over chunks: run, check divergence, record histories, report progress."""
     from tqdm.auto import tqdm
 
     steps, chunk = static.steps, static.chunk_steps
     P = len(lanes)
-    group = lane_group(static, P, config.lane_group)
-    diverged = np.full(P, -1, dtype=np.int64)
-    final_loss = np.full(P, np.nan)
-    history = {"step": [], "kl": []}
+    group = lane_group(static, layout.padded // layout.devices_used, config.lane_group)
+    log = RunLog(P)
     desc = f"train {static.model} d={static.d} ×{P}"
     with tqdm(total=steps, desc=desc, unit="step", disable=not progress, leave=False) as bar:
         for t0 in range(0, steps, chunk):
-            params, opt_state, loss, kl = run_chunk(
-                static, params, opt_state, keys, hyper, data, jnp.int32(t0), group
+            state, loss, kl, signals = run_chunk(
+                static, group, layout.mesh, state, keys, hyper, data, evals, jnp.int32(t0)
             )
             valid = min(chunk, steps - t0)
-            loss, kl = np.asarray(loss)[:, :valid], np.asarray(kl)[:, :valid]
-            bad = ~np.isfinite(loss)
-            new = bad.any(axis=1) & (diverged < 0)
-            diverged[new] = t0 + np.argmax(bad[new], axis=1)
+            loss, kl = np.asarray(loss)[:P, :valid], np.asarray(kl)[:P, :valid]
+            train_kl, val_kl, val_nll = (np.asarray(x)[:P] for x in signals)
+            val_bad = np.zeros_like(loss, dtype=bool)
+            val_bad[:, -1] = ~np.isfinite(train_kl)
+            for v, present in ((val_kl, evals.heldout), (val_nll, evals.train.samples)):
+                if present is not None:
+                    val_bad[:, -1] |= ~np.isfinite(v)
+            bad = ~np.isfinite(loss) | ~np.isfinite(kl) | val_bad
+            new = bad.any(axis=1) & (log.diverged < 0)
+            log.diverged[new] = t0 + np.argmax(bad[new], axis=1)
             if new.any() and config.stop_on_divergence:
-                i = int(np.flatnonzero(new)[np.argmin(diverged[new])])
-                raise _diverged(lanes[i], int(diverged[i]), float(loss[i, diverged[i] - t0]))
-            final_loss = loss[:, -1].astype(np.float64)
-            last = np.where(diverged < 0, kl[:, -1], np.nan)
-            history["step"].append(t0 + valid)
-            history["kl"].append(last)
-            if progress and np.isfinite(last).any():
-                bar.set_postfix_str(
-                    f"KL mean {np.nanmean(last):.2e} max {np.nanmax(last):.2e}", refresh=False
-                )
+                i = int(np.flatnonzero(new)[np.argmin(log.diverged[new])])
+                j = int(log.diverged[i] - t0)
+                raise _diverged(lanes[i], int(log.diverged[i]), float(loss[i, j]), float(kl[i, j]))
+            log.final_loss = loss[:, -1].astype(np.float64)
+            alive = log.diverged < 0
+            last = np.where(alive, kl[:, -1], np.nan)
+            log.step.append(t0 + valid)
+            log.rows["kl"].append(last)
+            log.rows["train_kl"].append(np.where(alive, train_kl, np.nan))
+            log.rows["val_kl"].append(np.where(alive, val_kl, np.nan))
+            log.rows["val_nll"].append(np.where(alive, val_nll, np.nan))
+            if progress and alive.any():
+                bar.set_postfix_str(_postfix(train_kl, val_kl, val_nll, alive), refresh=False)
             bar.update(valid)
-    return params, history, final_loss, diverged
+    if static.early_stop:
+        log.best_step = np.asarray(state.best_step)[:P].astype(np.int64)
+    else:
+        log.best_step = np.full(P, steps, dtype=np.int64)
+    return state, log
+
+
+def _postfix(kl, val_kl, val_nll, alive) -> str:
+    """Progress text: mean and max over lanes of the training-set KL at the end of the
+    chunk, and the validation signals. KL ≥ 0 in exact arithmetic; float32 rounding can
+    make a mean over contexts slightly negative (≈ −1e-8), so the bar clips at 0
+    (histories keep the computed values)."""
+    kl = kl[alive]
+    text = f"KL mean {max(np.nanmean(kl), 0.0):.2e} max {max(np.nanmax(kl), 0.0):.2e}"
+    if np.isfinite(val_kl[alive]).any():
+        text += f" val KL {max(np.nanmean(val_kl[alive]), 0.0):.2e}"
+    if np.isfinite(val_nll[alive]).any():
+        text += f" val NLL {np.nanmean(val_nll[alive]):.4f}"
+    return text
+
+
+def _check_final(kl, log, lanes, config, steps) -> None:
+    """A lane whose final KL over the world is non-finite diverged (at the last step)."""
+    bad = ~np.isfinite(kl).all(axis=1) & (log.diverged < 0)
+    log.diverged[bad] = steps
+    if bad.any() and config.stop_on_divergence:
+        i = int(np.flatnonzero(bad)[0])
+        raise _diverged(
+            lanes[i], steps, float(log.final_loss[i]), float(np.nanmean(kl[i])), "final KL"
+        )
 
 
 CACHE_BYTES = 8 * 2**20  # activation budget of one lane group on a CPU
@@ -207,11 +332,12 @@ def lane_group(static, P: int, requested: int = 0) -> int:
     return 0 if group >= P else group
 
 
-def _diverged(lane, step, loss) -> TrainingDiverged:
+def _diverged(lane, step, loss, kl, what: str = "KL") -> TrainingDiverged:
     seed, (lr, wd, scale) = lane
     point = {"lr": lr, "weight_decay": wd, "init_scale": scale}
     return TrainingDiverged(
-        f"seed {seed} diverged at step {step} (loss {loss}) with lr {lr:g}, weight decay "
+        f"seed {seed} diverged at step {step} (loss {loss:.3g}, {what} {kl:.3g}) with lr {lr:g}, "
+        f"weight decay "
         f"{wd:g}, init scale {scale:g}; try a smaller --lr or --init-scale",
         seed,
         step,
@@ -219,7 +345,7 @@ def _diverged(lane, step, loss) -> TrainingDiverged:
     )
 
 
-def _eval_chunk(static) -> int:
+def eval_chunk(static) -> int:
     per_context = max(1, static.T * max(static.width * static.mlp_ratio, static.d))
     return int(max(1, min(static.n, 2**21 // per_context)))
 

@@ -1,8 +1,15 @@
 """A finished training run: per-seed models in the `compare` format and run.json.
 
 RUN_DIR/seed_<s>.npz   arrays F (n×d, all contexts of the world in world order) and
-                       G (V×d), float32
-RUN_DIR/run.json       resolved config, world id, timing, library versions, per-seed KL
+                       G (V×d), float32, plus the trained weights: one array per
+                       parameter, named `param/<path>` (e.g. `param/blocks/0/qkv/kernel`)
+RUN_DIR/run.json       resolved config, world id, model shape (n, V, T), devices, cost,
+                       timing, library versions, per-seed KL and best step, histories
+
+The weights are flat pure-dict arrays in the same `.npz` as F and G (not Orbax): a model
+here is a few MB at most, one file per seed stays readable with numpy alone, is written
+atomically by the same writer as F and G, and `compare` ignores the extra arrays.
+`simident.training.saved` rebuilds the model from them and run.json.
 """
 
 from __future__ import annotations
@@ -14,6 +21,17 @@ import numpy as np
 
 from simident.errors import SimidentError
 from simident.io import save_model, write_json
+
+PARAM_PREFIX = "param/"
+
+
+def flat_weights(state) -> dict:
+    """{"param/<path>": array} of an nnx.State (or pure dict) of parameters."""
+    from flax import nnx
+
+    pure = nnx.to_pure_dict(state) if isinstance(state, nnx.State) else state
+    flat = nnx.traversals.flatten_mapping(pure)
+    return {PARAM_PREFIX + "/".join(map(str, k)): np.asarray(v) for k, v in flat.items()}
 
 
 def check_run_dir(run_dir, overwrite: bool) -> None:
@@ -50,8 +68,13 @@ class TrainResult:
     diverged_step: np.ndarray  # N, int
     seconds: float  # wall time of initialisation and training (compilation included)
     eval_seconds: float  # wall time of embedding all contexts and the final KL
-    history: dict = field(default_factory=dict)  # {"step": [...], "kl": [[per seed]...]}
+    history: dict = field(default_factory=dict)  # {"step", "kl", "val_kl", "val_nll"}
     shared: dict = field(default_factory=dict)  # how the program was shared (grid)
+    best_step: np.ndarray | None = None  # N, step of the kept parameters (early stopping)
+    weights: list = field(default_factory=list)  # per seed: nnx.State of the kept params
+    model_shape: dict = field(default_factory=dict)  # {"n", "V", "T"} the model was built for
+    devices: dict = field(default_factory=dict)  # device count, kind, devices_used
+    cost: dict = field(default_factory=dict)  # the estimate made before training
 
     def seed_summary(self) -> list[dict]:
         return [
@@ -64,6 +87,7 @@ class TrainResult:
                 "kl_mean_heldout": float(self.kl_mean_heldout[i]),
                 "final_loss": float(self.final_loss[i]),
                 "diverged_step": int(self.diverged_step[i]),
+                "best_step": None if self.best_step is None else int(self.best_step[i]),
             }
             for i, s in enumerate(self.seeds)
         ]
@@ -86,6 +110,9 @@ class TrainResult:
             "kl_units": "nats, KL(p* || p_model) per context",
             "history": self.history,
             "shared": self.shared,
+            "model_shape": self.model_shape,
+            "devices": self.devices,
+            "cost_estimate": self.cost,
             "versions": versions(),
         }
 
@@ -104,6 +131,7 @@ class TrainResult:
             if old.is_file():
                 old.unlink()
         for i, s in enumerate(self.seeds):
-            save_model(run_dir / f"seed_{int(s)}.npz", self.F[i], self.G[i])
+            w = flat_weights(self.weights[i]) if self.weights else {}
+            save_model(run_dir / f"seed_{int(s)}.npz", self.F[i], self.G[i], **w)
         write_json(run_dir / "run.json", {**self.record(), **(extra or {})})
         return run_dir

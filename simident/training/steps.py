@@ -19,7 +19,8 @@ import optax
 from flax import nnx
 
 from simident.models import build_model
-from simident.training.data import TrainData, take, target_logp
+from simident.training.data import Evals, EvalSet, TrainData, take, target_logp
+from simident.training.devices import over_lanes
 from simident.training.optimizer import make_optimizer
 
 
@@ -45,6 +46,7 @@ class Static(NamedTuple):
     loss: str
     batch_size: int  # 0: full batch
     chunk_steps: int
+    early_stop: bool = False  # keep each lane's best-validation parameters
 
 
 class Hyper(NamedTuple):
@@ -57,7 +59,7 @@ class Hyper(NamedTuple):
 
 def make_static(config, n: int, V: int, T: int, m: int) -> Static:
     c = config
-    B = c.batch_size if 0 < c.batch_size < m else 0
+    B = c.batch_size if 0 < (c.batch_size or 0) < m else 0
     return Static(
         c.model,
         n,
@@ -78,6 +80,7 @@ def make_static(config, n: int, V: int, T: int, m: int) -> Static:
         c.loss,
         B,
         c.chunk_steps,
+        bool(c.early_stop),
     )
 
 
@@ -115,15 +118,33 @@ def init_params(static: Static, key, init_scale):
     return nnx.state(_build(static, jax.random.fold_in(key, 0), init_scale), nnx.Param)
 
 
-@partial(jax.jit, static_argnums=0)
-def init_lanes(static: Static, keys, hyper: Hyper):
-    """Parameters and optimiser states of all lanes."""
+class LaneState(NamedTuple):
+    """What a chunk carries per lane (every leaf lane-leading). `best` holds the parameters
+    of the lane's best validation chunk so far (None without early stopping)."""
+
+    params: object
+    opt_state: object
+    best: object
+    best_metric: jax.Array  # P, float32 (inf before the first chunk)
+    best_step: jax.Array  # P, int32 (-1 before the first chunk)
+
+
+@partial(jax.jit, static_argnums=(0, 1))
+def init_lanes(static: Static, mesh, keys, hyper: Hyper) -> LaneState:
+    """Parameters and optimiser states of all lanes (split over the mesh's devices)."""
 
     def lane(key, lr, wd, scale):
         params = init_params(static, key, scale)
         return params, make_optimizer(static, lr, wd).init(params)
 
-    return jax.vmap(lane)(keys, hyper.lr, hyper.weight_decay, hyper.init_scale)
+    def local(keys, hyper):
+        params, opt = jax.vmap(lane)(keys, hyper.lr, hyper.weight_decay, hyper.init_scale)
+        P = keys.shape[0]
+        best = params if static.early_stop else None
+        metric = jnp.full((P,), jnp.inf, jnp.float32)
+        return LaneState(params, opt, best, metric, jnp.full((P,), -1, jnp.int32))
+
+    return over_lanes(local, mesh, 2, 0)(keys, hyper)
 
 
 def batch_loss(graphdef, static: Static, data: TrainData, idx, params):
@@ -183,32 +204,117 @@ def train_lane(static: Static, data: TrainData, t0, params, opt_state, key, lr, 
     return params, opt_state, loss, kl
 
 
-@partial(jax.jit, static_argnums=(0, 7), donate_argnums=(1, 2))
-def run_chunk(
-    static: Static, params, opt_state, keys, hyper: Hyper, data: TrainData, t0, group: int = 0
-):
-    """One chunk of steps for all P lanes: vmap over lanes of a scan over steps.
+def eval_set_metrics(model, static: Static, es: EvalSet):
+    """(mean KL(p* ‖ p_model), mean NLL of es.samples (nan without)) over the real rows
+    of `es`, chunk by chunk of 256 rows (memory O(256·V) per lane)."""
+    k = es.ids.shape[0]
+    n_chunks = k // 256
+    parts = [es.ids, es.tokens, es.lengths, es.F_star, es.mask]
+    if es.samples is not None:
+        parts.append(es.samples)
+    parts = [x.reshape(n_chunks, 256, *x.shape[1:]) for x in parts]
 
-    With 0 < group < P the lanes run in P/group groups one after another (`lax.map` over
+    def chunk(c):
+        ids, tokens, lengths, F_star, mask = c[:5]
+        ids = ids if static.model == "table" else None
+        logq = jax.nn.log_softmax(model.logits(ids, tokens, lengths), axis=-1)
+        logp = jax.nn.log_softmax(F_star @ es.G_star.T, axis=-1)
+        kl = jnp.sum(jnp.exp(logp) * (logp - logq), axis=-1)
+        nll = jnp.zeros_like(kl)
+        if es.samples is not None:
+            nll = -jnp.mean(jnp.take_along_axis(logq, c[5], axis=1), axis=1)
+        return jnp.sum(jnp.where(mask, kl, 0.0)), jnp.sum(jnp.where(mask, nll, 0.0))
+
+    kl_sum, nll_sum = jax.lax.map(chunk, parts)
+    count = jnp.sum(es.mask)
+    nll = jnp.sum(nll_sum) / count if es.samples is not None else jnp.float32(jnp.nan)
+    return jnp.sum(kl_sum) / count, nll
+
+
+class Signals(NamedTuple):
+    """Per-lane measurements after a chunk (nan where the set does not exist)."""
+
+    train_kl: jax.Array  # exact mean KL over the training contexts
+    val_kl: jax.Array  # mean KL over the held-out contexts
+    val_nll: jax.Array  # mean NLL of the validation share of the samples
+
+
+def validate(static: Static, evals: Evals, params) -> Signals:
+    """The Signals of one lane's parameters."""
+    model = nnx.merge(graphdef_of(static), params)
+    train_kl, val_nll = eval_set_metrics(model, static, evals.train)
+    val_kl = jnp.float32(jnp.nan)
+    if evals.heldout is not None:
+        val_kl = eval_set_metrics(model, static, evals.heldout)[0]
+    return Signals(train_kl, val_kl, val_nll)
+
+
+def stop_metric(evals: Evals, signals: Signals):
+    """The metric early stopping minimises: validation NLL when the samples have a
+    validation share, else the held-out KL."""
+    return signals.val_nll if evals.train.samples is not None else signals.val_kl
+
+
+@partial(jax.jit, static_argnums=(0, 1, 2), donate_argnums=(3,))
+def run_chunk(
+    static: Static,
+    group: int,
+    mesh,
+    lanes: LaneState,
+    keys,
+    hyper: Hyper,
+    data: TrainData,
+    evals: Evals,
+    t0,
+):
+    """One chunk of steps for all P lanes: vmap over lanes of a scan over steps, then each
+    lane's validation signal and (early stopping) a per-lane `where` keeping its best
+    parameters. On several devices every device runs this on its block of lanes.
+
+    With 0 < group < P_local the lanes run in groups one after another (`lax.map` over
     groups, vmap within a group), all inside this one program: on a CPU a group whose
     activations fit in cache is faster per lane than all lanes at once. `group` must
-    divide P. Returns params, opt_state, loss (P×chunk), KL (P×chunk).
+    divide the lanes of a device. Returns the new LaneState, loss and batch KL
+    (P×chunk) and the Signals (each P) of the parameters at the end of the chunk.
     """
-    lane = jax.vmap(partial(train_lane, static, data, t0))
-    args = (params, opt_state, keys, hyper.lr, hyper.weight_decay)
-    P = keys.shape[0]
-    if not 0 < group < P:
-        return lane(*args)
-    split = jax.tree.map(lambda x: x.reshape(P // group, group, *x.shape[1:]), args)
-    out = jax.lax.map(lambda a: lane(*a), split)
-    return jax.tree.map(lambda x: x.reshape(P, *x.shape[2:]), out)
+
+    def one(data, evals, t0, lane: LaneState, key, lr, wd):
+        t_end = jnp.minimum(t0 + static.chunk_steps, static.steps).astype(jnp.int32)
+        params, opt_state, loss, kl = train_lane(
+            static, data, t0, lane.params, lane.opt_state, key, lr, wd
+        )
+        signals = validate(static, evals, params)
+        best, metric, step = lane.best, lane.best_metric, lane.best_step
+        if static.early_stop:
+            m = stop_metric(evals, signals)
+            better = m < metric  # a non-finite metric is never better
+            best = jax.tree.map(partial(jnp.where, better), params, best)
+            metric = jnp.where(better, m, metric)
+            step = jnp.where(better, t_end, step)
+        return LaneState(params, opt_state, best, metric, step), loss, kl, signals
+
+    def local(lanes, keys, hyper, data, evals, t0):
+        lane = jax.vmap(partial(one, data, evals, t0))
+        args = (lanes, keys, hyper.lr, hyper.weight_decay)
+        P = keys.shape[0]
+        if not 0 < group < P:
+            return lane(*args)
+        split = jax.tree.map(lambda x: x.reshape(P // group, group, *x.shape[1:]), args)
+        out = jax.lax.map(lambda a: lane(*a), split)
+        return jax.tree.map(lambda x: x.reshape(P, *x.shape[2:]), out)
+
+    return over_lanes(local, mesh, 3, 3)(lanes, keys, hyper, data, evals, t0)
 
 
-@partial(jax.jit, static_argnums=(0, 4))
-def embed_contexts(static: Static, params, tokens, lengths, chunk: int):
+@partial(jax.jit, static_argnums=(0, 4, 5, 6))
+def embed_contexts(
+    static: Static, params, tokens, lengths, chunk: int, mesh=None, layer: int | None = None
+):
     """F (P×n×d) over the given contexts (world order) and G (P×V×d) of every lane.
 
-    Lanes one after another, contexts in chunks: memory O(chunk·T·width), not O(P·n·...).
+    Lanes one after another (on each device, its block of lanes), contexts in chunks:
+    memory O(chunk·T·width), not O(P·n·...). `layer` (transformer only): the
+    representation after that many blocks (see `Transformer.represent`) instead of f.
     """
     graphdef = graphdef_of(static)
     n = tokens.shape[0]
@@ -221,7 +327,10 @@ def embed_contexts(static: Static, params, tokens, lengths, chunk: int):
 
     def lane(p):
         model = nnx.merge(graphdef, p)
-        F = jax.lax.map(lambda c: model.f(*c), (ids, toks, lens))
+        if layer is None:
+            F = jax.lax.map(lambda c: model.f(*c), (ids, toks, lens))
+        else:
+            F = jax.lax.map(lambda c: model.represent(c[1], c[2], layer), (ids, toks, lens))
         return F.reshape(n_chunks * chunk, -1)[:n], model.g()
 
-    return jax.lax.map(lane, params)
+    return over_lanes(lambda p: jax.lax.map(lane, p), mesh, 1, 0)(params)

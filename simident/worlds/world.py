@@ -108,33 +108,96 @@ def load_world(world_dir) -> World:
         if not (d / name).is_file():
             raise SimidentError(f"{d}: missing {name} (is this a `simident world` output?)")
     F, G = load_model(d / "truth.npz")
-    meta = read_json(d / "world.json", "world file")
+    wj = d / "world.json"
+    meta = read_json(wj, "world file")
+    if not isinstance(meta, dict):
+        raise SimidentError(f"{wj}: expected a JSON object")
     for key in ("world_id", "spec", "contexts", "split"):
         if key not in meta:
-            raise SimidentError(f"{d / 'world.json'}: missing field '{key}'")
-    contexts = meta["contexts"]
-    if len(contexts) != F.shape[0]:
+            raise SimidentError(f"{wj}: missing field '{key}'")
+    n, V = int(F.shape[0]), int(G.shape[0])
+    for key, value, what in (
+        ("vocab_size", V, "truth.npz G rows"),
+        ("n_contexts_total", n, "truth.npz F rows"),
+        ("d", int(F.shape[1]), "truth.npz columns"),
+    ):
+        if key in meta and meta[key] != value:
+            raise SimidentError(f"{wj}: field '{key}' is {meta[key]!r} but {what} give {value}")
+    if not isinstance(meta["spec"], dict):
+        raise SimidentError(f"{wj}: field 'spec' must be an object")
+    if meta["spec"].get("vocab_size", V) != V:
         raise SimidentError(
-            f"{d / 'world.json'}: {len(contexts)} contexts but truth.npz F has {F.shape[0]} rows"
+            f"{wj}: spec.vocab_size is {meta['spec']['vocab_size']!r} but truth.npz G has {V} rows"
         )
+    contexts = meta["contexts"]
+    if not isinstance(contexts, list):
+        raise SimidentError(f"{wj}: field 'contexts' must be a list of token lists")
+    if len(contexts) != n:
+        raise SimidentError(f"{wj}: {len(contexts)} contexts but truth.npz F has {n} rows")
+    for i, c in enumerate(contexts):
+        if not isinstance(c, list) or not c or not all(_is_id(t, V) for t in c):
+            raise SimidentError(
+                f"{wj}: contexts[{i}] must be a non-empty list of token ids in [0, {V}) "
+                f"(got {c!r:.80})"
+            )
+    split = meta["split"]
+    if not isinstance(split, dict):
+        raise SimidentError(f"{wj}: field 'split' must be an object with 'train' and 'heldout'")
+    ids = {}
+    for key in ("train", "heldout"):
+        value = split.get(key, [])
+        if not isinstance(value, list) or not all(_is_id(i, n) for i in value):
+            raise SimidentError(f"{wj}: split.{key} must be a list of context ids in [0, {n})")
+        if len(set(value)) != len(value):
+            raise SimidentError(f"{wj}: split.{key} repeats a context id")
+        ids[key] = value
+    if set(ids["train"]) & set(ids["heldout"]):
+        raise SimidentError(f"{wj}: split.train and split.heldout share context ids")
     props = []
     if (d / "properties.json").is_file():
-        props = read_json(d / "properties.json", "properties file").get("properties", [])
+        props = read_json(d / "properties.json", "properties file")
+        props = props.get("properties", []) if isinstance(props, dict) else props
+        if not isinstance(props, list):
+            raise SimidentError(f"{d / 'properties.json'}: field 'properties' must be a list")
     samples = None
     if (d / "data.npz").is_file():
-        with np.load(d / "data.npz") as z:
-            samples = z["samples"] if "samples" in z.files else None
+        samples = _load_samples(d / "data.npz", n, V)
     return World(
         world_id=str(meta["world_id"]),
         spec=meta["spec"],
         F=F,
         G=G,
         contexts=contexts,
-        train_ids=np.asarray(meta["split"].get("train", []), dtype=np.int64),
-        heldout_ids=np.asarray(meta["split"].get("heldout", []), dtype=np.int64),
+        train_ids=np.asarray(ids["train"], dtype=np.int64),
+        heldout_ids=np.asarray(ids["heldout"], dtype=np.int64),
         queries=meta.get("queries", []),
         measured=meta.get("measured", {}),
         properties=props,
         samples=samples,
         extra=meta.get("extra", {}),
     )
+
+
+def _is_id(x, bound: int) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and 0 <= x < bound
+
+
+def _load_samples(path: Path, n: int, V: int) -> np.ndarray | None:
+    """data.npz's `samples` (n × S token ids in [0, V)), checked."""
+    import zipfile
+
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            samples = z["samples"] if "samples" in z.files else None
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
+        raise SimidentError(f"{path}: not a readable .npz file ({e})") from None
+    if samples is None:
+        return None
+    if samples.ndim != 2 or samples.shape[0] != n or not np.issubdtype(samples.dtype, np.integer):
+        raise SimidentError(
+            f"{path}: samples must be an integer array with {n} rows (got {samples.dtype} "
+            f"{samples.shape})"
+        )
+    if samples.size and (samples.min() < 0 or samples.max() >= V):
+        raise SimidentError(f"{path}: samples must be token ids in [0, {V})")
+    return samples

@@ -10,7 +10,7 @@ from simident.errors import SimidentError
 from simident.theory.equivalence import compare_models
 from simident.training import TrainingDiverged, train_world, train_world_grid
 
-TOL = 1e-2  # recommended `compare --tol` for trained models (docs/readme_train.md)
+TOL = 1e-2  # recommended `compare --tol` for trained models (docs/train.md)
 
 
 def test_table_trains_to_low_kl(table_result, world):
