@@ -147,7 +147,7 @@ def train_world_grid(
     weights = jax.tree.map(lambda x: np.asarray(x)[:P], params)
     kl = _kl_all(world, F, G)
     eval_seconds = time.perf_counter() - t_eval
-    _check_final(kl, log, lanes, config, static.steps)
+    _check_final(kl, log, lanes, config, static.steps, static.V)
 
     train, held = np.asarray(world.train_ids), np.asarray(world.heldout_ids)
     N = len(seeds)
@@ -250,7 +250,8 @@ def _run(static, config, state, keys, hyper, data, evals, lanes, layout, progres
             for v, present in ((val_kl, evals.heldout), (val_nll, evals.train.samples)):
                 if present is not None:
                     val_bad[:, -1] |= ~np.isfinite(v)
-            bad = ~np.isfinite(loss) | ~np.isfinite(kl) | val_bad
+            limit = divergence_limit(static.V)
+            bad = ~np.isfinite(loss) | ~np.isfinite(kl) | val_bad | (loss > limit) | (kl > limit)
             new = bad.any(axis=1) & (log.diverged < 0)
             log.diverged[new] = t0 + np.argmax(bad[new], axis=1)
             if new.any() and config.stop_on_divergence:
@@ -289,9 +290,18 @@ def _postfix(kl, val_kl, val_nll, alive) -> str:
     return text
 
 
-def _check_final(kl, log, lanes, config, steps) -> None:
-    """A lane whose final KL over the world is non-finite diverged (at the last step)."""
-    bad = ~np.isfinite(kl).all(axis=1) & (log.diverged < 0)
+def divergence_limit(V: int) -> float:
+    """Loss or KL (nats) above which a run has diverged even if it stayed finite: a
+    thousand times the cross-entropy of the uniform predictor, 1000·log V. (KL is
+    computed stably, so an exploded model no longer shows up as an overflow.)"""
+    return 1e3 * max(float(np.log(max(V, 2))), 1.0)
+
+
+def _check_final(kl, log, lanes, config, steps, V: int) -> None:
+    """A lane whose final KL over the world is non-finite or above the divergence limit
+    diverged (at the last step)."""
+    too_big = np.nanmax(np.where(np.isfinite(kl), kl, 0.0), axis=1) > divergence_limit(V)
+    bad = (~np.isfinite(kl).all(axis=1) | too_big) & (log.diverged < 0)
     log.diverged[bad] = steps
     if bad.any() and config.stop_on_divergence:
         i = int(np.flatnonzero(bad)[0])
