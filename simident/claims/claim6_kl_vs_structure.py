@@ -537,7 +537,8 @@ def run(ctx: Context) -> ClaimResult:
         (
             f"Claims 1–5 on finite data (observations; {reg.learners[0].label}, worst seed): "
             "how far each claim's key number survives as samples per context shrink. "
-            "Exact targets give ≈ 1 for columns 1, 3, 4 IC and 5 visible.",
+            "Exact targets give ≈ 1 for columns 1, 3, 4 IC and 5 visible; an R² below 0 means the "
+            "two sides disagree by more than their own spread.",
             header,
             rows,
         )
