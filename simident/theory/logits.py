@@ -36,6 +36,14 @@ def _expm1_minus_x(x):
     return jnp.where(jnp.abs(x) < 0.01, series, jnp.expm1(x) - x)
 
 
+def _softmax_parts(l):
+    """p = softmax(l) and log p with one exponential pass."""
+    m = jnp.max(l, axis=-1, keepdims=True)
+    e = jnp.exp(l - m)
+    z = jnp.sum(e, axis=-1, keepdims=True)
+    return e / z, l - m - jnp.log(z)
+
+
 def _kl_rows(Fa, Ga, Fb, Gb):
     """Per row s: KL(p_a(·|s) ‖ p_b(·|s)), and the numerator and denominator of the
     probability-weighted residual r_p (A3): Σ_y p̄ (δ − E_p̄ δ)² and Σ_y p̄ (ℓ̄ − E_p̄ ℓ̄)²,
@@ -44,17 +52,20 @@ def _kl_rows(Fa, Ga, Fb, Gb):
     KL, with D = ℓ_a − ℓ_b and D' = D − E_pa[D]: log E_pa[exp(−D')]
     = log1p(E_pa[exp(−D') − 1 + D']), accurate when it is tiny. Where that overflows
     (large logits, improbable tokens) the log-sum-exp form log Σ_y exp(log p_a − D') is
-    used instead; it is finite whenever the logits are.
+    used instead (computed only for such a chunk); it is finite whenever the logits are.
     """
     la, lb = Fa @ Ga.T, Fb @ Gb.T
-    lpa, lpb = jax.nn.log_softmax(la, axis=-1), jax.nn.log_softmax(lb, axis=-1)
-    pa, pb = jnp.exp(lpa), jnp.exp(lpb)
+    pa, lpa = _softmax_parts(la)
+    pb, _ = _softmax_parts(lb)
     D = la - lb  # rounding error ~eps·|ℓ|, as for one fused product
     Dc = D - jnp.sum(pa * D, axis=-1, keepdims=True)
     terms = jnp.where(pa > 0, pa * _expm1_minus_x(-Dc), 0.0)
-    kl_small = jnp.log1p(jnp.sum(terms, axis=-1))
-    kl_big = jax.nn.logsumexp(lpa - Dc, axis=-1)
-    kl = jnp.where(jnp.isfinite(kl_small), kl_small, kl_big)
+    kl = jnp.log1p(jnp.sum(terms, axis=-1))
+    kl = jax.lax.cond(
+        jnp.all(jnp.isfinite(kl)),
+        lambda: kl,
+        lambda: jnp.where(jnp.isfinite(kl), kl, jax.nn.logsumexp(lpa - Dc, axis=-1)),
+    )
     kl = jnp.maximum(kl, 0.0)  # rounding can leave −1e-17
     pbar = 0.5 * (pa + pb)
     dc = D - jnp.sum(pbar * D, axis=-1, keepdims=True)
