@@ -13,7 +13,9 @@ import numpy as np
 from simident.errors import SimidentError
 
 
-def _atomic_write(path: Path, write) -> None:
+def atomic_write(path, write) -> None:
+    """Write a file atomically: `write(fh)` fills a temporary sibling that then replaces
+    `path` (a crash never leaves a half-written file)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -30,6 +32,15 @@ def _atomic_write(path: Path, write) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+_atomic_write = atomic_write  # older name
+
+
+def write_text(path, text: str) -> None:
+    """Write a text file atomically (UTF-8)."""
+    data = text.encode()
+    atomic_write(path, lambda fh: fh.write(data))
 
 
 def _jsonable(x):
@@ -63,7 +74,7 @@ def to_json(obj, indent: int | None = 2) -> str:
 def write_json(path, obj) -> None:
     """Write JSON atomically (a crash never leaves a half-written file)."""
     text = to_json(obj).encode()
-    _atomic_write(Path(path), lambda fh: fh.write(text))
+    atomic_write(path, lambda fh: fh.write(text))
 
 
 def _check_readable(path: Path, what: str) -> None:
@@ -126,7 +137,7 @@ def save_model(path, F, G, **extra) -> None:
         "G": np.asarray(G),
         **{k: np.asarray(v) for k, v in extra.items()},
     }
-    _atomic_write(Path(path), lambda fh: np.savez(fh, **arrays))
+    atomic_write(path, lambda fh: np.savez(fh, **arrays))
 
 
 def load_model(path) -> tuple[np.ndarray, np.ndarray]:

@@ -17,13 +17,6 @@ SECTIONS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("reproduce") / "out"
-    assert main(["reproduce", "--tiny", "--out", str(out), "--quiet"]) == 0
-    return out
-
-
 def test_report_and_results_structure(tiny_run):
     report = (tiny_run / "report.md").read_text()
     for i, title in enumerate(SECTIONS, 1):
@@ -82,6 +75,7 @@ def test_refuses_a_non_empty_folder(tmp_path, capsys):
     (tmp_path / "mine.txt").write_text("keep me")
     assert main(["reproduce", "--tiny", "--out", str(tmp_path)]) == 2
     assert "--overwrite" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.txt"]
     assert (tmp_path / "mine.txt").read_text() == "keep me"
 
 
@@ -111,5 +105,6 @@ def test_only_one_claim_with_overwrite(tiny_run, tmp_path):
     )
     results = json.loads((out / "results.json").read_text())
     assert [c["id"] for c in results["claims"]] == [4]
+    assert (out / "report.md").read_text() != "old"
     assert (out / "notes.txt").read_text() == "keep me"
     assert "Claim 4" in (out / "report.md").read_text()
