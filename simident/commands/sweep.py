@@ -11,7 +11,7 @@ def configure(p) -> None:
     p.add_argument(
         "spec",
         metavar="SWEEP.toml",
-        help="sweep spec (see docs/readme_reproduce.md); 'example' runs the shipped example",
+        help="sweep spec (see docs/sweep.md); 'example' runs the shipped example",
     )
     p.add_argument("--out", metavar="DIR", help="sweep folder (created; reruns resume it)")
     p.add_argument("--list", action="store_true", help="print the cells (with status if --out)")

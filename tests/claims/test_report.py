@@ -119,3 +119,30 @@ def test_prepare(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(SimidentError, match="not a directory"):
         prepare(tmp_path / "file", overwrite=True, replaced_claims=[1], args_key="a")
+
+
+def test_claim_tables_load_from_the_records(tmp_path):
+    import simident.claims
+
+    ev = {
+        "max_kl_mean": 1e-9,
+        "ic_truth_r2_min": 1.0,
+        "ic_r2_min": 0.5,
+        "noic_truth_r2_min": 1.0,
+        "noic_truth_d3_r2_max": 0.7,
+        "noic_dk_r2_max": 0.7,
+    }
+    result = _claim(ev)
+    _write(tmp_path, result)
+    checks = simident.claims.load(tmp_path)
+    assert len(checks) == len(result.verdict.checks)
+    assert set(checks["claim"]) == {4} and set(checks["verdict"]) == {"refuted"}
+    row = checks[checks["name"] == "ic_all_models"].iloc[0]
+    assert row["value"] == 0.5 and not row["passed"] and row["role"] == "claim"
+    evidence = simident.claims.load(tmp_path, "evidence").set_index("name")["value"]
+    assert evidence.to_dict() == ev
+    assert simident.claims.load(tmp_path, "key_numbers")["value"].tolist() == [0.7]
+    with pytest.raises(SimidentError, match="one of checks, evidence"):
+        simident.claims.load(tmp_path, "nope")
+    with pytest.raises(SimidentError, match="no claim records"):
+        simident.claims.load(tmp_path / "claims")

@@ -108,3 +108,18 @@ def test_only_one_claim_with_overwrite(tiny_run, tmp_path):
     assert (out / "report.md").read_text() != "old"
     assert (out / "notes.txt").read_text() == "keep me"
     assert "Claim 4" in (out / "report.md").read_text()
+
+
+def test_claim_tables_of_a_reproduction(tiny_run):
+    import simident.claims
+
+    results = json.loads((tiny_run / "results.json").read_text())
+    checks = simident.claims.load(tiny_run)
+    assert sorted(set(checks["claim"])) == [1, 2, 3, 4, 5]
+    assert len(checks) == sum(len(c["checks"]) for c in results["claims"])
+    assert set(checks["mode"]) == {"tiny"}
+    runs = simident.claims.load(tiny_run, "runs")
+    assert {r["folder"] for r in results["runs"]} == set(runs["folder"])
+    assert (runs["kl_mean_max"] < 1e-3).all()
+    per_model = simident.claims.load(tiny_run, "per_model")
+    assert len(per_model) == sum(len(c["per_model"]) for c in results["claims"])
