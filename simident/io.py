@@ -34,9 +34,6 @@ def atomic_write(path, write) -> None:
         raise
 
 
-_atomic_write = atomic_write  # older name
-
-
 def write_text(path, text: str) -> None:
     """Write a text file atomically (UTF-8)."""
     data = text.encode()
@@ -141,7 +138,7 @@ def save_model(path, F, G, **extra) -> None:
 
 
 def load_model(path) -> tuple[np.ndarray, np.ndarray]:
-    """Read and validate a model file: arrays `F` (n×d) and `G` (V×d) (`model.check_arrays`).
+    """Read and validate a model file: arrays `F` (n×d) and `G` (V×d) (`arrays.check_arrays`).
 
     Raises SimidentError naming the file and the problem.
     """
@@ -166,6 +163,6 @@ def load_model(path) -> tuple[np.ndarray, np.ndarray]:
         raise
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
         raise SimidentError(f"{path}: not a readable .npz file ({e})") from None
-    from simident.model import check_arrays
+    from simident.arrays import check_arrays
 
     return check_arrays(F, G, str(path))

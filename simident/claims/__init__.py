@@ -2,7 +2,6 @@
 
 config.py               modes (quick / full / tiny): worlds, dimensions, seeds, steps
 context.py              shared cache of worlds, trained runs and comparisons
-measures.py             free parts, canonical correlations, padding, property restriction
 verdicts.py             thresholds and the pure decision functions (numbers → verdict)
 claim1_equivalence.py … claim5_probes_steering.py   one module per claim: requests(ctx), run(ctx)
 figures.py, report.py   PNG figures; claim records, report.md and results.json

@@ -17,9 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from simident.claims.config import Mode, resolve_dim
-from simident.claims.measures import free_parts, pad
+from simident.claims.config import Mode
 from simident.claims.verdicts import Thresholds
+from simident.dims import parse_dim
+from simident.theory.free_parts import free_parts
+from simident.theory.subsets import zero_pad
 
 
 @dataclass(frozen=True, order=True)
@@ -118,13 +120,13 @@ class Context:
     def dims(self, role: str) -> list[int]:
         """The mode's table dimensions for this world, resolved and sorted."""
         k, d = self.k(role), self.d_star(role)
-        return sorted({resolve_dim(e, k, d) for e in self.mode.dims.get(role, ())})
+        return sorted({parse_dim(e, k=k, d=d) for e in self.mode.dims.get(role, ())})
 
     def transformer_dims(self, role: str = "low") -> list[int]:
         if not self.mode.transformer_seeds:
             return []
         k, d = self.k(role), self.d_star(role)
-        return sorted({resolve_dim(e, k, d) for e in self.mode.transformer_dims})
+        return sorted({parse_dim(e, k=k, d=d) for e in self.mode.transformer_dims})
 
     def pad_dim(self, role: str) -> int:
         """One width for every comparison in a world: a single compilation per world."""
@@ -249,6 +251,17 @@ class Context:
     def truth(self, role: str) -> ModelRef:
         return ModelRef(role)
 
+    def models_of(self, role: str) -> list[ModelRef]:
+        """Every model of a world the claims compare: the truth, each seed of each table
+        dimension, and on the "low" world each seed of each transformer."""
+        refs = [self.truth(role)]
+        for d in self.dims(role):
+            refs += self.refs(RunKey(role, "table", d))
+        if role == "low":
+            for d in self.transformer_dims():
+                refs += self.refs(RunKey(role, "transformer", d))
+        return refs
+
     def FG(self, ref: ModelRef):
         """(F, G) in float64: the truth's or a trained seed's."""
         if ref.is_truth:
@@ -272,7 +285,7 @@ class Context:
     # --- comparisons -------------------------------------------------------------
     def padded(self, ref: ModelRef):
         F, G = self.FG(ref)
-        return pad(F, G, self.pad_dim(ref.world))
+        return zero_pad(F, G, self.pad_dim(ref.world))
 
     def pair(self, a: ModelRef, b: ModelRef) -> dict:
         """`run_compare` of two models of one world (no properties, no KL), cached."""
@@ -351,6 +364,10 @@ class Context:
         p = Path(self.out) / "figures"
         p.mkdir(parents=True, exist_ok=True)
         return p
+
+    def rel(self, path) -> str:
+        """A path inside the output folder, relative to it (as results record figures)."""
+        return str(Path(path).relative_to(self.out))
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.t0
