@@ -8,10 +8,11 @@ checks (value, threshold, role) it was computed from.
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
-from simident.io import write_json, write_text
+from simident.io import to_json, write_json, write_text
 
 
 def _fmt(x) -> str:
@@ -220,6 +221,7 @@ def write(out, meta: dict) -> tuple[Path, Path]:
     )
     combined = {**meta, "worlds": worlds, "runs": sorted(runs, key=lambda x: x["folder"])}
     write_json(out / "results.json", {"claims": claims, **combined})
+    combined = json.loads(to_json(combined))  # tuples → lists: compares with the records
     for c in claims:
         c["tables"] = [(t["caption"], t["header"], t["rows"]) for t in c.get("tables", [])]
     write_text(out / "report.md", render(claims, combined))

@@ -100,6 +100,16 @@ def test_only_with_overwrite_keeps_the_other_claims(tiny_run, tmp_path):
         assert all((out / f).is_file() for f in c["figures"])
     report = (out / "report.md").read_text()
     assert report.count("**Verdict: ") == 5
+    assert "From an earlier run with other settings" not in report  # same settings
+    assert (
+        main(
+            ["reproduce", "--tiny", "--only", "3", "--seeds", "3", "--overwrite", "--out", str(out)]
+        )
+        == 0
+    )
+    report = (out / "report.md").read_text()
+    marked = [line for line in report.splitlines() if "From an earlier run with other" in line]
+    assert len(marked) == 4 and not any("claim3/" in line for line in marked)
 
 
 def test_other_settings_are_not_mixed_in_without_overwrite(tiny_run, tmp_path, capsys):
