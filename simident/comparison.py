@@ -133,7 +133,7 @@ def _as_model(x, which: str) -> Model:
     if isinstance(x, Model):
         return x
     if isinstance(x, (tuple, list)) and len(x) == 2:
-        from simident.model import check_arrays
+        from simident.arrays import check_arrays
 
         return Model(*check_arrays(x[0], x[1], f"model {which}"))
     raise SimidentError(f"model {which}: expected simident.Model or a pair (F, G)")

@@ -13,7 +13,9 @@ import numpy as np
 from simident.errors import SimidentError
 
 
-def _atomic_write(path: Path, write) -> None:
+def atomic_write(path, write) -> None:
+    """Write a file atomically: `write(fh)` fills a temporary sibling that then replaces
+    `path` (a crash never leaves a half-written file)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -30,6 +32,12 @@ def _atomic_write(path: Path, write) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def write_text(path, text: str) -> None:
+    """Write a text file atomically (UTF-8)."""
+    data = text.encode()
+    atomic_write(path, lambda fh: fh.write(data))
 
 
 def _jsonable(x):
@@ -63,7 +71,7 @@ def to_json(obj, indent: int | None = 2) -> str:
 def write_json(path, obj) -> None:
     """Write JSON atomically (a crash never leaves a half-written file)."""
     text = to_json(obj).encode()
-    _atomic_write(Path(path), lambda fh: fh.write(text))
+    atomic_write(path, lambda fh: fh.write(text))
 
 
 def _check_readable(path: Path, what: str) -> None:
@@ -126,11 +134,11 @@ def save_model(path, F, G, **extra) -> None:
         "G": np.asarray(G),
         **{k: np.asarray(v) for k, v in extra.items()},
     }
-    _atomic_write(Path(path), lambda fh: np.savez(fh, **arrays))
+    atomic_write(path, lambda fh: np.savez(fh, **arrays))
 
 
 def load_model(path) -> tuple[np.ndarray, np.ndarray]:
-    """Read and validate a model file: arrays `F` (n×d) and `G` (V×d) (`model.check_arrays`).
+    """Read and validate a model file: arrays `F` (n×d) and `G` (V×d) (`arrays.check_arrays`).
 
     Raises SimidentError naming the file and the problem.
     """
@@ -155,6 +163,6 @@ def load_model(path) -> tuple[np.ndarray, np.ndarray]:
         raise
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
         raise SimidentError(f"{path}: not a readable .npz file ({e})") from None
-    from simident.model import check_arrays
+    from simident.arrays import check_arrays
 
     return check_arrays(F, G, str(path))

@@ -2,9 +2,21 @@
 
 config.py               modes (quick / full / tiny): worlds, dimensions, seeds, steps
 context.py              shared cache of worlds, trained runs and comparisons
-measures.py             free parts, canonical correlations, padding, property restriction
 verdicts.py             thresholds and the pure decision functions (numbers → verdict)
 claim1_equivalence.py … claim5_probes_steering.py   one module per claim: requests(ctx), run(ctx)
-figures.py, report.py   PNG figures; report.md and results.json
-run.py                  run_all: plan, train, run the claims, write the report
+figures.py, report.py   PNG figures; claim records, report.md and results.json
+cache.py                finished training programs by content key (DIR/cache/)
+outdir.py               the output folder: resume in place, or stage and swap (--overwrite)
+run.py                  run_all: plan, reuse or train, run the claims, write the report
+table.py                the claim records as pandas DataFrames (`load`)
 """
+
+
+def load(out, what: str = "checks"):
+    """The claim results in reproduction folder `out` as a pandas DataFrame: one row per
+    check ("checks"), evidence number ("evidence"), key number ("key_numbers"), per-model
+    score ("per_model") or trained configuration ("runs") of every claim
+    (`simident.claims.table`)."""
+    from simident.claims.table import load as _load
+
+    return _load(out, what)

@@ -35,16 +35,6 @@ def requests(ctx: Context) -> list[RunKey]:
     return keys
 
 
-def models_of(ctx: Context, role: str) -> list:
-    refs = [ctx.truth(role)]
-    for d in ctx.dims(role):
-        refs += ctx.refs(RunKey(role, "table", d))
-    if role == "low":
-        for d in ctx.transformer_dims():
-            refs += ctx.refs(RunKey(role, "transformer", d))
-    return refs
-
-
 def _d(ctx, ref) -> int:
     return ctx.d_star(ref.world) if ref.is_truth else ref.run.d
 
@@ -54,7 +44,7 @@ def run(ctx: Context) -> ClaimResult:
     panels, ev_pairs, tables = [], {}, []
     ident_all, kls = [], []
     for role in ROLES:
-        refs = models_of(ctx, role)
+        refs = ctx.models_of(role)
         m = len(refs)
         ident = np.eye(m)
         full = np.eye(m)
@@ -166,7 +156,7 @@ def run(ctx: Context) -> ClaimResult:
     per_model = [
         {"world": r.world, "model": r.label, "d": _d(ctx, r), "kl_mean": ctx.kl(r)}
         for role in ROLES
-        for r in models_of(ctx, role)
+        for r in ctx.models_of(role)
     ]
     return ClaimResult(
         id=ID,
@@ -177,7 +167,7 @@ def run(ctx: Context) -> ClaimResult:
         key_numbers=key_numbers,
         tables=tables,
         per_model=per_model,
-        figures=[_rel(ctx, fig)],
+        figures=[ctx.rel(fig)],
         notes=notes,
         config={
             "dims": {r: ctx.dims(r) for r in ROLES},
@@ -190,9 +180,3 @@ def run(ctx: Context) -> ClaimResult:
 
 def _model(ref) -> str:
     return "truth" if ref.is_truth else ref.run.model
-
-
-def _rel(ctx, path) -> str:
-    from pathlib import Path
-
-    return str(Path(path).relative_to(ctx.out))

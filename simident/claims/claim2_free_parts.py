@@ -15,11 +15,10 @@ import itertools
 import numpy as np
 
 from simident.claims import figures
-from simident.claims.claim1_equivalence import _rel
 from simident.claims.context import Context, RunKey
-from simident.claims.measures import canonical_correlations, random_cancorr
 from simident.claims.result import ClaimResult
 from simident.claims.verdicts import verdict_for, worst
+from simident.theory.free_parts import canonical_correlations, random_cancorr
 
 ID = 2
 TITLE = "Outside the identified subspace, representations differ"
@@ -252,7 +251,7 @@ def run(ctx: Context) -> ClaimResult:
         key_numbers=key_numbers,
         tables=tables,
         per_model=per_model,
-        figures=[_rel(ctx, fig)],
+        figures=[ctx.rel(fig)],
         notes=notes,
         config={
             "world": ROLE,

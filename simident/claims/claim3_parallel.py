@@ -20,7 +20,6 @@ from __future__ import annotations
 import numpy as np
 
 from simident.claims import figures
-from simident.claims.claim1_equivalence import _rel
 from simident.claims.context import Context, RunKey, planted
 from simident.claims.result import ClaimResult
 from simident.claims.verdicts import verdict_for, worst
@@ -255,7 +254,7 @@ def run(ctx: Context) -> ClaimResult:
         key_numbers=key_numbers,
         tables=tables,
         per_model=per_model,
-        figures=[_rel(ctx, fig)],
+        figures=[ctx.rel(fig)],
         notes=notes,
         config={"configurations": [lab for lab, _ in _configs(ctx)]},
     )

@@ -13,7 +13,6 @@ For a query q, RL(q) is measured by the best affine fit of ℓ(s⊕q) on f(s) (t
 from __future__ import annotations
 
 from simident.claims import figures
-from simident.claims.claim1_equivalence import _rel, models_of
 from simident.claims.context import Context, RunKey, by_name, planted
 from simident.claims.result import ClaimResult
 from simident.claims.verdicts import verdict_for, worst
@@ -44,7 +43,7 @@ def run(ctx: Context) -> ClaimResult:
         rels = planted(w, "relational")
         if not rels:
             continue
-        for ref in models_of(ctx, role):
+        for ref in ctx.models_of(role):
             if ref.is_truth:
                 continue
             res = by_name(ctx.versus_truth(ref))
@@ -130,7 +129,7 @@ def run(ctx: Context) -> ClaimResult:
         evidence=evidence,
         key_numbers=key_numbers,
         per_model=per_model,
-        figures=[_rel(ctx, fig)],
+        figures=[ctx.rel(fig)],
         notes=notes,
         config={"worlds": list(ROLES), "dims": {r: ctx.dims(r) for r in ROLES}},
     )

@@ -17,7 +17,6 @@ from __future__ import annotations
 import itertools
 
 from simident.claims import figures
-from simident.claims.claim1_equivalence import _rel, models_of
 from simident.claims.context import Context, RunKey, by_name, planted
 from simident.claims.result import ClaimResult
 from simident.claims.verdicts import verdict_for, worst
@@ -42,7 +41,7 @@ def run(ctx: Context) -> ClaimResult:
     w = ctx.world(ROLE)
     k = ctx.k(ROLE)
     probes = planted(w, "probe")
-    refs = [r for r in models_of(ctx, ROLE) if not r.is_truth]
+    refs = [r for r in ctx.models_of(ROLE) if not r.is_truth]
     kls, per_model = [], []
     truth_r2, vis, invis_dk, invis_rest, invis_truth_logit = [], [], [], [], []
     in_span, outside_dk, outside_rest, outside_truth = [], [], [], []
@@ -168,7 +167,7 @@ def run(ctx: Context) -> ClaimResult:
         evidence=evidence,
         key_numbers=key_numbers,
         per_model=per_model,
-        figures=[_rel(ctx, fig1), _rel(ctx, fig2)],
+        figures=[ctx.rel(fig1), ctx.rel(fig2)],
         notes=notes,
         config={"world": ROLE, "dims": ctx.dims(ROLE), "steering_pairs": ctx.mode.steering_pairs},
     )

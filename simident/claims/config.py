@@ -199,10 +199,3 @@ TINY = Mode(
 )
 
 MODES = {"quick": QUICK, "full": FULL, "tiny": TINY}
-
-
-def resolve_dim(expr, k: int, d: int) -> int:
-    """ "k", "k+3", "2k", "d", "2d", "d-1" or an integer → a dimension (≥ 1)."""
-    from simident.sweeps.spec import parse_dim
-
-    return parse_dim(expr, k=k, d=d)

@@ -17,9 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from simident.claims.config import Mode, resolve_dim
-from simident.claims.measures import free_parts, pad
+from simident.claims.config import Mode
 from simident.claims.verdicts import Thresholds
+from simident.dims import parse_dim
+from simident.theory.free_parts import free_parts
+from simident.theory.subsets import zero_pad
 
 
 @dataclass(frozen=True, order=True)
@@ -76,6 +78,10 @@ class Context:
     worlds: dict = field(default_factory=dict)
     runs: dict = field(default_factory=dict)
     timings: list = field(default_factory=list)
+    cache: object = None  # cache.RunCache: finished training programs (None: no cache)
+    program_of: dict = field(default_factory=dict)  # RunKey → program (cache) key
+    reused_programs: int = 0
+    trained_programs: int = 0
     _pairs: dict = field(default_factory=dict)
     _vs_truth: dict = field(default_factory=dict)
     _free: dict = field(default_factory=dict)
@@ -114,13 +120,13 @@ class Context:
     def dims(self, role: str) -> list[int]:
         """The mode's table dimensions for this world, resolved and sorted."""
         k, d = self.k(role), self.d_star(role)
-        return sorted({resolve_dim(e, k, d) for e in self.mode.dims.get(role, ())})
+        return sorted({parse_dim(e, k=k, d=d) for e in self.mode.dims.get(role, ())})
 
     def transformer_dims(self, role: str = "low") -> list[int]:
         if not self.mode.transformer_seeds:
             return []
         k, d = self.k(role), self.d_star(role)
-        return sorted({resolve_dim(e, k, d) for e in self.mode.transformer_dims})
+        return sorted({parse_dim(e, k=k, d=d) for e in self.mode.transformer_dims})
 
     def pad_dim(self, role: str) -> int:
         """One width for every comparison in a world: a single compilation per world."""
@@ -145,41 +151,93 @@ class Context:
             )
         return TrainConfig(model="table", d=key.d, seeds=m.seeds, steps=m.table_steps)
 
-    def prefetch(self, keys) -> None:
-        """Train every missing key; keys differing only in (weight decay, init scale) share
-        one vmapped program (a grid over those two)."""
-        from simident.training import train_world_grid
+    def plan(self, keys) -> dict:
+        """The training programs of `keys`: {program key: [RunKey, ...]}. Keys differing
+        only in (weight decay, init scale) share one program (a grid over those two);
+        the program key names its cache entry (`cache.program_key`)."""
+        from simident.claims.cache import program_key
 
         groups: dict = {}
         for key in sorted(set(keys)):
-            if key in self.runs:
-                continue
             groups.setdefault((key.world, key.model, key.d), []).append(key)
-        for (role, model, d), ks in groups.items():
-            world = self.world(role)
+        out = {}
+        for (role, _, _), ks in groups.items():
             wds = sorted({k.weight_decay for k in ks})
             scales = sorted({k.init_scale for k in ks})
+            out[program_key(self.world(role), self._config(ks[0]), wds, scales)] = ks
+        return out
+
+    def prefetch(self, keys, need=None) -> None:
+        """Obtain every program of `keys` that holds a key of `need` (default: all) and
+        is not loaded yet: from the cache when it holds the program, else by training it
+        (then it is cached at once). Models are saved under runs/ as they come."""
+        from simident.training import train_world_grid
+
+        need = set(keys if need is None else need)
+        for pkey, ks in self.plan(keys).items():
+            if not need & set(ks) or all(k in self.runs for k in ks):
+                continue
+            role, model, d = ks[0].world, ks[0].model, ks[0].d
+            world = self.world(role)
             config = self._config(ks[0])
             t = time.perf_counter()
-            results = train_world_grid(
-                world,
-                config,
-                weight_decays=wds,
-                init_scales=scales,
-                progress=self.verbose and sys.stderr.isatty(),
-            )
+            results = self.cache.load(pkey) if self.cache is not None else None
+            reused = results is not None
+            if not reused:
+                results = train_world_grid(
+                    world,
+                    config,
+                    weight_decays=sorted({k.weight_decay for k in ks}),
+                    init_scales=sorted({k.init_scale for k in ks}),
+                    progress=self.verbose and sys.stderr.isatty(),
+                )
+                if self.cache is not None:
+                    self.cache.save(pkey, results, {"world": role, "model": model, "d": d})
             for r in results:
                 key = RunKey(
                     role, model, d, float(r.config.weight_decay), float(r.config.init_scale)
                 )
                 self.runs[key] = r
+                self.program_of[key] = pkey
+                self._save_run(key, r, pkey)
             dt = time.perf_counter() - t
-            self.timings.append({"stage": f"train {role} {model} d={d}", "seconds": dt})
             kl = max(float(np.nanmax(r.kl_mean)) for r in results)
+            if reused:
+                self.reused_programs += 1
+                self.log(
+                    f"reused {role} {model} d={d} from cache/{pkey}: {len(results)} grid "
+                    f"point(s), max mean KL {kl:.1e} nats"
+                )
+                continue
+            self.trained_programs += 1
+            self.timings.append({"stage": f"train {role} {model} d={d}", "seconds": dt})
             self.log(
                 f"trained {role} {model} d={d}: {config.seeds} seeds × {len(results)} "
                 f"grid point(s), max mean KL {kl:.1e} nats ({dt:.1f}s)"
             )
+
+    def run_folder(self, key: RunKey) -> str:
+        """Where a run's models are saved, relative to the output folder."""
+        return f"runs/{key.world}/{key.folder}"
+
+    def _save_run(self, key: RunKey, r, pkey: str) -> None:
+        """Save a run's models (compare format) unless the same program is saved there."""
+        from simident.errors import SimidentError
+        from simident.io import read_json
+
+        path = Path(self.out) / self.run_folder(key)
+        record = path / "run.json"
+        if record.is_file():
+            try:
+                if read_json(record, "run record").get("program") == pkey:
+                    return
+            except SimidentError:
+                pass  # unreadable: rewritten
+        world = self.world(key.world)
+        wpath = Path(self.out) / "worlds" / key.world
+        if not (wpath / "world.json").is_file() or _world_id(wpath) != world.world_id:
+            world.save(wpath)
+        r.save(path, world, overwrite=True, extra={"program": pkey})
 
     def run(self, key: RunKey):
         if key not in self.runs:
@@ -192,6 +250,17 @@ class Context:
 
     def truth(self, role: str) -> ModelRef:
         return ModelRef(role)
+
+    def models_of(self, role: str) -> list[ModelRef]:
+        """Every model of a world the claims compare: the truth, each seed of each table
+        dimension, and on the "low" world each seed of each transformer."""
+        refs = [self.truth(role)]
+        for d in self.dims(role):
+            refs += self.refs(RunKey(role, "table", d))
+        if role == "low":
+            for d in self.transformer_dims():
+                refs += self.refs(RunKey(role, "transformer", d))
+        return refs
 
     def FG(self, ref: ModelRef):
         """(F, G) in float64: the truth's or a trained seed's."""
@@ -216,7 +285,7 @@ class Context:
     # --- comparisons -------------------------------------------------------------
     def padded(self, ref: ModelRef):
         F, G = self.FG(ref)
-        return pad(F, G, self.pad_dim(ref.world))
+        return zero_pad(F, G, self.pad_dim(ref.world))
 
     def pair(self, a: ModelRef, b: ModelRef) -> dict:
         """`run_compare` of two models of one world (no properties, no KL), cached."""
@@ -296,8 +365,22 @@ class Context:
         p.mkdir(parents=True, exist_ok=True)
         return p
 
+    def rel(self, path) -> str:
+        """A path inside the output folder, relative to it (as results record figures)."""
+        return str(Path(path).relative_to(self.out))
+
     def elapsed(self) -> float:
         return time.perf_counter() - self.t0
+
+
+def _world_id(path: Path) -> str | None:
+    from simident.errors import SimidentError
+    from simident.io import read_json
+
+    try:
+        return read_json(path / "world.json", "world record").get("world_id")
+    except SimidentError:
+        return None  # unreadable: saved again
 
 
 def planted(world, kind: str, **flags) -> list:

@@ -1,4 +1,4 @@
-"""Figures of the claims (matplotlib, Agg backend, imported lazily). Every axis is
+"""Figures of the claims (matplotlib `Figure` objects, no pyplot, imported lazily). Every axis is
 labelled with its quantity and unit; R², |cos| and relative residuals are dimensionless.
 
 Each function takes plain numbers and writes one PNG.
@@ -13,27 +13,26 @@ import numpy as np
 THRESHOLD_STYLE = dict(color="crimson", linestyle="--", linewidth=1)
 
 
-def _plt():
-    import matplotlib
+def _figure(nrows: int = 1, ncols: int = 1, **kw):
+    """A standalone Figure and its axes grid: no pyplot state, the user's backend untouched
+    (Figure.savefig renders with the Agg canvas)."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    figure_kw = {k: kw.pop(k) for k in ("figsize", "layout") if k in kw}
+    fig = Figure(**figure_kw)
+    return fig, fig.subplots(nrows, ncols, **kw)
 
 
 def _save(fig, path) -> str:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, bbox_inches="tight")
-    _plt().close(fig)
     return str(path)
 
 
 def pair_matrices(panels, path, title: str) -> str:
     """Claim 1. panels: [(world title, labels, identified R² matrix, full R² matrix)]."""
-    plt = _plt()
-    fig, axs = plt.subplots(
+    fig, axs = _figure(
         len(panels), 2, figsize=(14, 6.0 * len(panels)), squeeze=False, layout="constrained"
     )
     for row, (name, labels, ident, full) in enumerate(panels):
@@ -78,8 +77,7 @@ def _integer_x(ax) -> None:
 def free_parts(by_d, grid, path, k: int, title: str) -> str:
     """Claim 2. by_d: {d: dict(f_ratio=[..], g_ratio=[..], full=[..], ident=[..],
     cc_free=[..], cc_id=[..])}; grid: [(label, f_ratios, full_r2s)]."""
-    plt = _plt()
-    fig, axs = plt.subplots(2, 2, figsize=(11, 8))
+    fig, axs = _figure(2, 2, figsize=(11, 8))
     ds = sorted(by_d)
     x = [d - k for d in ds]
     ax = axs[0][0]
@@ -149,8 +147,7 @@ def free_parts(by_d, grid, path, k: int, title: str) -> str:
 
 def parallel(configs, thr: float, path, title: str) -> str:
     """Claim 3. configs: [(label, full |cos| list, projected |cos| list, token free ratios)]."""
-    plt = _plt()
-    fig, axs = plt.subplots(2, 1, figsize=(max(8, 1.0 * len(configs) + 3), 8), sharex=True)
+    fig, axs = _figure(2, 1, figsize=(max(8, 1.0 * len(configs) + 3), 8), sharex=True)
     pos = np.arange(len(configs))
     rng = np.random.default_rng(0)
     ax = axs[0]
@@ -189,8 +186,7 @@ def parallel(configs, thr: float, path, title: str) -> str:
 def one_minus_r2(panels, thr: float, path, title: str, ylabel: str) -> str:
     """Claims 4/5. panels: [(panel title, [(series label, xs, values, marker)], truth)] with
     values R² plotted as 1 − R² on a log axis; truth: {label: R²} drawn as lines."""
-    plt = _plt()
-    fig, axs = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.5), squeeze=False)
+    fig, axs = _figure(1, len(panels), figsize=(5.5 * len(panels), 4.5), squeeze=False)
     for ax, (name, series, truth) in zip(axs[0], panels):
         for j, (label, xs, vals, marker) in enumerate(series):
             y = np.clip(1.0 - np.asarray(vals, dtype=float), 1e-16, None)
@@ -214,8 +210,7 @@ def one_minus_r2(panels, thr: float, path, title: str, ylabel: str) -> str:
 
 def residuals(panels, thr: float, path, title: str, ylabel: str) -> str:
     """Claim 5 steering: panels [(title, [(label, xs, residuals, marker)])], log axis."""
-    plt = _plt()
-    fig, axs = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.5), squeeze=False)
+    fig, axs = _figure(1, len(panels), figsize=(5.5 * len(panels), 4.5), squeeze=False)
     for ax, (name, series) in zip(axs[0], panels):
         for j, (label, xs, vals, marker) in enumerate(series):
             y = np.clip(np.asarray(vals, dtype=float), 1e-16, None)

@@ -8,10 +8,11 @@ checks (value, threshold, role) it was computed from.
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
-from simident.io import _atomic_write, write_json
+from simident.io import to_json, write_json, write_text
 
 
 def _fmt(x) -> str:
@@ -71,6 +72,14 @@ def render(results: list, meta: dict) -> str:
         "## Thresholds",
         "",
     ]
+    resume = meta.get("resume")
+    if resume and (resume["reused_claims"] or resume["reused_programs"]):
+        lines[-3:-3] = [
+            f"Resumed: claim(s) {_fmt(resume['reused_claims']) or 'none'} and "
+            f"{resume['reused_programs']} training program(s) were reused from earlier work in "
+            f"this folder; {resume['trained_programs']} program(s) trained now.",
+            "",
+        ]
     lines += _table(["name", "value"], [[k, v] for k, v in th.items()])
     lines += ["", "## Worlds", ""]
     lines += _table(
@@ -90,6 +99,13 @@ def render(results: list, meta: dict) -> str:
             "",
         ]
         lines += [f"**Verdict: {c['verdict']}**", ""]
+        if c.get("mode") not in (None, meta["mode"]) or c.get("thresholds") not in (None, th):
+            lines += [
+                f"*From an earlier run with other settings: mode {c['mode']['name']}, "
+                f"{c['mode']['seeds']} table seeds (recorded in claims/claim{c['id']}/"
+                "results.json).*",
+                "",
+            ]
         for r in c["reasons"]:
             lines.append(f"- {r}")
         lines.append("")
@@ -143,27 +159,70 @@ def render(results: list, meta: dict) -> str:
     return "\n".join(lines)
 
 
-def write(out, claim_results: list, meta: dict) -> tuple[Path, Path]:
-    """Write results.json and report.md into `out`; return their paths."""
+CLAIM_META = ("key", "thresholds", "mode", "worlds", "runs", "versions")
+
+
+def claim_record(result, meta: dict) -> dict:
+    """The self-describing record of one claim (DIR/claims/claimN/results.json): the
+    claim's result with its tables, plus `meta` (CLAIM_META: its content key, thresholds,
+    mode, worlds, runs and versions)."""
+    c = result.to_dict()
+    c["tables"] = [{"caption": cap, "header": h, "rows": rows} for cap, h, rows in result.tables]
+    return {**c, **{k: meta[k] for k in CLAIM_META}}
+
+
+def claim_path(out, claim_id: int) -> Path:
+    return Path(out) / "claims" / f"claim{claim_id}" / "results.json"
+
+
+def write_claim(out, record: dict) -> Path:
+    path = claim_path(out, record["id"])
+    write_json(path, record)
+    return path
+
+
+def read_claims(out) -> list[dict]:
+    """Every claim record in DIR/claims/, by claim id."""
+    from simident.io import read_json
+
+    records = []
+    for path in sorted(Path(out).glob("claims/claim*/results.json")):
+        rec = read_json(path, "claim record")
+        if isinstance(rec, dict) and "id" in rec and "verdict" in rec:
+            records.append(rec)
+    return sorted(records, key=lambda r: r["id"])
+
+
+def _union(items, key) -> list:
+    seen, out = set(), []
+    for it in items:
+        k = key(it)
+        if k not in seen:
+            seen.add(k)
+            out.append(it)
+    return out
+
+
+def write(out, meta: dict) -> tuple[Path, Path]:
+    """Rebuild results.json and report.md of `out` from every claim record present (each
+    claim with its own settings); `meta` describes this invocation (mode, thresholds,
+    versions, timings, seconds, resume). Returns their paths."""
     out = Path(out)
-    results = [c.to_dict() for c in claim_results]
-    for c, cr in zip(results, claim_results):
-        c["tables"] = [{"caption": cap, "header": h, "rows": rows} for cap, h, rows in cr.tables]
-    write_json(out / "results.json", {"claims": results, **meta})
-    for c in results:
-        # one self-describing record per experiment, next to the combined one
-        write_json(
-            out / "claims" / f"claim{c['id']}" / "results.json",
-            {
-                **c,
-                "thresholds": meta["thresholds"],
-                "mode": meta["mode"],
-                "worlds": meta["worlds"],
-                "versions": meta["versions"],
-            },
-        )
-    md = render(
-        [{**c, "tables": cr.tables} for c, cr in zip(results, claim_results)], meta
-    ).encode()
-    _atomic_write(out / "report.md", lambda fh: fh.write(md))
+    records = read_claims(out)
+    claims = [
+        {k: v for k, v in r.items() if k not in ("worlds", "runs", "versions")} for r in records
+    ]
+    worlds = _union(
+        [w for r in records for w in r.get("worlds", [])], lambda w: (w["role"], w["world_id"])
+    )
+    runs = _union(
+        [x for r in records for x in r.get("runs", [])],
+        lambda x: (x["folder"], x.get("program")),
+    )
+    combined = {**meta, "worlds": worlds, "runs": sorted(runs, key=lambda x: x["folder"])}
+    write_json(out / "results.json", {"claims": claims, **combined})
+    combined = json.loads(to_json(combined))  # tuples → lists: compares with the records
+    for c in claims:
+        c["tables"] = [(t["caption"], t["header"], t["rows"]) for t in c.get("tables", [])]
+    write_text(out / "report.md", render(claims, combined))
     return out / "report.md", out / "results.json"

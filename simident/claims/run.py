@@ -1,20 +1,29 @@
 """The main job: run every claim end to end and write the report (`simident reproduce`).
 
-1. check the output folder (never overwrite someone's results without --overwrite),
-2. collect every claim's training requests and train them (once, grouped into vmapped
-   programs), 3. run the claims in order (each `run(ctx)` is pure given the cache),
-4. save the worlds and trained models, write report.md and results.json.
+1. choose where to write (`outdir.prepare`: DIR itself, resumed when it holds a
+   reproduction, or a staging folder that replaces DIR at the end with --overwrite),
+2. plan the training programs of the claims and give every claim its content key (a
+   hash of the claim id, the mode, thresholds, versions and its programs' keys),
+3. reuse the claim results whose key matches; obtain the programs the other claims need
+   (from DIR/cache/ or by training them, cached at once) and run those claims, writing
+   each claim's record as soon as it is done,
+4. rebuild report.md and results.json from every claim record in the folder, and swap
+   the staging folder in place.
+
+A run killed at any point and started again with the same arguments resumes: finished
+programs and claims are reused, and results.json says which (`resume`).
 """
 
 from __future__ import annotations
 
 import importlib
-import shutil
 import time
 from pathlib import Path
 
 import numpy as np
 
+from simident.claims import outdir, report
+from simident.claims.cache import RunCache, digest, numeric_versions
 from simident.claims.config import Mode
 from simident.claims.context import Context
 from simident.claims.verdicts import Thresholds
@@ -28,33 +37,32 @@ CLAIM_MODULES = (
     "simident.claims.claim5_probes_steering",
     "simident.claims.claim6_kl_vs_structure",
 )
-OUTPUTS = ("report.md", "results.json", "figures", "runs", "worlds", "claims")
-
-
-def prepare_out(out, overwrite: bool) -> Path:
-    """Create `out`; refuse a non-empty folder unless overwrite (then remove only the
-    outputs of an earlier reproduction, never other files)."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise SimidentError(f"{out}: exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()):
-        if not overwrite:
-            raise SimidentError(
-                f"{out}: folder is not empty; pass --overwrite to replace an earlier "
-                "reproduction's outputs, or choose another --out"
-            )
-        for name in OUTPUTS:
-            p = out / name
-            if p.is_dir():
-                shutil.rmtree(p)
-            elif p.exists():
-                p.unlink()
-    out.mkdir(parents=True, exist_ok=True)
-    return out
 
 
 def load_claims():
     return [importlib.import_module(m) for m in CLAIM_MODULES]
+
+
+def claim_key(claim_id: int, mode: Mode, th: Thresholds, programs) -> str:
+    """The content key of one claim's result: equal keys, equal numbers."""
+    return digest(
+        {
+            "claim": claim_id,
+            "mode": mode.to_dict(),
+            "thresholds": th.to_dict(),
+            "programs": sorted(set(programs)),
+            "versions": numeric_versions(),
+        }
+    )
+
+
+def reusable(record: dict | None, key: str, work: Path) -> bool:
+    """A stored claim record can stand for this run's: same key, figures present."""
+    return (
+        record is not None
+        and record.get("key") == key
+        and all((work / f).is_file() for f in record.get("figures", []))
+    )
 
 
 def run_all(
@@ -66,8 +74,8 @@ def run_all(
     thresholds: Thresholds | None = None,
     only=None,
 ) -> dict:
-    """Run the claims of `mode` (all six, or the ids in `only`); returns a summary with
-    the report path and verdicts."""
+    """Run the claims of `mode` (all six, or the ids in `only`) into folder `out`,
+    resuming earlier work there; returns a summary with the report path and verdicts."""
     from simident.env import versions
 
     modules = load_claims()
@@ -76,45 +84,75 @@ def run_all(
         if unknown:
             raise SimidentError(f"no claim(s) {unknown}; claims are 1..{len(modules)}")
         modules = [m for m in modules if m.ID in set(only)]
-    out = prepare_out(out, overwrite)
-    ctx = Context(mode=mode, out=out.resolve(), th=thresholds or Thresholds(), verbose=verbose)
-    ctx.log(f"reproduce ({mode.name}): planning training")
-    keys = [k for m in modules for k in m.requests(ctx)]
-    ctx.prefetch(keys)
-    results = []
-    for m in modules:
+    th = thresholds or Thresholds()
+    ids = [m.ID for m in modules]
+    args_key = digest(
+        {"mode": mode.to_dict(), "thresholds": th.to_dict(), "claims": ids, **numeric_versions()}
+    )
+    ws = outdir.prepare(out, overwrite, ids, args_key)
+    work = ws.work.resolve()
+    ctx = Context(mode=mode, out=work, th=th, verbose=verbose, cache=RunCache(work / "cache"))
+    ctx.log(f"reproduce ({mode.name}): planning training" + (" (resuming)" if ws.resumed else ""))
+
+    requests = {m.ID: m.requests(ctx) for m in modules}
+    all_keys = [k for ks in requests.values() for k in ks]
+    program_of = {k: pkey for pkey, ks in ctx.plan(all_keys).items() for k in ks}
+    keys = {i: claim_key(i, mode, th, [program_of[k] for k in requests[i]]) for i in ids}
+    stored = {r["id"]: r for r in report.read_claims(work)}
+    for i in ids:
+        if i in stored and stored[i].get("key") != keys[i] and not overwrite:
+            raise SimidentError(
+                f"{ws.final}: claim {i}'s results there come from other settings (mode "
+                f"{stored[i].get('mode', {}).get('name', '?')}); pass --overwrite to replace "
+                "them, or choose another --out"
+            )
+    todo = [m for m in modules if not reusable(stored.get(m.ID), keys[m.ID], work)]
+    reused = [i for i in ids if i not in {m.ID for m in todo}]
+    if reused:
+        ctx.log(f"reusing the finished result(s) of claim(s) {reused}")
+    ctx.prefetch(all_keys, need=[k for m in todo for k in requests[m.ID]])
+
+    meta = {"thresholds": th.to_dict(), "mode": mode.to_dict(), "versions": versions()}
+    for m in todo:
         t = time.perf_counter()
         r = m.run(ctx)
         r.seconds = time.perf_counter() - t
         ctx.timings.append({"stage": f"claim {m.ID}", "seconds": r.seconds})
         ctx.log(f"claim {m.ID} ({m.TITLE}): {r.verdict.verdict} ({r.seconds:.1f}s)")
-        results.append(r)
-    t = time.perf_counter()
-    _save_models(ctx)
-    ctx.timings.append({"stage": "save models", "seconds": time.perf_counter() - t})
-    meta = _meta(ctx, versions())
-    from simident.claims import report
-
-    report_path, json_path = report.write(out, results, meta)
-    ctx.log(f"wrote {report_path} and {json_path}")
+        record = report.claim_record(
+            r,
+            {
+                **meta,
+                "key": keys[m.ID],
+                "worlds": _worlds(ctx),
+                "runs": _runs(ctx, requests[m.ID]),
+            },
+        )
+        report.write_claim(work, record)
+    resume = {
+        "reused_claims": reused,
+        "computed_claims": [m.ID for m in todo],
+        "reused_programs": ctx.reused_programs,
+        "trained_programs": ctx.trained_programs,
+    }
+    report_path, json_path = report.write(
+        work,
+        {**meta, "timings": ctx.timings, "seconds": ctx.elapsed(), "resume": resume},
+    )
+    outdir.swap(ws)
+    final = Path(ws.final)
+    ctx.log(f"wrote {final / report_path.name} and {final / json_path.name}")
+    records = report.read_claims(final)
     return {
-        "report": str(report_path),
-        "results": str(json_path),
-        "claims": [{"id": r.id, "title": r.title, "verdict": r.verdict.verdict} for r in results],
+        "report": str(final / report_path.name),
+        "results": str(final / json_path.name),
+        "claims": [{"id": c["id"], "title": c["title"], "verdict": c["verdict"]} for c in records],
+        "resume": resume,
         "seconds": ctx.elapsed(),
     }
 
 
-def _save_models(ctx: Context) -> None:
-    for role, w in ctx.worlds.items():
-        w.save(Path(ctx.out) / "worlds" / role)
-    for key, r in ctx.runs.items():
-        r.save(
-            Path(ctx.out) / "runs" / key.world / key.folder, ctx.worlds[key.world], overwrite=True
-        )
-
-
-def _meta(ctx: Context, versions: dict) -> dict:
+def _worlds(ctx: Context) -> list:
     worlds = []
     for role, w in ctx.worlds.items():
         worlds.append(
@@ -130,8 +168,13 @@ def _meta(ctx: Context, versions: dict) -> dict:
                 "spec": w.spec,
             }
         )
+    return worlds
+
+
+def _runs(ctx: Context, keys) -> list:
     runs = []
-    for key, r in sorted(ctx.runs.items()):
+    for key in sorted(set(keys)):
+        r = ctx.run(key)
         runs.append(
             {
                 "world": key.world,
@@ -146,15 +189,8 @@ def _meta(ctx: Context, versions: dict) -> dict:
                 "steps": r.config.steps,
                 "seconds": round(float(r.seconds), 2),
                 "config": r.config.to_dict(),
-                "folder": f"runs/{key.world}/{key.folder}",
+                "program": ctx.program_of.get(key),
+                "folder": ctx.run_folder(key),
             }
         )
-    return {
-        "mode": ctx.mode.to_dict(),
-        "thresholds": ctx.th.to_dict(),
-        "worlds": worlds,
-        "runs": runs,
-        "versions": versions,
-        "timings": ctx.timings,
-        "seconds": ctx.elapsed(),
-    }
+    return runs

@@ -1,6 +1,10 @@
 """`simident reproduce [--quick] --out DIR [--overwrite] [--seeds N]`: run the six claims
 of THEORY.md (§2-§4) end to end on models trained from scratch and write DIR/report.md,
 DIR/results.json and DIR/figures/*.png. Verdicts are computed from the numbers.
+
+A rerun with the same arguments resumes: finished training programs (DIR/cache/) and
+claim results (DIR/claims/) are reused. --overwrite builds the new outputs in a staging
+folder beside DIR and swaps it in only when they are complete (docs/reproduce.md).
 """
 
 from __future__ import annotations
@@ -17,7 +21,10 @@ def configure(p) -> None:
     p.add_argument("--tiny", action="store_true", help=argparse.SUPPRESS)  # tests only
     p.add_argument("--out", metavar="DIR", required=True, help="output folder")
     p.add_argument(
-        "--overwrite", action="store_true", help="replace an earlier reproduction's outputs in DIR"
+        "--overwrite",
+        action="store_true",
+        help="recompute and replace the outputs of the claims run (DIR keeps its old "
+        "results until the new ones are complete; other claims' results are kept)",
     )
     p.add_argument(
         "--seeds",
@@ -56,6 +63,13 @@ def run(args) -> int:
         mode = mode.with_seeds(args.seeds)
     result = run_all(mode, args.out, overwrite=args.overwrite, verbose=not args.quiet, only=only)
     print(f"report: {result['report']}")
+    resume = result["resume"]
+    if resume["reused_claims"] or resume["reused_programs"]:
+        print(
+            f"resumed: reused claim(s) {resume['reused_claims'] or 'none'} and "
+            f"{resume['reused_programs']} training program(s); trained "
+            f"{resume['trained_programs']}"
+        )
     for c in result["claims"]:
         print(f"  claim {c['id']}: {c['verdict']:<12} {c['title']}")
     print(f"total {result['seconds']:.0f}s")

@@ -132,9 +132,10 @@ def evaluate_cell(spec, cell, *, trainer=None, pad_to: int | None = None, progre
     """Rows (one per seed pair) and a record of the cell. `trainer(world, config)` returns
     an object with F (N×n×d), G (N×V×d), kl_mean, kl_max (N,), seeds; the default trains
     with `simident.training.train_world`."""
-    from simident.claims.measures import free_parts, pad, restrict
     from simident.comparison import run_compare
     from simident.theory.equivalence import effective_complexity
+    from simident.theory.free_parts import free_parts
+    from simident.theory.subsets import restrict, zero_pad
     from simident.training import TrainConfig
     from simident.worlds import generate_world
 
@@ -151,7 +152,7 @@ def evaluate_cell(spec, cell, *, trainer=None, pad_to: int | None = None, progre
     F_all, G_all = np.asarray(result.F), np.asarray(result.G)
     d = F_all.shape[2]
     D = max(d, pad_to or d)
-    models = [pad(F_all[i][ids], G_all[i], D) for i in range(F_all.shape[0])]
+    models = [zero_pad(F_all[i][ids], G_all[i], D) for i in range(F_all.shape[0])]
     free = [free_parts(F_all[i][ids], G_all[i], k) for i in range(F_all.shape[0])]
     seeds = list(getattr(result, "seeds", range(F_all.shape[0])))
     kl_mean = np.asarray(result.kl_mean, dtype=float)

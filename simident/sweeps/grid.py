@@ -62,7 +62,7 @@ def world_dict(base: dict, swept: dict) -> dict:
 
 def learner_dict(base: dict, swept: dict, world: dict, seeds: int) -> dict:
     """The complete TrainConfig dict of a cell; d may be relative to the world."""
-    from simident.sweeps.spec import parse_dim
+    from simident.dims import parse_dim
     from simident.training import TrainConfig
 
     kw = {**base, **swept}

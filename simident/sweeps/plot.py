@@ -1,16 +1,25 @@
-"""Heatmaps of a finished (or partly finished) sweep: one PNG per metric, the metric's
-mean over a cell's seed pairs over two swept axes, one panel per combination of the other
-swept axes (facets).
+"""Figures of a finished (or partly finished) sweep, drawn from its table (`table.load`).
 
-Metrics: identified_r2 and full_r2 (pairwise R², THEORY.md E4/E6), free_f (mean relative
-norm of the seeds' context-side free parts), and for each planted property group
-`<group>_shared` (fraction of seed pairs × properties held by both seeds).
+heatmap (default)  one PNG per metric: the metric's mean over a cell's seed pairs over two
+                   swept axes, one panel per combination of the other swept axes (facets)
+line               a metric (--y) against a swept axis or a column (--x): the mean over
+                   the seed pairs and the other axes, bars from the min to the max, one
+                   line per value of --hue
+scatter            a metric against any column (e.g. kl_a, logit_residual): one point per
+                   seed pair, coloured by --hue
+
+Default heatmap metrics: identified_r2 and full_r2 (pairwise R², THEORY.md E4/E6), free_f
+(mean relative norm of the seeds' context-side free parts), and for each planted property
+group `<group>_shared` (fraction of seed pairs × properties held by both seeds). Every
+numeric column of the table is a metric for --y (see `table.py`).
+
+Figures are `matplotlib.figure.Figure` objects: no pyplot state, the user's backend is
+left alone.
 """
 
 from __future__ import annotations
 
 import itertools
-import math
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +27,7 @@ import numpy as np
 from simident.errors import SimidentError
 from simident.sweeps.evaluate import GROUPS
 
+KINDS = ("heatmap", "line", "scatter")
 METRICS = {
     "identified_r2": "identified-part R² between seeds (1 = same canonical coordinates)",
     "full_r2": "full-space affine R² between seeds, min of both directions",
@@ -32,43 +42,159 @@ GROUP_LABELS = {
 }
 
 
-def _value(row: dict, metric: str) -> float:
-    if metric == "free_f":
-        return 0.5 * (row["free_f_a"] + row["free_f_b"])
-    return row.get(metric, float("nan"))
+def _norm(v):
+    """A swept value as a comparable key: numbers as floats, anything else as text."""
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return str(v)
 
 
-def cell_means(rows: list[dict], metric: str) -> dict[int, float]:
-    acc: dict[int, list] = {}
-    for r in rows:
-        v = _value(r, metric)
-        if isinstance(v, float) and not math.isnan(v):
-            acc.setdefault(int(r["cell"]), []).append(v)
-    return {c: float(np.mean(v)) for c, v in acc.items()}
+def metric_names(df, axes) -> list[str]:
+    """The numeric columns of a sweep table that can be plotted (all but cell and axes)."""
+    from pandas.api.types import is_numeric_dtype
+
+    return [c for c in df.columns if c != "cell" and c not in axes and is_numeric_dtype(df[c])]
 
 
-def plot_sweep(out, x: str | None = None, y: str | None = None) -> list[Path]:
-    """Draw DIR/plots/<metric>.png for every metric with data; returns the paths."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from simident.sweeps.grid import cells
-    from simident.sweeps.spec import SweepSpec
-    from simident.sweeps.store import TABLE_FILE, SweepStore, read_table
+def plot_sweep(
+    out, x: str | None = None, y: str | None = None, kind: str | None = None, hue=None
+) -> list[Path]:
+    """Draw DIR/plots/*.png and return the paths. Without x, y and kind: one heatmap per
+    default metric over the first two swept axes (see the module docstring)."""
+    from simident.sweeps.table import load
 
     out = Path(out)
-    store = SweepStore(out)
-    if not (out / "sweep.json").is_file():
-        raise SimidentError(f"{out}: not a sweep folder (no sweep.json)")
-    record = store.record()
-    spec = SweepSpec.from_dict(_source_of(record))
-    cell_list = cells(spec)
-    rows = read_table(out / TABLE_FILE)
-    if not rows:
-        raise SimidentError(f"{out / TABLE_FILE}: no finished cells yet")
-    axes = [(n, list(v)) for n, v in spec.axes if len(v) > 1]
+    df = load(out)
+    if df.empty:
+        raise SimidentError(f"{out}: no finished cells yet")
+    axis_values = _axis_values(out)
+    axes = list(axis_values)
+    metrics = metric_names(df, axes)
+    if kind is not None and kind not in KINDS:
+        raise SimidentError(f"--kind {kind!r}: one of {', '.join(KINDS)}")
+    if kind is None:  # y a metric: line against a swept axis, else scatter
+        kind = "heatmap" if y is None or y in axes else ("line" if x in axes else "scatter")
+    if kind == "heatmap":
+        if hue is not None:
+            raise SimidentError("--hue: only for --kind line or scatter")
+        return _heatmaps(out, df, axis_values, x, y)
+    columns = [*axes, *metrics]
+    if y is None or y not in metrics:
+        raise SimidentError(
+            f"--y {y!r}: not a metric of this sweep; valid: {', '.join(metrics)}"
+            if y is not None
+            else f"--kind {kind} needs --y METRIC; valid: {', '.join(metrics)}"
+        )
+    if x is None or x not in columns:
+        raise SimidentError(
+            f"--x {x!r}: not a swept axis or metric of this sweep; valid: {', '.join(columns)}"
+            if x is not None
+            else f"--kind {kind} needs --x AXIS; valid: {', '.join(columns)}"
+        )
+    if hue is not None and hue not in df.columns:
+        raise SimidentError(
+            f"--hue {hue!r}: not a column of this sweep; valid: {', '.join(columns)}"
+        )
+    draw = _line if kind == "line" else _scatter
+    name = f"{y}_vs_{x}" + (f"_by_{hue}" if hue else "") + f"_{kind}.png"
+    path = out / "plots" / name
+    fig = draw(df, x, y, hue, axis_values, _spec_name(out))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    return [path]
+
+
+def _spec_name(out: Path) -> str:
+    from simident.io import read_json
+
+    return str(read_json(out / "sweep.json", "sweep record").get("spec", {}).get("name", ""))
+
+
+def _axis_values(out: Path) -> dict:
+    from simident.io import read_json
+
+    record = read_json(out / "sweep.json", "sweep record")
+    return {name: list(values) for name, values in record.get("axes", [])}
+
+
+def _positions(values) -> tuple[dict, bool]:
+    """x positions of swept values: the numbers themselves when all are numbers, else
+    their order in the spec."""
+    keys = [_norm(v) for v in values]
+    if all(isinstance(k, float) for k in keys):
+        return {k: k for k in keys}, True
+    return {k: float(i) for i, k in enumerate(keys)}, False
+
+
+def _groups(df, hue):
+    if hue is None:
+        return [(None, df)]
+    return [(value, part) for value, part in df.groupby(hue, sort=True, dropna=False)]
+
+
+def _line(df, x, y, hue, axis_values, title):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.4, 4.4), layout="constrained")
+    ax = fig.subplots()
+    values = axis_values.get(x) or sorted(df[x].dropna().unique().tolist())
+    pos, numeric = _positions(values)
+    for label, part in _groups(df, hue):
+        stats = part.groupby(part[x].map(_norm))[y].agg(["mean", "min", "max"]).dropna()
+        keys = [k for k in pos if k in stats.index]
+        if not keys:
+            continue
+        s = stats.loc[keys]
+        xs = np.array([pos[k] for k in keys])
+        ax.errorbar(
+            xs,
+            s["mean"].to_numpy(),
+            yerr=[s["mean"] - s["min"], s["max"] - s["mean"]],
+            marker="o",
+            capsize=3,
+            label=None if hue is None else f"{hue} = {label}",
+        )
+    if not numeric:
+        ax.set_xticks(list(pos.values()), [str(v) for v in values])
+    ax.set_xlabel(x)
+    ax.set_ylabel(f"{y} (mean over seed pairs; bars min–max)")
+    if hue is not None:
+        ax.legend(fontsize=8)
+    fig.suptitle(f"{title}: {y} against {x}", fontsize=9)
+    return fig
+
+
+def _scatter(df, x, y, hue, axis_values, title):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(6.4, 4.4), layout="constrained")
+    ax = fig.subplots()
+    # a swept axis at its values (or, for words, in spec order); any other column as is
+    pos, numeric = _positions(axis_values[x]) if x in axis_values else ({}, True)
+    for label, part in _groups(df, hue):
+        xs = part[x].map(lambda v: pos.get(_norm(v), np.nan)) if pos else part[x]
+        ax.scatter(
+            np.asarray(xs, dtype=float),
+            part[y].to_numpy(dtype=float),
+            s=14,
+            alpha=0.7,
+            label=None if hue is None else f"{hue} = {label}",
+        )
+    if not numeric:
+        ax.set_xticks(list(pos.values()), [str(v) for v in axis_values[x]])
+    ax.set_xlabel(x)
+    ax.set_ylabel(f"{y} (one point per seed pair)")
+    if hue is not None:
+        ax.legend(fontsize=8)
+    fig.suptitle(f"{title}: {y} against {x}", fontsize=9)
+    return fig
+
+
+def _heatmaps(out: Path, df, axis_values: dict, x, y) -> list[Path]:
+    from matplotlib.figure import Figure
+
+    axes = [(n, v) for n, v in axis_values.items() if len(v) > 1]
     names = [n for n, _ in axes]
     for given in (x, y):
         if given is not None and given not in names:
@@ -86,34 +212,22 @@ def plot_sweep(out, x: str | None = None, y: str | None = None) -> list[Path]:
 
     metrics = dict(METRICS)
     for g in GROUPS:
-        if any(r.get(f"{g}_n", 0) and r[f"{g}_n"] > 0 for r in rows):
+        if (df[f"{g}_n"].fillna(0) > 0).any():
             metrics[f"{g}_shared"] = GROUP_LABELS[g]
-
-    def index_of(vals: dict):
-        for c in cell_list:
-            if all(str(c.values.get(k)) == str(v) for k, v in vals.items() if k is not None):
-                return c.index
-        return None
-
+    keyed = df.assign(**{n: df[n].map(_norm) for n in names})
     plots = out / "plots"
     plots.mkdir(parents=True, exist_ok=True)
     paths = []
     for metric, label in metrics.items():
-        means = cell_means(rows, metric)
-        if not means:
+        means = keyed.groupby(names)[metric].mean() if names else keyed[metric].agg(["mean"])
+        if means.dropna().empty:
             continue
         ncol = min(len(facets), 4)
         nrow = -(-len(facets) // ncol)
         pw = max(3.0, 0.9 * len(xs) + 1.6)
         ph = max(2.6, 0.7 * len(ys) + 1.8)
-        fig, axs = plt.subplots(
-            nrow,
-            ncol,
-            figsize=(pw * ncol + 1.2, ph * nrow + 0.6),
-            squeeze=False,
-            layout="constrained",
-        )
-        vmin = 0.0
+        fig = Figure(figsize=(pw * ncol + 1.2, ph * nrow + 0.6), layout="constrained")
+        axs = fig.subplots(nrow, ncol, squeeze=False)
         im = None
         for fi, facet in enumerate(facets):
             ax = axs[fi // ncol][fi % ncol]
@@ -121,10 +235,8 @@ def plot_sweep(out, x: str | None = None, y: str | None = None) -> list[Path]:
             for i, yv in enumerate(ys):
                 for j, xv in enumerate(xs):
                     sel = {x: xv, y: yv, **dict(zip(rest, facet))}
-                    idx = index_of(sel)
-                    if idx is not None and idx in means:
-                        Z[i, j] = means[idx]
-            im = ax.imshow(Z, vmin=vmin, vmax=1.0, cmap="viridis", origin="lower", aspect="auto")
+                    Z[i, j] = _lookup(means, names, sel)
+            im = ax.imshow(Z, vmin=0.0, vmax=1.0, cmap="viridis", origin="lower", aspect="auto")
             for i in range(len(ys)):
                 for j in range(len(xs)):
                     if np.isfinite(Z[i, j]):
@@ -146,19 +258,23 @@ def plot_sweep(out, x: str | None = None, y: str | None = None) -> list[Path]:
                 ax.set_title("\n".join(f"{n} = {v}" for n, v in zip(rest, facet)), fontsize=8)
         for fi in range(len(facets), nrow * ncol):
             axs[fi // ncol][fi % ncol].axis("off")
-        fig.suptitle(f"{spec.name}: {label}", fontsize=9)
+        fig.suptitle(f"{_spec_name(out)}: {label}", fontsize=9)
         if im is not None:
             cb = fig.colorbar(im, ax=axs.ravel().tolist(), shrink=0.8)
             cb.set_label(f"{metric} (dimensionless, cell mean)")
         path = plots / f"{metric}.png"
         fig.savefig(path, dpi=110)
-        plt.close(fig)
         paths.append(path)
     return paths
 
 
-def _source_of(record: dict) -> dict:
-    """The spec dict a SweepSpec can be rebuilt from (the normalised form)."""
-    s = dict(record["spec"])
-    grid = s.pop("grid", {})
-    return {**s, "grid": grid}
+def _lookup(means, names, sel: dict) -> float:
+    """The mean of the cell with swept values `sel` (NaN when the cell is not done)."""
+    if not names:
+        return float(means.iloc[0])
+    key = tuple(_norm(sel[n]) for n in names)
+    key = key[0] if len(names) == 1 else key
+    try:
+        return float(means.loc[key])
+    except KeyError:
+        return float("nan")

@@ -22,7 +22,7 @@ import math
 from pathlib import Path
 
 from simident.errors import SimidentError
-from simident.io import _atomic_write, read_json, write_json
+from simident.io import atomic_write, read_json, write_json
 from simident.sweeps.evaluate import CELL_COLUMNS, GROUP_STATS, GROUPS, PAIR_COLUMNS
 
 SPEC_FILE = "sweep.json"
@@ -72,7 +72,7 @@ class SweepStore:
         write_json(path, record)
         if spec_text is not None:
             data = spec_text.encode()
-            _atomic_write(self.out / "sweep.toml", lambda fh: fh.write(data))
+            atomic_write(self.out / "sweep.toml", lambda fh: fh.write(data))
 
     def record(self) -> dict:
         return read_json(self.out / SPEC_FILE, "sweep record")
@@ -128,7 +128,7 @@ class SweepStore:
                 w.writerow({k: _fmt(full.get(k)) for k in columns})
         text = buf.getvalue().encode()
         path = self.out / TABLE_FILE
-        _atomic_write(path, lambda fh: fh.write(text))
+        atomic_write(path, lambda fh: fh.write(text))
         return path
 
 

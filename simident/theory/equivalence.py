@@ -19,7 +19,7 @@ import numpy as np
 
 from simident.theory.linalg import (
     RankDecision,
-    _affine_sse,
+    affine_sse,
     decide_rank,
     default_tol,
     noise_floor,
@@ -296,7 +296,7 @@ def _r2(sse: float, sst: float) -> float:
 def _full_r2(c: Compressed, X_from, X_to, tol) -> float:
     """Pooled R² of the best affine map between two models' context embeddings."""
     mu = lambda X: jnp.outer(c.e, c.e @ X) / c.n  # noqa: E731
-    sse, sst, _, _ = _affine_sse(X_from - mu(X_from), X_to - mu(X_to), tol, False)
+    sse, sst, _, _ = affine_sse(X_from - mu(X_from), X_to - mu(X_to), tol, False)
     return _r2(float(sse), float(sst))
 
 

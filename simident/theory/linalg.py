@@ -187,7 +187,7 @@ class AffineFit:
 
 
 @jax.jit
-def _affine_sse(X, Y, tol, intercept):
+def affine_sse(X, Y, tol, intercept):
     Yc = jnp.where(intercept, Y - Y.mean(0), Y)
     Xc = jnp.where(intercept, X - X.mean(0), X)
     U, s, _ = jnp.linalg.svd(Xc, full_matrices=False)
@@ -208,7 +208,7 @@ def affine_fit(X, Y, tol: float, intercept: bool = True) -> AffineFit:
     n = int(Y.shape[0])
     if X.shape[1] == 0:
         X = jnp.zeros((n, 1), Y.dtype)
-    sse, sst, scale, r = (float(v) for v in _affine_sse(X, Y, tol, intercept))
+    sse, sst, scale, r = (float(v) for v in affine_sse(X, Y, tol, intercept))
     eps = float(jnp.finfo(jnp.result_type(X, Y)).eps)
     if sst <= (eps**2) * (scale + 1e-300) * n:
         return AffineFit(1.0, 0.0, n, int(r))

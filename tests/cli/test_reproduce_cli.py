@@ -19,13 +19,6 @@ SECTIONS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("reproduce") / "out"
-    assert main(["reproduce", "--tiny", "--out", str(out), "--quiet"]) == 0
-    return out
-
-
 def test_report_and_results_structure(tiny_run):
     report = (tiny_run / "report.md").read_text()
     for i, title in enumerate(SECTIONS, 1):
@@ -88,6 +81,7 @@ def test_refuses_a_non_empty_folder(tmp_path, capsys):
     (tmp_path / "mine.txt").write_text("keep me")
     assert main(["reproduce", "--tiny", "--out", str(tmp_path)]) == 2
     assert "--overwrite" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.txt"]
     assert (tmp_path / "mine.txt").read_text() == "keep me"
 
 
@@ -117,5 +111,21 @@ def test_only_one_claim_with_overwrite(tiny_run, tmp_path):
     )
     results = json.loads((out / "results.json").read_text())
     assert [c["id"] for c in results["claims"]] == [4]
+    assert (out / "report.md").read_text() != "old"
     assert (out / "notes.txt").read_text() == "keep me"
     assert "Claim 4" in (out / "report.md").read_text()
+
+
+def test_claim_tables_of_a_reproduction(tiny_run):
+    import simident.claims
+
+    results = json.loads((tiny_run / "results.json").read_text())
+    checks = simident.claims.load(tiny_run)
+    assert sorted(set(checks["claim"])) == [1, 2, 3, 4, 5]
+    assert len(checks) == sum(len(c["checks"]) for c in results["claims"])
+    assert set(checks["mode"]) == {"tiny"}
+    runs = simident.claims.load(tiny_run, "runs")
+    assert {r["folder"] for r in results["runs"]} == set(runs["folder"])
+    assert (runs["kl_mean_max"] < 1e-3).all()
+    per_model = simident.claims.load(tiny_run, "per_model")
+    assert len(per_model) == sum(len(c["per_model"]) for c in results["claims"])

@@ -3,9 +3,10 @@
 import pytest
 
 from simident.cli import main
+from simident.dims import parse_dim
 from simident.errors import SimidentError
 from simident.sweeps.grid import cells, format_cells
-from simident.sweeps.spec import SweepSpec, parse_dim
+from simident.sweeps.spec import SweepSpec
 
 BASE = {
     "name": "t",
