@@ -60,7 +60,7 @@ def test_killed_run_resumes_from_the_finished_work(tiny_run, tmp_path):
     assert resume["trained_programs"] == 0 and resume["reused_programs"] > 0
     assert first.stat().st_mtime_ns == mtime  # claim 1 was not recomputed
     assert "Resumed: claim(s)" in (out / "report.md").read_text()
-    assert [c["id"] for c in _results(out)["claims"]] == [1, 2, 3, 4, 5]
+    assert [c["id"] for c in _results(out)["claims"]] == [1, 2, 3, 4, 5, 6]
     _same_numbers(_evidence(out), _evidence(tiny_run))
 
 
@@ -93,13 +93,13 @@ def test_only_with_overwrite_keeps_the_other_claims(tiny_run, tmp_path):
     claim1 = (out / "claims" / "claim1" / "results.json").read_bytes()
     assert main(["reproduce", "--tiny", "--only", "3", "--overwrite", "--out", str(out)]) == 0
     results = _results(out)
-    assert [c["id"] for c in results["claims"]] == [1, 2, 3, 4, 5]
+    assert [c["id"] for c in results["claims"]] == [1, 2, 3, 4, 5, 6]
     assert results["resume"]["computed_claims"] == [3]
     assert (out / "claims" / "claim1" / "results.json").read_bytes() == claim1
     for c in results["claims"]:
         assert all((out / f).is_file() for f in c["figures"])
     report = (out / "report.md").read_text()
-    assert report.count("**Verdict: ") == 5
+    assert report.count("**Verdict: ") == 6
     assert "From an earlier run with other settings" not in report  # same settings
     assert (
         main(
@@ -109,7 +109,7 @@ def test_only_with_overwrite_keeps_the_other_claims(tiny_run, tmp_path):
     )
     report = (out / "report.md").read_text()
     marked = [line for line in report.splitlines() if "From an earlier run with other" in line]
-    assert len(marked) == 4 and not any("claim3/" in line for line in marked)
+    assert len(marked) == 5 and not any("claim3/" in line for line in marked)  # 1, 2, 4-6
 
 
 def test_other_settings_are_not_mixed_in_without_overwrite(tiny_run, tmp_path, capsys):
