@@ -231,9 +231,8 @@ def compare(
         subset = {"name": contexts_name or "given", "n_used": int(ids.size), "n_total": A.n}
         A, B = A.restrict(ids), B.restrict(ids)
     eq = compare_models(A.F, A.G, B.F, B.G, tol=tol, k=k, kl=kl)
-    c = eq.compressed
-    va = P.make_view(A.F, A.G, eq.a, c.Ya)
-    vb = P.make_view(B.F, B.G, eq.b, c.Yb)
+    va = P.make_view(A.F, A.G, eq.a)
+    vb = P.make_view(B.F, B.G, eq.b)
     results = tuple(_evaluate(sp, va, vb, eq.tol, margins, verdict_noise(eq)) for sp in props)
     out = Comparison(
         equivalent=eq.equivalent,

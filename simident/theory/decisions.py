@@ -104,10 +104,3 @@ def same3(a: Verdict, b: Verdict) -> Verdict:
     if a is None or b is None:
         return None
     return a == b
-
-
-def relative_distance(diff2: float, ref2: float) -> float:
-    """sqrt(diff²/ref²), 0 when both vanish, inf when only the reference does."""
-    if ref2 <= 0.0:
-        return 0.0 if diff2 <= 0.0 else float("inf")
-    return math.sqrt(max(diff2, 0.0) / ref2)

@@ -243,7 +243,6 @@ class Equivalence:
     R_b: np.ndarray = field(repr=False)
     M: np.ndarray = field(repr=False)
     N: np.ndarray = field(repr=False)
-    compressed: Compressed | None = field(default=None, repr=False)
 
     @property
     def identified_r2(self) -> float:
@@ -419,5 +418,4 @@ def compare_models(
         R_b=np.asarray(R_b),
         M=np.asarray(M),
         N=np.asarray(N),
-        compressed=c,
     )

@@ -35,16 +35,12 @@ from simident.theory.precision import in_float64
 
 @dataclass(frozen=True)
 class View:
-    """One model seen by the property checks: F, centered Ḡ, its spans, R_G, and Y.
-
-    Ḡ = Q_G R_G (own thin QR) and Ḡ = Q Y with Q an orthonormal basis shared with the
-    other model of the pair, so rows F Yᵀ of the two models can be subtracted."""
+    """One model seen by the property checks: F, centered Ḡ, its spans, and R_G."""
 
     F: np.ndarray
     Gc: np.ndarray
     spans: Spans
     RG: np.ndarray  # Ḡ = Q_G R_G, so ‖Ḡ x‖ = ‖R_G x‖
-    Y: np.ndarray  # Ḡ = Q Y, Q shared by the pair
 
     @property
     def K(self) -> np.ndarray:
@@ -55,20 +51,14 @@ class View:
         """z(s) = R_G f(s): the centered logits ℓ(s) in an orthonormal basis of col(Ḡ)."""
         return self.F[ids] @ self.RG.T
 
-    def pair_coords(self, ids) -> np.ndarray:
-        """ℓ(s) in the orthonormal basis shared with the other model of the pair."""
-        return self.F[ids] @ self.Y.T
-
 
 @in_float64
-def make_view(F, G, spans: Spans, Y=None) -> View:
-    """A model for the property checks; `Y` is its factor in the pair's shared basis
-    (`Compressed.Ya`/`Yb`); without it the model's own R_G is used."""
+def make_view(F, G, spans: Spans) -> View:
+    """A model for the property checks (float64)."""
     F = np.asarray(F, dtype=np.float64)
     Gc = np.asarray(center(jnp.asarray(G, dtype=jnp.float64)))
     RG = np.asarray(jnp.linalg.qr(jnp.asarray(Gc), mode="r"))
-    Y = RG if Y is None else np.asarray(Y, dtype=np.float64)
-    return View(F, Gc, spans, RG, Y)
+    return View(F, Gc, spans, RG)
 
 
 def _undecided(b: Band, what: str) -> str:
