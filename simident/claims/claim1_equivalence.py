@@ -16,7 +16,16 @@ import numpy as np
 from simident.claims import figures
 from simident.claims.context import Context, RunKey
 from simident.claims.result import ClaimResult
-from simident.claims.verdicts import verdict_for, worst
+from simident.claims.verdicts import (
+    Check,
+    Thresholds,
+    at_least,
+    at_most,
+    decide,
+    kl_check,
+    minus,
+    worst,
+)
 
 ID = 1
 TITLE = "Extended linear equivalence across dimensions"
@@ -117,7 +126,7 @@ def run(ctx: Context) -> ClaimResult:
         "transformer_full_r2": [p[3] for p in trans],
         "transformer_identified_r2": [p[2] for p in trans],
     }
-    verdict = verdict_for(ID, evidence, th)
+    verdict = decide(checks(evidence, th))
     fig = figures.pair_matrices(
         panels,
         ctx.figures / "claim1_equivalence.png",
@@ -180,3 +189,34 @@ def run(ctx: Context) -> ClaimResult:
 
 def _model(ref) -> str:
     return "truth" if ref.is_truth else ref.run.model
+
+
+def checks(ev: dict, th: Thresholds) -> list[Check]:
+    """Claim 1 (E4): identified parts related for every pair at every d; full-space R²
+    clearly lower than the identified R² among non-diverse models at the truth's d, ≈ 1
+    among diverse ones (d = k)."""
+    return [
+        kl_check(ev, th),
+        at_least(
+            "identified_r2_all_pairs",
+            "every pair of models (any d ≥ k, both worlds) agrees on the identified parts",
+            ev["identified_r2_min"],
+            th.identified_r2,
+            where=ev.get("identified_r2_where", "min over pairs"),
+        ),
+        at_most(
+            "full_r2_nondiverse",
+            "non-diverse world, models at the truth's d > k: full-space affine R² is "
+            "clearly lower than the identified R²",
+            minus(ev["full_r2_nondiverse_max"], ev["identified_r2_nondiverse_min"]),
+            -th.full_r2_gap,
+            where="max full R² − min identified R² over pairs at d = d*",
+        ),
+        at_least(
+            "full_r2_diverse",
+            "diverse world, models at d = d* = k: full-space affine R² ≈ 1",
+            ev["full_r2_diverse_min"],
+            th.full_r2_diverse,
+            where="min over pairs at d = k",
+        ),
+    ]

@@ -17,7 +17,16 @@ import numpy as np
 from simident.claims import figures
 from simident.claims.context import Context, RunKey
 from simident.claims.result import ClaimResult
-from simident.claims.verdicts import verdict_for, worst
+from simident.claims.verdicts import (
+    Check,
+    Thresholds,
+    at_least,
+    at_most,
+    decide,
+    kl_check,
+    minus,
+    worst,
+)
 from simident.theory.free_parts import canonical_correlations, random_cancorr
 
 ID = 2
@@ -165,7 +174,7 @@ def run(ctx: Context) -> ClaimResult:
                 else " — grows them."
             )
         )
-    verdict = verdict_for(ID, evidence, th)
+    verdict = decide(checks(evidence, th))
     for d in dims:
         by_d[d]["cc_random"] = baseline.get(d)
     fig = figures.free_parts(
@@ -266,3 +275,47 @@ def _rng(xs) -> str:
     if not xs:
         return "–"
     return f"{min(xs):.3f}–{max(xs):.3f}"
+
+
+def checks(ev: dict, th: Thresholds) -> list[Check]:
+    """Claim 2 (E6): outside the identified subspace the seeds differ; full-space agreement
+    falls as d grows past k. Init-scale / weight-decay effects are observations."""
+    return [
+        kl_check(ev, th),
+        at_least(
+            "identified_r2_seeds",
+            "seeds agree on the identified parts at every d",
+            ev["identified_r2_min"],
+            th.identified_r2,
+            where="min over seed pairs and d",
+        ),
+        at_least(
+            "free_parts_present",
+            "at every d > k each seed has a free part ‖F_free‖/‖F‖ ≥ threshold",
+            ev["free_norm_min"],
+            th.free_norm,
+            where="min over seeds and d > k (init scale 1, no weight decay)",
+        ),
+        at_most(
+            "free_parts_differ",
+            "seeds' free parts are unrelated functions of the context: mean canonical "
+            "correlation between two seeds' free parts is low",
+            ev["free_cancorr_max"],
+            th.free_cancorr,
+            where="max over seed pairs and d > k of the mean canonical correlation",
+        ),
+        at_least(
+            "full_r2_at_k",
+            "at d = k (no free part) seeds agree in the full space",
+            ev["full_r2_at_k_min"],
+            th.full_r2_diverse,
+            where="min over seed pairs at d = k",
+        ),
+        at_most(
+            "full_r2_falls",
+            "at the largest d the full-space R² is clearly below the identified R²",
+            minus(ev["full_r2_at_dmax_max"], ev["identified_r2_min"]),
+            -th.full_r2_gap,
+            where="max full R² at d_max − min identified R²",
+        ),
+    ]

@@ -22,7 +22,16 @@ import numpy as np
 from simident.claims import figures
 from simident.claims.context import Context, RunKey, planted
 from simident.claims.result import ClaimResult
-from simident.claims.verdicts import verdict_for, worst
+from simident.claims.verdicts import (
+    Check,
+    Thresholds,
+    at_least,
+    at_most,
+    below,
+    decide,
+    kl_check,
+    worst,
+)
 from simident.theory.linalg import parallelism
 
 ID = 3
@@ -172,7 +181,7 @@ def run(ctx: Context) -> ClaimResult:
         "counterexamples": ce,
         "configurations": observations,
     }
-    verdict = verdict_for(ID, evidence, th)
+    verdict = decide(checks(evidence, th))
     spread = [lab for lab, o in observations.items() if not o["shared"]]
     kept = [lab for lab, o in observations.items() if o["shared"] and not o["guaranteed"]]
     notes = []
@@ -258,3 +267,52 @@ def run(ctx: Context) -> ClaimResult:
         notes=notes,
         config={"configurations": [lab for lab, _ in _configs(ctx)]},
     )
+
+
+def checks(ev: dict, th: Thresholds) -> list[Check]:
+    """Claim 3 (P1): equal log-ratios in the truth; full parallelism in every seed when
+    the context span is full (every d = k model); projected parallelism in every seed;
+    an exactly equivalent model without parallelism exists when E ≠ R^d."""
+    return [
+        kl_check(ev, th),
+        at_most(
+            "log_ratio_truth",
+            "distribution level: log p(b|s)/p(a|s) = λ log p(d|s)/p(c|s) for every s "
+            "(sin of the angle between the log-ratio vectors, float64 truth)",
+            ev["truth_log_ratio_sin_max"],
+            th.exact,
+            where="max over worlds and planted quadruples",
+        ),
+        at_least(
+            "parallel_full_span",
+            "full context span (E~ = R^d: every minimal d = k model, in every world, "
+            "including the diverse world at d = d* = k): δ1 ∥ δ2 in every seed",
+            ev["full_span_cos_min"],
+            th.parallel_cos,
+            where="min |cos(δ1, δ2)| over seeds and quadruples",
+        ),
+        at_least(
+            "projected_parallel_all",
+            "projected parallelism P_E δ1 ∥ P_E δ2 in every trained model (measured as "
+            "|cos(F δ1, F δ2)|, the angle in the metric of F on E)",
+            ev["projected_cos_min"],
+            th.parallel_cos,
+            where="min over all trained models and quadruples",
+        ),
+        below(
+            "not_guaranteed_exact",
+            "E ≠ R^d: adding w ⊥ E to one unembedding keeps the distribution (residual "
+            "≤ exact) and breaks parallelism",
+            ev["counterexample_cos"],
+            th.parallel_cos,
+            where="|cos(δ1, δ2)| of the exactly equivalent counterexample",
+        ),
+        at_most(
+            "counterexample_equivalent",
+            "the counterexample has the truth's distribution",
+            ev["counterexample_residual"],
+            th.exact,
+            role="precondition",
+            where="relative logit residual to the truth",
+        ),
+    ]

@@ -15,7 +15,15 @@ from __future__ import annotations
 from simident.claims import figures
 from simident.claims.context import Context, RunKey, by_name, planted
 from simident.claims.result import ClaimResult
-from simident.claims.verdicts import verdict_for, worst
+from simident.claims.verdicts import (
+    Check,
+    Thresholds,
+    at_least,
+    below,
+    decide,
+    kl_check,
+    worst,
+)
 
 ID = 4
 TITLE = "Relational linearity is shared under the inclusion condition"
@@ -78,7 +86,7 @@ def run(ctx: Context) -> ClaimResult:
         "noic_dk_r2_max": worst([r for _, r in noic_dk], "max"),
         "noic_d_above_k": {lab: r for lab, r in noic_rest},
     }
-    verdict = verdict_for(ID, evidence, th)
+    verdict = decide(checks(evidence, th))
     markers = {"table": "o", "transformer": "^"}
     panels = []
     for kind in ("IC", "no IC"):
@@ -133,3 +141,47 @@ def run(ctx: Context) -> ClaimResult:
         notes=notes,
         config={"worlds": list(ROLES), "dims": {r: ctx.dims(r) for r in ROLES}},
     )
+
+
+def checks(ev: dict, th: Thresholds) -> list[Check]:
+    """Claim 4 (P3): relations with IC hold in every model at every d; a relation without
+    IC holds in the truth but not in minimal (d = k) trained models."""
+    return [
+        kl_check(ev, th),
+        at_least(
+            "ic_truth",
+            "the truth has every inclusion relation (RL R²)",
+            ev["ic_truth_r2_min"],
+            1.0 - th.exact,
+            role="precondition",
+        ),
+        at_least(
+            "ic_all_models",
+            "relations with the inclusion condition: RL in every trained model at every d",
+            ev["ic_r2_min"],
+            th.rl_r2,
+            where="min RL R² over trained models and inclusion relations",
+        ),
+        at_least(
+            "noic_truth_rl",
+            "the truth has the non-inclusion relation (RL R²)",
+            ev["noic_truth_r2_min"],
+            1.0 - th.exact,
+            role="precondition",
+        ),
+        below(
+            "noic_truth_not_d3",
+            "the non-inclusion relation is not a relation between centered logits (D3 fails "
+            "in the truth), so it is a real test",
+            ev["noic_truth_d3_r2_max"],
+            th.rl_r2,
+            role="precondition",
+        ),
+        below(
+            "noic_minimal_models",
+            "relations without the inclusion condition: no RL in trained models at d = k",
+            ev["noic_dk_r2_max"],
+            th.rl_r2,
+            where="max RL R² over d = k models (table and transformer) and non-inclusion relations",
+        ),
+    ]

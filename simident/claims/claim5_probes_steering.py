@@ -19,7 +19,17 @@ import itertools
 from simident.claims import figures
 from simident.claims.context import Context, RunKey, by_name, planted
 from simident.claims.result import ClaimResult
-from simident.claims.verdicts import verdict_for, worst
+from simident.claims.verdicts import (
+    Check,
+    Thresholds,
+    above,
+    at_least,
+    at_most,
+    below,
+    decide,
+    kl_check,
+    worst,
+)
 
 ID = 5
 TITLE = "Probes and steering"
@@ -100,7 +110,7 @@ def run(ctx: Context) -> ClaimResult:
         "outside_dk_transfer_min": worst(outside_dk, "min"),
         "outside_d_above_k": outside_rest,
     }
-    verdict = verdict_for(ID, evidence, th)
+    verdict = decide(checks(evidence, th))
     probe_panel = [
         (f"{kind} probe, {model}", xs, ys, marker[model])
         for (kind, model), (xs, ys) in sorted(probe_series.items())
@@ -171,3 +181,69 @@ def run(ctx: Context) -> ClaimResult:
         notes=notes,
         config={"world": ROLE, "dims": ctx.dims(ROLE), "steering_pairs": ctx.mode.steering_pairs},
     )
+
+
+def checks(ev: dict, th: Thresholds) -> list[Check]:
+    """Claim 5 (P4, P5): visible probes in every model, invisible probes not in minimal
+    models; steering by embedding differences transfers, a vector outside E does not."""
+    return [
+        kl_check(ev, th),
+        at_least(
+            "probes_truth",
+            "the truth has every planted probe (visible and invisible)",
+            ev["truth_probe_r2_min"],
+            1.0 - th.exact,
+            role="precondition",
+        ),
+        at_least(
+            "visible_probes_shared",
+            "visible probes: a linear probe in every trained model at every d",
+            ev["visible_r2_min"],
+            th.probe_r2,
+            where="min probe R² over trained models and visible probes",
+        ),
+        below(
+            "invisible_really_invisible",
+            "the invisible probe is not affine in the truth's centered logits",
+            ev["invisible_truth_logit_r2_max"],
+            th.probe_r2,
+            role="precondition",
+        ),
+        below(
+            "invisible_probes_not_shared",
+            "invisible probes: no linear probe in trained models at d = k",
+            ev["invisible_dk_r2_max"],
+            th.probe_r2,
+            where="max probe R² over d = k models (table and transformer) and invisible probes",
+        ),
+        at_most(
+            "steering_in_span_transfers",
+            "v = f(s1) − f(s0) in the truth: every trained model reproduces the logit shift",
+            ev["in_span_transfer_max"],
+            th.steer_residual,
+            where="max relative residual of the shift over trained models and vectors",
+        ),
+        at_most(
+            "steering_same_combination",
+            "the same combination of context embeddings gives identical shifts in every "
+            "pair of seeds",
+            ev["same_combination_max"],
+            th.steer_residual,
+            where="max over seed pairs and vectors",
+        ),
+        above(
+            "outside_span_is_invisible",
+            "the vector outside E shifts the truth's logits outside col(Lᵀ)",
+            ev["outside_truth_out_of_row_L"],
+            th.steer_residual,
+            role="precondition",
+        ),
+        above(
+            "steering_outside_span_fails",
+            "a vector outside the context span (truth, v ∈ U ∩ E⊥) cannot be reproduced by "
+            "minimal (d = k) trained models",
+            ev["outside_dk_transfer_min"],
+            th.steer_residual,
+            where="min relative residual over d = k models (table and transformer)",
+        ),
+    ]

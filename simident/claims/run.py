@@ -39,6 +39,17 @@ CLAIM_MODULES = (
 )
 
 
+def verdict_for(claim_id: int, evidence, th: Thresholds):
+    """The verdict of claim `claim_id` from its evidence, through the claim module's own
+    `checks` (claims 1-5 read the evidence dict, claim 6 its `Evidence`)."""
+    from simident.claims.verdicts import decide
+
+    module = {m.ID: m for m in load_claims()}.get(claim_id)
+    if module is None:
+        raise KeyError(f"no claim {claim_id}")
+    return decide(module.checks(evidence, th))
+
+
 def load_claims():
     return [importlib.import_module(m) for m in CLAIM_MODULES]
 

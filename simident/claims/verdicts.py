@@ -14,6 +14,10 @@ with one threshold and has a role:
 
 `decide(checks)`: "inconclusive" if a precondition fails or a claim check has no finite
 number, else "refuted" if a claim check fails, else "confirmed".
+
+This module holds only the shared machinery; each claim module holds its own `checks`
+(reading its evidence by exact key: a misspelled key raises instead of passing as a
+missing number).
 """
 
 from __future__ import annotations
@@ -172,269 +176,21 @@ def worst(values, how: str) -> float:
     return min(vals) if how == "min" else max(vals)
 
 
-# --- the five claims: evidence dict → checks ------------------------------------------
-# Each function reads only the numbers it names, so tests can feed synthetic evidence.
+# --- helpers the claims' checks share ----------------------------------------------
 
 
-def _kl_check(ev: dict, th: Thresholds) -> Check:
+def kl_check(ev: dict, th: Thresholds) -> Check:
     return at_most(
         "training_kl",
         "every trained model fits p*: mean KL(p* ‖ p_model) small enough for R² ≈ 1 tests",
-        ev.get("max_kl_mean"),
+        ev["max_kl_mean"],
         th.max_kl,
         role="precondition",
         where="max over trained models of the mean over contexts, nats",
     )
 
 
-def claim1_checks(ev: dict, th: Thresholds) -> list[Check]:
-    """Claim 1 (E4): identified parts related for every pair at every d; full-space R²
-    clearly lower than the identified R² among non-diverse models at the truth's d, ≈ 1
-    among diverse ones (d = k)."""
-    return [
-        _kl_check(ev, th),
-        at_least(
-            "identified_r2_all_pairs",
-            "every pair of models (any d ≥ k, both worlds) agrees on the identified parts",
-            ev.get("identified_r2_min"),
-            th.identified_r2,
-            where=ev.get("identified_r2_where", "min over pairs"),
-        ),
-        at_most(
-            "full_r2_nondiverse",
-            "non-diverse world, models at the truth's d > k: full-space affine R² is "
-            "clearly lower than the identified R²",
-            _minus(ev.get("full_r2_nondiverse_max"), ev.get("identified_r2_nondiverse_min")),
-            -th.full_r2_gap,
-            where="max full R² − min identified R² over pairs at d = d*",
-        ),
-        at_least(
-            "full_r2_diverse",
-            "diverse world, models at d = d* = k: full-space affine R² ≈ 1",
-            ev.get("full_r2_diverse_min"),
-            th.full_r2_diverse,
-            where="min over pairs at d = k",
-        ),
-    ]
-
-
-def claim2_checks(ev: dict, th: Thresholds) -> list[Check]:
-    """Claim 2 (E6): outside the identified subspace the seeds differ; full-space agreement
-    falls as d grows past k. Init-scale / weight-decay effects are observations."""
-    return [
-        _kl_check(ev, th),
-        at_least(
-            "identified_r2_seeds",
-            "seeds agree on the identified parts at every d",
-            ev.get("identified_r2_min"),
-            th.identified_r2,
-            where="min over seed pairs and d",
-        ),
-        at_least(
-            "free_parts_present",
-            "at every d > k each seed has a free part ‖F_free‖/‖F‖ ≥ threshold",
-            ev.get("free_norm_min"),
-            th.free_norm,
-            where="min over seeds and d > k (init scale 1, no weight decay)",
-        ),
-        at_most(
-            "free_parts_differ",
-            "seeds' free parts are unrelated functions of the context: mean canonical "
-            "correlation between two seeds' free parts is low",
-            ev.get("free_cancorr_max"),
-            th.free_cancorr,
-            where="max over seed pairs and d > k of the mean canonical correlation",
-        ),
-        at_least(
-            "full_r2_at_k",
-            "at d = k (no free part) seeds agree in the full space",
-            ev.get("full_r2_at_k_min"),
-            th.full_r2_diverse,
-            where="min over seed pairs at d = k",
-        ),
-        at_most(
-            "full_r2_falls",
-            "at the largest d the full-space R² is clearly below the identified R²",
-            _minus(ev.get("full_r2_at_dmax_max"), ev.get("identified_r2_min")),
-            -th.full_r2_gap,
-            where="max full R² at d_max − min identified R²",
-        ),
-    ]
-
-
-def claim3_checks(ev: dict, th: Thresholds) -> list[Check]:
-    """Claim 3 (P1): equal log-ratios in the truth; full parallelism in every seed when
-    the context span is full (every d = k model); projected parallelism in every seed;
-    an exactly equivalent model without parallelism exists when E ≠ R^d."""
-    return [
-        _kl_check(ev, th),
-        at_most(
-            "log_ratio_truth",
-            "distribution level: log p(b|s)/p(a|s) = λ log p(d|s)/p(c|s) for every s "
-            "(sin of the angle between the log-ratio vectors, float64 truth)",
-            ev.get("truth_log_ratio_sin_max"),
-            th.exact,
-            where="max over worlds and planted quadruples",
-        ),
-        at_least(
-            "parallel_full_span",
-            "full context span (E~ = R^d: every minimal d = k model, in every world, "
-            "including the diverse world at d = d* = k): δ1 ∥ δ2 in every seed",
-            ev.get("full_span_cos_min"),
-            th.parallel_cos,
-            where="min |cos(δ1, δ2)| over seeds and quadruples",
-        ),
-        at_least(
-            "projected_parallel_all",
-            "projected parallelism P_E δ1 ∥ P_E δ2 in every trained model (measured as "
-            "|cos(F δ1, F δ2)|, the angle in the metric of F on E)",
-            ev.get("projected_cos_min"),
-            th.parallel_cos,
-            where="min over all trained models and quadruples",
-        ),
-        below(
-            "not_guaranteed_exact",
-            "E ≠ R^d: adding w ⊥ E to one unembedding keeps the distribution (residual "
-            "≤ exact) and breaks parallelism",
-            ev.get("counterexample_cos"),
-            th.parallel_cos,
-            where="|cos(δ1, δ2)| of the exactly equivalent counterexample",
-        ),
-        at_most(
-            "counterexample_equivalent",
-            "the counterexample has the truth's distribution",
-            ev.get("counterexample_residual"),
-            th.exact,
-            role="precondition",
-            where="relative logit residual to the truth",
-        ),
-    ]
-
-
-def claim4_checks(ev: dict, th: Thresholds) -> list[Check]:
-    """Claim 4 (P3): relations with IC hold in every model at every d; a relation without
-    IC holds in the truth but not in minimal (d = k) trained models."""
-    return [
-        _kl_check(ev, th),
-        at_least(
-            "ic_truth",
-            "the truth has every inclusion relation (RL R²)",
-            ev.get("ic_truth_r2_min"),
-            1.0 - th.exact,
-            role="precondition",
-        ),
-        at_least(
-            "ic_all_models",
-            "relations with the inclusion condition: RL in every trained model at every d",
-            ev.get("ic_r2_min"),
-            th.rl_r2,
-            where="min RL R² over trained models and inclusion relations",
-        ),
-        at_least(
-            "noic_truth_rl",
-            "the truth has the non-inclusion relation (RL R²)",
-            ev.get("noic_truth_r2_min"),
-            1.0 - th.exact,
-            role="precondition",
-        ),
-        below(
-            "noic_truth_not_d3",
-            "the non-inclusion relation is not a relation between centered logits (D3 fails "
-            "in the truth), so it is a real test",
-            ev.get("noic_truth_d3_r2_max"),
-            th.rl_r2,
-            role="precondition",
-        ),
-        below(
-            "noic_minimal_models",
-            "relations without the inclusion condition: no RL in trained models at d = k",
-            ev.get("noic_dk_r2_max"),
-            th.rl_r2,
-            where="max RL R² over d = k models (table and transformer) and non-inclusion relations",
-        ),
-    ]
-
-
-def claim5_checks(ev: dict, th: Thresholds) -> list[Check]:
-    """Claim 5 (P4, P5): visible probes in every model, invisible probes not in minimal
-    models; steering by embedding differences transfers, a vector outside E does not."""
-    return [
-        _kl_check(ev, th),
-        at_least(
-            "probes_truth",
-            "the truth has every planted probe (visible and invisible)",
-            ev.get("truth_probe_r2_min"),
-            1.0 - th.exact,
-            role="precondition",
-        ),
-        at_least(
-            "visible_probes_shared",
-            "visible probes: a linear probe in every trained model at every d",
-            ev.get("visible_r2_min"),
-            th.probe_r2,
-            where="min probe R² over trained models and visible probes",
-        ),
-        below(
-            "invisible_really_invisible",
-            "the invisible probe is not affine in the truth's centered logits",
-            ev.get("invisible_truth_logit_r2_max"),
-            th.probe_r2,
-            role="precondition",
-        ),
-        below(
-            "invisible_probes_not_shared",
-            "invisible probes: no linear probe in trained models at d = k",
-            ev.get("invisible_dk_r2_max"),
-            th.probe_r2,
-            where="max probe R² over d = k models (table and transformer) and invisible probes",
-        ),
-        at_most(
-            "steering_in_span_transfers",
-            "v = f(s1) − f(s0) in the truth: every trained model reproduces the logit shift",
-            ev.get("in_span_transfer_max"),
-            th.steer_residual,
-            where="max relative residual of the shift over trained models and vectors",
-        ),
-        at_most(
-            "steering_same_combination",
-            "the same combination of context embeddings gives identical shifts in every "
-            "pair of seeds",
-            ev.get("same_combination_max"),
-            th.steer_residual,
-            where="max over seed pairs and vectors",
-        ),
-        above(
-            "outside_span_is_invisible",
-            "the vector outside E shifts the truth's logits outside col(Lᵀ)",
-            ev.get("outside_truth_out_of_row_L"),
-            th.steer_residual,
-            role="precondition",
-        ),
-        above(
-            "steering_outside_span_fails",
-            "a vector outside the context span (truth, v ∈ U ∩ E⊥) cannot be reproduced by "
-            "minimal (d = k) trained models",
-            ev.get("outside_dk_transfer_min"),
-            th.steer_residual,
-            where="min relative residual over d = k models (table and transformer)",
-        ),
-    ]
-
-
-def _minus(a, b) -> float:
+def minus(a, b) -> float:
+    """a − b as floats (NaN when either is missing)."""
     a, b = _num(a), _num(b)
     return a - b
-
-
-CLAIM_CHECKS = {
-    1: claim1_checks,
-    2: claim2_checks,
-    3: claim3_checks,
-    4: claim4_checks,
-    5: claim5_checks,
-}
-
-
-def verdict_for(claim_id: int, evidence: dict, th: Thresholds) -> Verdict:
-    """The verdict of claim `claim_id` from its evidence numbers."""
-    return decide(CLAIM_CHECKS[claim_id](evidence, th))

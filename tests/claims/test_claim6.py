@@ -47,17 +47,17 @@ def test_checks_confirm_refute_and_stay_inconclusive():
         _model(1e-1, 0.5, 0.3, 0.4, {"p": [True, False]}),
     ]
     ev = c6.Evidence(models=models, pairs=[{"misfit": 0.1, "bound": 0.2, "r": 0.1, "kl": 1e-3}])
-    checks, numbers = c6.checks(ev)
+    checks, numbers = c6.measure(ev)
     assert numbers["spearman_misfit_r"] == pytest.approx(1.0)
     assert numbers["small_r_agreement"] == 1.0 and numbers["small_r_models"] == 3
     assert decide(checks).verdict == "confirmed"
     # A1 violated on one pair → refuted
     bad = c6.Evidence(models=models, pairs=[{"misfit": 0.3, "bound": 0.2, "r": 0.1, "kl": 1}])
-    assert decide(c6.checks(bad)[0]).verdict == "refuted"
+    assert decide(c6.checks(bad)).verdict == "refuted"
     # a small-residual model decided unlike the truth → refuted
     wrong = [dict(m) for m in models]
     wrong[0] = _model(1e-4, 0.05, 0.002, 0.003, {"p": [True, False]})
-    assert decide(c6.checks(c6.Evidence(wrong, ev.pairs))[0]).verdict == "refuted"
+    assert decide(c6.checks(c6.Evidence(wrong, ev.pairs))).verdict == "refuted"
     # KL range below 1.5 decades → inconclusive
     flat = [dict(m, kl=1e-3 * (1 + 0.1 * i)) for i, m in enumerate(models)]
-    assert decide(c6.checks(c6.Evidence(flat, ev.pairs))[0]).verdict == "inconclusive"
+    assert decide(c6.checks(c6.Evidence(flat, ev.pairs))).verdict == "inconclusive"

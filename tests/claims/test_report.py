@@ -7,7 +7,8 @@ import pytest
 from simident.claims.outdir import prepare
 from simident.claims.report import claim_record, write, write_claim
 from simident.claims.result import ClaimResult
-from simident.claims.verdicts import Thresholds, verdict_for
+from simident.claims.run import verdict_for
+from simident.claims.verdicts import Thresholds
 from simident.errors import SimidentError
 
 META = {

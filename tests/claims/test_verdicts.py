@@ -4,13 +4,13 @@ import math
 
 import pytest
 
+from simident.claims.run import verdict_for
 from simident.claims.verdicts import (
     Check,
     Thresholds,
     at_least,
     below,
     decide,
-    verdict_for,
     worst,
 )
 
@@ -165,3 +165,12 @@ def test_thresholds_round_trip():
     assert Thresholds.from_dict(th.to_dict()) == th
     with pytest.raises(ValueError, match="bogus"):
         Thresholds.from_dict({"bogus": 1})
+
+
+def test_a_misspelled_evidence_key_is_loud_not_inconclusive():
+    """Claims read their evidence by exact key: a missing or misspelled number raises
+    instead of turning into a silent 'inconclusive'."""
+    ev = {k: v for k, v in GOOD[4].items() if k != "ic_r2_min"}
+    ev["ic_r2_mni"] = 0.9999
+    with pytest.raises(KeyError, match="ic_r2_min"):
+        verdict_for(4, ev, TH)
