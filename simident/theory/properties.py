@@ -269,6 +269,8 @@ def probe(
             "z is not affine in the logits and some model has varying directions in D_z ∩ U⊥: "
             "a probe reading them is not shared (a minimal model has none)"
         )
+    if any(out[t]["model"].n <= out[t]["model"].x_rank + 1 for t in "ab"):
+        reason += " (warning: too few contexts for the fit to be informative)"
     scores = _affine_scores(out, "probe", "logit_probe", "dim_Dz_cap_Uperp")
     scores["n_contexts"] = len(S)
     return {
