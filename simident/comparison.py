@@ -133,9 +133,10 @@ def _as_model(x, which: str) -> Model:
     if isinstance(x, Model):
         return x
     if isinstance(x, (tuple, list)) and len(x) == 2:
-        from simident.arrays import check_arrays
-
-        return Model(*check_arrays(x[0], x[1], f"model {which}"))
+        try:  # validated once, by Model; the message names which model
+            return Model(x[0], x[1])
+        except SimidentError as e:
+            raise SimidentError(f"model {which}{str(e).removeprefix('Model')}") from None
     raise SimidentError(f"model {which}: expected simident.Model or a pair (F, G)")
 
 
