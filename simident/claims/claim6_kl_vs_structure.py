@@ -24,7 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-from simident.claims.context import Context, RunKey
+from simident.cells import Cell, world_k
+from simident.claims.context import Context
 from simident.claims.result import ClaimResult
 from simident.claims.verdicts import Check, decide
 
@@ -102,8 +103,10 @@ class Evidence:
         return np.array([m[key] for m in (self.models if rows is None else rows)], dtype=float)
 
 
-def requests(ctx: Context) -> list[RunKey]:
-    return []  # claim 6 trains its own cells (worlds with sampled data)
+def requests(ctx: Context) -> list:
+    """The engine cells of the mode (worlds with sampled data × learners)."""
+    reg = REGIMES.get(ctx.mode.name, QUICK)
+    return [_cell(ctx, spec, lr) for _, spec, _, lr in _cells(ctx, reg)]
 
 
 def _base_spec(ctx: Context) -> dict:
@@ -137,40 +140,41 @@ def _cells(ctx: Context, reg: Regimes):
     return out
 
 
-def _train(world, lr: Learner):
-    from simident.training import TrainConfig, train_world
+def _cell(ctx: Context, spec: dict, lr: Learner) -> Cell:
+    """The engine cell of one world spec and learner (d = the world's d*)."""
+    from simident.training import TrainConfig
 
     extra = {"val_fraction": 0.2, "early_stop": True} if lr.early_stop else {}
     if lr.model == "transformer":
         extra.update(width=lr.width, depth=2)
     cfg = TrainConfig(
-        model=lr.model, d=world.d, seeds=lr.seeds, steps=lr.steps, loss="samples", **extra
+        model=lr.model,
+        d=ctx.world_of(spec).d,
+        seeds=lr.seeds,
+        steps=lr.steps,
+        loss="samples",
+        **extra,
     )
-    return train_world(world, cfg, progress=False)
+    return Cell(world=spec, learner=cfg.to_dict())
 
 
 def collect(ctx: Context) -> Evidence:
     """Train every cell and compare each model with the truth and with its sibling seeds."""
     from simident.comparison import compare
-    from simident.worlds import generate_world
 
     reg = REGIMES.get(ctx.mode.name, QUICK)
     ev = Evidence()
-    worlds: dict = {}
     for regime, spec, improbable, lr in _cells(ctx, reg):
-        key = spec["name"]
-        if key not in worlds:
-            worlds[key] = generate_world(spec)
-        w = worlds[key]
+        w = ctx.world_of(spec)
         t = time.perf_counter()
-        run = _train(w, lr)
+        run = ctx.obtain(w, _cell(ctx, spec, lr), f"claim 6 {regime}, {lr.label}", save=True)[0]
         names = {
             p["name"]
             for p in w.properties
             if (p["kind"] == "relational" and p.get("inclusion"))
             or (p["kind"] == "probe" and p.get("visible"))
         }
-        truth, k = (w.F, w.G), int(w.measured["k"])  # the truth's k is the reference (A4)
+        truth, k = (w.F, w.G), world_k(w)  # the truth's k is the reference (A4)
         for i, s in enumerate(run.seeds):
             model = (run.F[i], run.G[i])
             c = compare(truth, model, tol=ctx.th.tol, k=k, properties=w.properties)

@@ -1,11 +1,14 @@
-"""What the claims share: the mode, thresholds, output folder, and a cache of worlds,
-trained runs and comparisons (training is the cost: every configuration is trained once
-and reused by every claim that needs it).
+"""What the claims share: the mode, thresholds, output folder, worlds, trained runs and
+comparisons (training is the cost: every configuration is trained once and reused by
+every claim that needs it).
 
 Models are named by `ModelRef`: the truth of a world, or seed i of a trained run. Runs are
-named by `RunKey` (world role, model, d, weight decay, init scale). `prefetch` trains many
-keys in as few programs as possible: keys that differ only in weight decay and init
-scale are one `train_world_grid` program (seeds × grid points vmapped together).
+named by `RunKey` (world role, model, d, weight decay, init scale). A claim declares the
+keys it needs (`requests`); `plan` turns them into engine cells (`simident.cells.Cell`:
+keys that differ only in weight decay and init scale are one cell, one `train_world_grid`
+program) and `prefetch` obtains each cell through the engine (`simident.cells.obtain`,
+from DIR/cache/ or trained and stored at once), as `simident sweep` does. Every model is
+compared in its own dimension (no padding).
 """
 
 from __future__ import annotations
@@ -17,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
+from simident.cells import Cell, CellStore, obtain, world_k
 from simident.claims.config import Mode
 from simident.claims.verdicts import Thresholds
 from simident.dims import parse_dim
 from simident.theory.free_parts import free_parts
-from simident.theory.subsets import zero_pad
 
 
 @dataclass(frozen=True, order=True)
@@ -78,10 +81,13 @@ class Context:
     worlds: dict = field(default_factory=dict)
     runs: dict = field(default_factory=dict)
     timings: list = field(default_factory=list)
-    cache: object = None  # cache.RunCache: finished training programs (None: no cache)
-    program_of: dict = field(default_factory=dict)  # RunKey → program (cache) key
-    reused_programs: int = 0
-    trained_programs: int = 0
+    store: CellStore | None = None  # finished cells (None: nothing kept)
+    cell_of: dict = field(default_factory=dict)  # RunKey → its cell's content key
+    reused_cells: int = 0
+    trained_cells: int = 0
+    _cells: dict = field(default_factory=dict)
+    _results: dict = field(default_factory=dict)
+    _spec_worlds: dict = field(default_factory=dict)
     _pairs: dict = field(default_factory=dict)
     _vs_truth: dict = field(default_factory=dict)
     _free: dict = field(default_factory=dict)
@@ -112,7 +118,7 @@ class Context:
         return self.worlds[role]
 
     def k(self, role: str) -> int:
-        return int(self.world(role).measured["k"])
+        return world_k(self.world(role))
 
     def d_star(self, role: str) -> int:
         return self.world(role).d
@@ -127,13 +133,6 @@ class Context:
             return []
         k, d = self.k(role), self.d_star(role)
         return sorted({parse_dim(e, k=k, d=d) for e in self.mode.transformer_dims})
-
-    def pad_dim(self, role: str) -> int:
-        """One width for every comparison in a world: a single compilation per world."""
-        dims = [self.d_star(role), *self.dims(role)]
-        if role == "low":
-            dims += self.transformer_dims(role)
-        return max(dims)
 
     # --- training ----------------------------------------------------------------
     def _config(self, key: RunKey):
@@ -151,93 +150,124 @@ class Context:
             )
         return TrainConfig(model="table", d=key.d, seeds=m.seeds, steps=m.table_steps)
 
-    def plan(self, keys) -> dict:
-        """The training programs of `keys`: {program key: [RunKey, ...]}. Keys differing
-        only in (weight decay, init scale) share one program (a grid over those two);
-        the program key names its cache entry (`cache.program_key`)."""
-        from simident.claims.cache import program_key
+    def world_of(self, spec: dict):
+        """The world generated from a spec dict (cached; claims with their own worlds)."""
+        from simident.cells import digest
+        from simident.worlds import generate_world
 
+        key = digest(spec)
+        if key not in self._spec_worlds:
+            self._spec_worlds[key] = generate_world(spec)
+        return self._spec_worlds[key]
+
+    def plan(self, keys) -> dict:
+        """The cells of `keys`: {cell key: [RunKey, ...]}. Keys differing only in (weight
+        decay, init scale) share one cell (a grid over those two, one program). A claim
+        may also declare an engine `Cell` directly (its world from `world_of`): {key:
+        [Cell]}."""
         groups: dict = {}
-        for key in sorted(set(keys)):
-            groups.setdefault((key.world, key.model, key.d), []).append(key)
         out = {}
+        for c in keys:
+            if isinstance(c, Cell):
+                ckey = c.key(self.world_of(c.world))
+                self._cells[ckey] = c
+                out[ckey] = [c]
+        for key in sorted({k for k in keys if isinstance(k, RunKey)}):
+            groups.setdefault((key.world, key.model, key.d), []).append(key)
         for (role, _, _), ks in groups.items():
-            wds = sorted({k.weight_decay for k in ks})
-            scales = sorted({k.init_scale for k in ks})
-            out[program_key(self.world(role), self._config(ks[0]), wds, scales)] = ks
+            cell = Cell(
+                world=self.world(role).spec,
+                learner=self._config(ks[0]).to_dict(),
+                weight_decays=tuple(sorted({k.weight_decay for k in ks})),
+                init_scales=tuple(sorted({k.init_scale for k in ks})),
+            )
+            ckey = cell.key(self.world(role))
+            self._cells[ckey] = cell
+            out[ckey] = ks
         return out
 
-    def prefetch(self, keys, need=None) -> None:
-        """Obtain every program of `keys` that holds a key of `need` (default: all) and
-        is not loaded yet: from the cache when it holds the program, else by training it
-        (then it is cached at once). Models are saved under runs/ as they come."""
-        from simident.training import train_world_grid
+    def obtain(self, world, cell: Cell, what: str, save: bool = False) -> list:
+        """A cell's TrainResults through the engine (from the store, or trained and stored
+        at once), logged as `what`; `save`: its models also go to `cell_folder` (a
+        single-point cell a claim declared directly)."""
+        ckey = cell.key(world)
+        if ckey in self._results:
+            return self._results[ckey]
+        t = time.perf_counter()
+        results, reused = obtain(
+            world, cell, store=self.store, progress=self.verbose and sys.stderr.isatty()
+        )
+        dt = time.perf_counter() - t
+        kl = max(float(np.nanmax(r.kl_mean)) for r in results)
+        if reused:
+            self.reused_cells += 1
+            self.log(f"reused {what} from cache/: {len(results)} grid point(s), max KL {kl:.1e}")
+        else:
+            self.trained_cells += 1
+            self.timings.append({"stage": f"train {what}", "seconds": dt})
+            self.log(
+                f"trained {what}: {cell.config().seeds} seeds × {len(results)} grid point(s), "
+                f"max mean KL {kl:.1e} nats ({dt:.1f}s)"
+            )
+        self._results[ckey] = results
+        if save:
+            name = str(world.spec.get("name") or world.world_id)
+            self._save(self.cell_folder(ckey), world, name, results[0], ckey)
+        return results
 
+    def prefetch(self, keys, need=None) -> None:
+        """Obtain every cell of `keys` that holds a key of `need` (default: all) and is not
+        loaded yet. Models are saved under runs/ as they come."""
         need = set(keys if need is None else need)
-        for pkey, ks in self.plan(keys).items():
+        for ckey, ks in self.plan(keys).items():
+            if isinstance(ks[0], Cell):
+                if ks[0] in need:
+                    c = ks[0]
+                    world = self.world_of(c.world)
+                    what = f"{world.spec.get('name')} {c.learner['model']} d={c.learner['d']}"
+                    self.obtain(world, c, what, save=True)
+                continue
             if not need & set(ks) or all(k in self.runs for k in ks):
                 continue
             role, model, d = ks[0].world, ks[0].model, ks[0].d
-            world = self.world(role)
-            config = self._config(ks[0])
-            t = time.perf_counter()
-            results = self.cache.load(pkey) if self.cache is not None else None
-            reused = results is not None
-            if not reused:
-                results = train_world_grid(
-                    world,
-                    config,
-                    weight_decays=sorted({k.weight_decay for k in ks}),
-                    init_scales=sorted({k.init_scale for k in ks}),
-                    progress=self.verbose and sys.stderr.isatty(),
-                )
-                if self.cache is not None:
-                    self.cache.save(pkey, results, {"world": role, "model": model, "d": d})
+            results = self.obtain(self.world(role), self._cells[ckey], f"{role} {model} d={d}")
             for r in results:
                 key = RunKey(
                     role, model, d, float(r.config.weight_decay), float(r.config.init_scale)
                 )
                 self.runs[key] = r
-                self.program_of[key] = pkey
-                self._save_run(key, r, pkey)
-            dt = time.perf_counter() - t
-            kl = max(float(np.nanmax(r.kl_mean)) for r in results)
-            if reused:
-                self.reused_programs += 1
-                self.log(
-                    f"reused {role} {model} d={d} from cache/{pkey}: {len(results)} grid "
-                    f"point(s), max mean KL {kl:.1e} nats"
-                )
-                continue
-            self.trained_programs += 1
-            self.timings.append({"stage": f"train {role} {model} d={d}", "seconds": dt})
-            self.log(
-                f"trained {role} {model} d={d}: {config.seeds} seeds × {len(results)} "
-                f"grid point(s), max mean KL {kl:.1e} nats ({dt:.1f}s)"
-            )
+                self.cell_of[key] = ckey
+                self._save_run(key, r, ckey)
 
     def run_folder(self, key: RunKey) -> str:
         """Where a run's models are saved, relative to the output folder."""
         return f"runs/{key.world}/{key.folder}"
 
-    def _save_run(self, key: RunKey, r, pkey: str) -> None:
-        """Save a run's models (compare format) unless the same program is saved there."""
+    def _save_run(self, key: RunKey, r, ckey: str) -> None:
+        self._save(self.run_folder(key), self.world(key.world), key.world, r, ckey)
+
+    def cell_folder(self, ckey: str) -> str:
+        """Where the models of a cell a claim declared directly are saved."""
+        return f"runs/cells/{ckey}"
+
+    def _save(self, folder: str, world, world_name: str, r, ckey: str) -> None:
+        """Save a run's models (compare format) and its world, unless the same cell is
+        saved there already."""
         from simident.errors import SimidentError
         from simident.io import read_json
 
-        path = Path(self.out) / self.run_folder(key)
+        path = Path(self.out) / folder
         record = path / "run.json"
         if record.is_file():
             try:
-                if read_json(record, "run record").get("program") == pkey:
+                if read_json(record, "run record").get("cell") == ckey:
                     return
             except SimidentError:
                 pass  # unreadable: rewritten
-        world = self.world(key.world)
-        wpath = Path(self.out) / "worlds" / key.world
+        wpath = Path(self.out) / "worlds" / world_name
         if not (wpath / "world.json").is_file() or _world_id(wpath) != world.world_id:
             world.save(wpath)
-        r.save(path, world, overwrite=True, extra={"program": pkey})
+        r.save(path, world, overwrite=True, extra={"cell": ckey})
 
     def run(self, key: RunKey):
         if key not in self.runs:
@@ -283,20 +313,26 @@ class Context:
         return self._free[ref]
 
     # --- comparisons -------------------------------------------------------------
-    def padded(self, ref: ModelRef):
-        F, G = self.FG(ref)
-        return zero_pad(F, G, self.pad_dim(ref.world))
+    def compare(self, a: ModelRef, b: ModelRef, properties=()) -> dict:
+        """`simident.compare(a, b)` of two models of one world at the world's k (no KL),
+        each in its own dimension, as its JSON dict."""
+        from simident.comparison import compare
+
+        c = compare(
+            self.FG(a),
+            self.FG(b),
+            properties=properties,
+            tol=self.th.tol,
+            k=self.k(a.world),
+            kl=False,
+        )
+        return c.to_dict()
 
     def pair(self, a: ModelRef, b: ModelRef) -> dict:
-        """`run_compare` of two models of one world (no properties, no KL), cached."""
-        from simident.comparison import run_compare
-
-        key = (a, b)
-        if key not in self._pairs:
-            self._pairs[key] = run_compare(
-                *self.padded(a), *self.padded(b), tol=self.th.tol, k=self.k(a.world), kl=False
-            )
-        return self._pairs[key]
+        """`compare` of two models of one world (no properties), cached."""
+        if (a, b) not in self._pairs:
+            self._pairs[(a, b)] = self.compare(a, b)
+        return self._pairs[(a, b)]
 
     def steering_properties(self, role: str, with_vector: bool = True) -> list:
         """In-span steering (v = f(s1) − f(s0) on base contexts) and, when the world has
@@ -314,49 +350,30 @@ class Context:
         return props
 
     def outside_vector(self, role: str):
-        """v ∈ U ∩ E⊥ of the truth, padded, or None when U ∩ E⊥ = {0}."""
+        """v ∈ U ∩ E⊥ of the truth (in the truth's dimension), or None when U ∩ E⊥ = {0}."""
         if role not in self._steer_vector:
             from simident.theory.constructors import steering_outside_E
 
             F, G = self.FG(self.truth(role))
             try:
-                v = steering_outside_E(np.random.default_rng(0), F, G)
-                v = np.concatenate([v, np.zeros(self.pad_dim(role) - v.size)]).tolist()
+                v = steering_outside_E(np.random.default_rng(0), F, G).tolist()
             except ValueError:
                 v = None
             self._steer_vector[role] = v
         return self._steer_vector[role]
 
     def versus_truth(self, ref: ModelRef) -> dict:
-        """`run_compare(truth, model)` with the world's planted properties and the steering
+        """`compare(truth, model)` with the world's planted properties and the steering
         vectors, cached: "a" is the truth, "b" the model."""
-        from simident.comparison import run_compare
-
         if ref not in self._vs_truth:
             role = ref.world
             props = list(self.world(role).properties) + self.steering_properties(role)
-            self._vs_truth[ref] = run_compare(
-                *self.padded(self.truth(role)),
-                *self.padded(ref),
-                properties=props,
-                tol=self.th.tol,
-                k=self.k(role),
-                kl=False,
-            )
+            self._vs_truth[ref] = self.compare(self.truth(role), ref, props)
         return self._vs_truth[ref]
 
     def steering_pair(self, a: ModelRef, b: ModelRef) -> dict:
         """In-span steering between two trained models (the same combination in both)."""
-        from simident.comparison import run_compare
-
-        return run_compare(
-            *self.padded(a),
-            *self.padded(b),
-            properties=self.steering_properties(a.world, with_vector=False),
-            tol=self.th.tol,
-            k=self.k(a.world),
-            kl=False,
-        )
+        return self.compare(a, b, self.steering_properties(a.world, with_vector=False))
 
     # --- outputs -----------------------------------------------------------------
     @property

@@ -73,11 +73,11 @@ def render(results: list, meta: dict) -> str:
         "",
     ]
     resume = meta.get("resume")
-    if resume and (resume["reused_claims"] or resume["reused_programs"]):
+    if resume and (resume["reused_claims"] or resume["reused_cells"]):
         lines[-3:-3] = [
             f"Resumed: claim(s) {_fmt(resume['reused_claims']) or 'none'} and "
-            f"{resume['reused_programs']} training program(s) were reused from earlier work in "
-            f"this folder; {resume['trained_programs']} program(s) trained now.",
+            f"{resume['reused_cells']} trained cell(s) were reused from earlier work in "
+            f"this folder; {resume['trained_cells']} cell(s) trained now.",
             "",
         ]
     lines += _table(["name", "value"], [[k, v] for k, v in th.items()])
@@ -217,7 +217,7 @@ def write(out, meta: dict) -> tuple[Path, Path]:
     )
     runs = _union(
         [x for r in records for x in r.get("runs", [])],
-        lambda x: (x["folder"], x.get("program")),
+        lambda x: (x["folder"], x.get("cell")),
     )
     combined = {**meta, "worlds": worlds, "runs": sorted(runs, key=lambda x: x["folder"])}
     write_json(out / "results.json", {"claims": claims, **combined})

@@ -2,16 +2,17 @@
 
 1. choose where to write (`outdir.prepare`: DIR itself, resumed when it holds a
    reproduction, or a staging folder that replaces DIR at the end with --overwrite),
-2. plan the training programs of the claims and give every claim its content key (a
-   hash of the claim id, the mode, thresholds, versions and its programs' keys),
-3. reuse the claim results whose key matches; obtain the programs the other claims need
-   (from DIR/cache/ or by training them, cached at once) and run those claims, writing
-   each claim's record as soon as it is done,
+2. plan the cells the claims declare (`requests`, grouped into engine cells by
+   `Context.plan`) and give every claim its content key (a hash of the claim id, the
+   mode, thresholds, versions and its cells' keys),
+3. reuse the claim results whose key matches; obtain the cells the other claims need
+   through the engine (`simident.cells`: from DIR/cache/ or trained and stored at once)
+   and run those claims, writing each claim's record as soon as it is done,
 4. rebuild report.md and results.json from every claim record in the folder, and swap
    the staging folder in place.
 
 A run killed at any point and started again with the same arguments resumes: finished
-programs and claims are reused, and results.json says which (`resume`).
+cells and claims are reused, and results.json says which (`resume`).
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from simident.cells import CellStore, digest, numeric_versions
 from simident.claims import outdir, report
-from simident.claims.cache import RunCache, digest, numeric_versions
 from simident.claims.config import Mode
 from simident.claims.context import Context
 from simident.claims.verdicts import Thresholds
@@ -54,14 +55,14 @@ def load_claims():
     return [importlib.import_module(m) for m in CLAIM_MODULES]
 
 
-def claim_key(claim_id: int, mode: Mode, th: Thresholds, programs) -> str:
+def claim_key(claim_id: int, mode: Mode, th: Thresholds, cells) -> str:
     """The content key of one claim's result: equal keys, equal numbers."""
     return digest(
         {
             "claim": claim_id,
             "mode": mode.to_dict(),
             "thresholds": th.to_dict(),
-            "programs": sorted(set(programs)),
+            "cells": sorted(set(cells)),
             "versions": numeric_versions(),
         }
     )
@@ -102,13 +103,13 @@ def run_all(
     )
     ws = outdir.prepare(out, overwrite, ids, args_key)
     work = ws.work.resolve()
-    ctx = Context(mode=mode, out=work, th=th, verbose=verbose, cache=RunCache(work / "cache"))
+    ctx = Context(mode=mode, out=work, th=th, verbose=verbose, store=CellStore(work / "cache"))
     ctx.log(f"reproduce ({mode.name}): planning training" + (" (resuming)" if ws.resumed else ""))
 
     requests = {m.ID: m.requests(ctx) for m in modules}
     all_keys = [k for ks in requests.values() for k in ks]
-    program_of = {k: pkey for pkey, ks in ctx.plan(all_keys).items() for k in ks}
-    keys = {i: claim_key(i, mode, th, [program_of[k] for k in requests[i]]) for i in ids}
+    cell_of = {k: ckey for ckey, ks in ctx.plan(all_keys).items() for k in ks}
+    keys = {i: claim_key(i, mode, th, [cell_of[k] for k in requests[i]]) for i in ids}
     stored = {r["id"]: r for r in report.read_claims(work)}
     for i in ids:
         if i in stored and stored[i].get("key") != keys[i] and not overwrite:
@@ -143,8 +144,8 @@ def run_all(
     resume = {
         "reused_claims": reused,
         "computed_claims": [m.ID for m in todo],
-        "reused_programs": ctx.reused_programs,
-        "trained_programs": ctx.trained_programs,
+        "reused_cells": ctx.reused_cells,
+        "trained_cells": ctx.trained_cells,
     }
     report_path, json_path = report.write(
         work,
@@ -183,25 +184,50 @@ def _worlds(ctx: Context) -> list:
 
 
 def _runs(ctx: Context, keys) -> list:
+    """What each cell of a claim trained: world, model, seeds, KL, config, cell key;
+    runs named by a RunKey also give their folder under runs/."""
+    from simident.cells import Cell
+
     runs = []
-    for key in sorted(set(keys)):
+    for key in sorted({k for k in keys if not isinstance(k, Cell)}):
         r = ctx.run(key)
         runs.append(
             {
                 "world": key.world,
                 "label": key.label,
-                "model": key.model,
-                "d": key.d,
+                **_run_numbers(r),
                 "weight_decay": key.weight_decay,
                 "init_scale": key.init_scale,
-                "seeds": [int(s) for s in r.seeds],
-                "kl_mean": np.asarray(r.kl_mean).tolist(),
-                "kl_mean_max": float(np.nanmax(r.kl_mean)),
-                "steps": r.config.steps,
-                "seconds": round(float(r.seconds), 2),
-                "config": r.config.to_dict(),
-                "program": ctx.program_of.get(key),
+                "cell": ctx.cell_of.get(key),
                 "folder": ctx.run_folder(key),
             }
         )
+    for cell in (k for k in keys if isinstance(k, Cell)):
+        world = ctx.world_of(cell.world)
+        ckey = cell.key(world)
+        r = ctx.obtain(world, cell, "")[0]
+        runs.append(
+            {
+                "world": world.spec.get("name"),
+                "label": f"{r.config.model} d={r.config.d}",
+                **_run_numbers(r),
+                "weight_decay": r.config.weight_decay,
+                "init_scale": r.config.init_scale,
+                "cell": ckey,
+                "folder": ctx.cell_folder(ckey),
+            }
+        )
     return runs
+
+
+def _run_numbers(r) -> dict:
+    return {
+        "model": r.config.model,
+        "d": r.config.d,
+        "seeds": [int(s) for s in r.seeds],
+        "kl_mean": np.asarray(r.kl_mean).tolist(),
+        "kl_mean_max": float(np.nanmax(r.kl_mean)),
+        "steps": r.config.steps,
+        "seconds": round(float(r.seconds), 2),
+        "config": r.config.to_dict(),
+    }

@@ -34,7 +34,7 @@ RUN_COLUMNS = (
     "kl_mean_max",
     "steps",
     "seconds",
-    "program",
+    "cell",
     "folder",
 )
 

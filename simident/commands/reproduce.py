@@ -64,11 +64,11 @@ def run(args) -> int:
     result = run_all(mode, args.out, overwrite=args.overwrite, verbose=not args.quiet, only=only)
     print(f"report: {result['report']}")
     resume = result["resume"]
-    if resume["reused_claims"] or resume["reused_programs"]:
+    if resume["reused_claims"] or resume["reused_cells"]:
         print(
             f"resumed: reused claim(s) {resume['reused_claims'] or 'none'} and "
-            f"{resume['reused_programs']} training program(s); trained "
-            f"{resume['trained_programs']}"
+            f"{resume['reused_cells']} trained cell(s); trained "
+            f"{resume['trained_cells']}"
         )
     for c in result["claims"]:
         print(f"  claim {c['id']}: {c['verdict']:<12} {c['title']}")

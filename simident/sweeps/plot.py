@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from simident.cells.evaluate import GROUPS
 from simident.errors import SimidentError
-from simident.sweeps.evaluate import GROUPS
 
 KINDS = ("heatmap", "line", "scatter")
 METRICS = {

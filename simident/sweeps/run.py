@@ -1,8 +1,10 @@
 """Run a sweep: every pending cell in index order (or one cell), resumable.
 
 `run_sweep` records the spec in DIR (refusing a different one), skips finished cells,
-evaluates each pending cell (`evaluate.evaluate_cell`), writes its file atomically and
-rebuilds results.csv. Interrupting it loses at most the cell in progress.
+evaluates each pending cell (`evaluate.evaluate_cell`: trained through the engine,
+`simident.cells`, whose trained seeds are kept in DIR/cache/ as soon as they exist),
+writes its file atomically and rebuilds results.csv. Interrupting it loses at most the
+cell in progress, and not its training once that finished.
 """
 
 from __future__ import annotations
@@ -27,10 +29,6 @@ class SweepSummary:
 
 def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
-
-
-def max_learner_d(cell_list) -> int:
-    return max(int(c.learner["d"]) for c in cell_list)
 
 
 def check_cells_fit(cell_list) -> None:
@@ -75,15 +73,17 @@ def run_sweep(
     skipped = sorted(done if only is None else done & {only})
     if skipped and log:
         log(f"sweep {spec.name}: {len(skipped)} finished cell(s) skipped")
-    D = max_learner_d(cell_list)
+    from simident.cells import CellStore
     from simident.sweeps.evaluate import evaluate_cell
+
+    models = CellStore(store.out / "cache")
 
     ran = []
     for j, c in enumerate(todo):
         t = time.perf_counter()
         if log:
             log(f"[{j + 1}/{len(todo)}] cell {c.index}: {c.label()} ...")
-        rows, record = evaluate_cell(spec, c, trainer=trainer, pad_to=D, progress=progress)
+        rows, record = evaluate_cell(spec, c, store=models, trainer=trainer, progress=progress)
         store.write_cell(c, rows, record)
         store.rebuild_table(cell_list, spec.axes)
         ran.append(c.index)

@@ -21,9 +21,10 @@ import json
 import math
 from pathlib import Path
 
+from simident.cells.evaluate import GROUP_STATS, GROUPS, PAIR_COLUMNS
 from simident.errors import SimidentError
 from simident.io import atomic_write, read_json, write_json
-from simident.sweeps.evaluate import CELL_COLUMNS, GROUP_STATS, GROUPS, PAIR_COLUMNS
+from simident.sweeps.evaluate import CELL_COLUMNS
 
 SPEC_FILE = "sweep.json"
 TABLE_FILE = "results.csv"

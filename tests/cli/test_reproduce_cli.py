@@ -126,6 +126,7 @@ def test_claim_tables_of_a_reproduction(tiny_run):
     assert set(checks["mode"]) == {"tiny"}
     runs = simident.claims.load(tiny_run, "runs")
     assert {r["folder"] for r in results["runs"]} == set(runs["folder"])
-    assert (runs["kl_mean_max"] < 1e-3).all()
+    exact = ~runs["folder"].str.startswith("runs/cells/")  # claim 6's cells: sampled data
+    assert (runs.loc[exact, "kl_mean_max"] < 1e-3).all() and (~exact).sum() > 0
     per_model = simident.claims.load(tiny_run, "per_model")
     assert len(per_model) == sum(len(c["per_model"]) for c in results["claims"])

@@ -53,11 +53,14 @@ def test_killed_run_resumes_from_the_finished_work(tiny_run, tmp_path):
         proc.wait()
     assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed"
     assert not (out / "results.json").exists()
+    cached = len(list((out / "cache").glob("*.json")))  # complete cells (record written last)
     mtime = first.stat().st_mtime_ns
     assert main(["reproduce", "--tiny", "--out", str(out), "--quiet"]) == 0
     resume = _results(out)["resume"]
     assert 1 in resume["reused_claims"] and 1 not in resume["computed_claims"]
-    assert resume["trained_programs"] == 0 and resume["reused_programs"] > 0
+    assert resume["reused_cells"] == cached > 0  # every finished cell, none trained twice
+    total = len(list((out / "cache").glob("*.json")))
+    assert resume["trained_cells"] == total - cached
     assert first.stat().st_mtime_ns == mtime  # claim 1 was not recomputed
     assert "Resumed: claim(s)" in (out / "report.md").read_text()
     assert [c["id"] for c in _results(out)["claims"]] == [1, 2, 3, 4, 5, 6]
@@ -81,7 +84,7 @@ def test_interrupted_overwrite_keeps_the_previous_results(tiny_run, tmp_path, mo
     monkeypatch.undo()
     summary = run_mod.run_all(TINY, out, overwrite=True, verbose=False)
     assert summary["resume"]["reused_claims"] == [1, 2]
-    assert summary["resume"]["trained_programs"] == 0
+    assert summary["resume"]["trained_cells"] == 0
     assert not staging_path(out).exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
     _same_numbers(_evidence(out), _evidence(tiny_run))

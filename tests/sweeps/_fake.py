@@ -1,11 +1,10 @@
 """A fake trainer for sweep tests: exactly equivalent models of the truth (no JAX training),
 deterministic in (world, config, seed), with seed-dependent free parts when d > k."""
 
-from types import SimpleNamespace
-
 import numpy as np
 
 from simident.theory.constructors import minimal_model, pad, random_invertible
+from simident.training.outputs import TrainResult
 
 
 def fake_models(world, config):
@@ -23,10 +22,19 @@ def fake_models(world, config):
         Fs.append(F @ A.T)
         Gs.append(G @ np.linalg.inv(A))
     N = len(config.seed_list)
-    return SimpleNamespace(
-        F=np.stack(Fs),
-        G=np.stack(Gs),
-        kl_mean=np.zeros(N),
-        kl_max=np.zeros(N),
-        seeds=config.seed_list,
+    zeros = np.zeros(N)
+    return TrainResult(
+        config=config,
+        world_id=world.world_id,
+        seeds=list(config.seed_list),
+        F=np.stack(Fs).astype(np.float32),
+        G=np.stack(Gs).astype(np.float32),
+        kl_mean=zeros,
+        kl_max=zeros,
+        kl_mean_train=zeros,
+        kl_mean_heldout=zeros,
+        final_loss=zeros,
+        diverged_step=np.full(N, -1),
+        seconds=0.0,
+        eval_seconds=0.0,
     )

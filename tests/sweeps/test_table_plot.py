@@ -6,9 +6,10 @@ import sys
 import pytest
 
 import simident.sweeps
+from simident.cells.evaluate import PAIR_COLUMNS
 from simident.cli import main
 from simident.errors import SimidentError
-from simident.sweeps.evaluate import CELL_COLUMNS, PAIR_COLUMNS
+from simident.sweeps.evaluate import CELL_COLUMNS
 from simident.sweeps.run import run_sweep
 from simident.sweeps.spec import SweepSpec
 

@@ -1,9 +1,9 @@
-"""Cached training programs: exact round trip, content keys, incomplete entries ignored."""
+"""The cell store (DIR/cache/): exact round trip, content keys, incomplete entries ignored."""
 
 import numpy as np
 import pytest
 
-from simident.claims.cache import RunCache, digest
+from simident.cells import CellStore, digest
 from simident.training import TrainConfig
 from simident.training.outputs import TrainResult
 
@@ -31,7 +31,7 @@ def _result(rng, wd):
 def test_round_trip_is_exact(tmp_path):
     rng = np.random.default_rng(0)
     results = [_result(rng, 0.0), _result(rng, 0.1)]
-    cache = RunCache(tmp_path)
+    cache = CellStore(tmp_path)
     assert cache.load("k") is None
     cache.save("k", results)
     back = cache.load("k")
@@ -45,7 +45,7 @@ def test_round_trip_is_exact(tmp_path):
 
 @pytest.mark.parametrize("broken", ["no_record", "bad_record", "no_arrays"])
 def test_incomplete_entry_is_not_used(tmp_path, broken):
-    cache = RunCache(tmp_path)
+    cache = CellStore(tmp_path)
     cache.save("k", [_result(np.random.default_rng(1), 0.0)])
     if broken == "no_record":
         (tmp_path / "k.json").unlink()

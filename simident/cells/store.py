@@ -1,7 +1,7 @@
-"""Trained programs of a reproduction, kept under DIR/cache/ so that a rerun resumes.
+"""Trained cells, kept under DIR/cache/ (reproduce and sweep) so that a rerun resumes.
 
-One entry per training program (the seeds × grid points that `Context.prefetch` trains
-together), named by a content key: a hash of the world (id and spec), the resolved
+One entry per cell (the seeds × grid points trained in one program), named by the
+cell's content key (`Cell.key`): a hash of the world (id and spec), the resolved
 TrainConfig, the grid (weight decays, init scales) and the library versions that
 decide the numbers (simident, jax, jaxlib, x64, backend). Different settings give a
 different key, so a stale entry is never reused.
@@ -50,22 +50,8 @@ def numeric_versions() -> dict:
     return {k: v.get(k) for k in VERSION_KEYS}
 
 
-def program_key(world, config, weight_decays, init_scales) -> str:
-    """The content key of one training program (see the module docstring)."""
-    return digest(
-        {
-            "world_id": world.world_id,
-            "world": world.spec,
-            "config": config.resolved(world.d).to_dict(),
-            "weight_decays": [float(x) for x in weight_decays],
-            "init_scales": [float(x) for x in init_scales],
-            "versions": numeric_versions(),
-        }
-    )
-
-
-class RunCache:
-    """Finished training programs in one folder, by content key."""
+class CellStore:
+    """Finished cells in one folder, by content key."""
 
     def __init__(self, root):
         self.root = Path(root)
@@ -109,7 +95,7 @@ class RunCache:
             return None
 
     def save(self, key: str, results: list, about: dict | None = None) -> None:
-        """Store one program's results: arrays first, the JSON record last."""
+        """Store one cell's results: arrays first, the JSON record last."""
         arrays_path, meta_path = self._paths(key)
         arrays = {
             f"{name}_{i}": np.asarray(getattr(r, name))
