@@ -3,7 +3,8 @@
 config.py               modes (quick / full / tiny): worlds, dimensions, seeds, steps
 context.py              shared cache of worlds, trained runs and comparisons
 verdicts.py             thresholds and the pure decision functions (numbers → verdict)
-claim1_equivalence.py … claim5_probes_steering.py   one module per claim: requests(ctx), run(ctx)
+claim1_equivalence.py … claim6_kl_vs_structure.py   one module per claim: its frozen Evidence,
+                        checks(ev, th), figures, requests(ctx), run(ctx)
 figures.py, report.py   PNG figures; claim records, report.md and results.json
 cache.py                finished training programs by content key (DIR/cache/)
 outdir.py               the output folder: resume in place, or stage and swap (--overwrite)

@@ -10,6 +10,7 @@ when the models have free parts (non-diverse world, d* > k) and ≈ 1 when they 
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -18,6 +19,7 @@ from simident.claims.context import Context, RunKey
 from simident.claims.result import ClaimResult
 from simident.claims.verdicts import (
     Check,
+    ClaimEvidence,
     Thresholds,
     at_least,
     at_most,
@@ -36,6 +38,26 @@ STATEMENT = (
     "it is (models at the truth's dimension d*)."
 )
 ROLES = ("diverse", "low")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Evidence(ClaimEvidence):
+    """Claim 1's numbers: worst cases over pairs of models (truth and trained, both worlds)
+    of the identified-part R² and of the full-space affine R² (min of both directions;
+    1 = perfect fit), and the worst training KL gap. "At d*": pairs of table models at the
+    truth's dimension (and the truth). NaN / None: not measured. Fields with a default are
+    observations the checks do not read."""
+
+    max_kl_mean: float | None  # max over trained models of the mean KL(p* ‖ p_model), nats
+    identified_r2_min: float | None  # min identified R² over all pairs in both worlds
+    identified_r2_where: str = "min over pairs"  # which pairs that minimum is over
+    full_r2_nondiverse_max: float | None  # non-diverse world, pairs at d*: max full R²
+    identified_r2_nondiverse_min: float | None  # same pairs: min identified R²
+    full_r2_diverse_min: float | None  # diverse world, pairs at d* = k: min full R²
+    n_pairs_nondiverse_dstar: int | None = None
+    n_pairs_diverse_dstar: int | None = None
+    transformer_full_r2: list = field(default_factory=list)  # per pair with a transformer
+    transformer_identified_r2: list = field(default_factory=list)
 
 
 def requests(ctx: Context) -> list[RunKey]:
@@ -114,18 +136,18 @@ def run(ctx: Context) -> ClaimResult:
 
     low, div = at_dstar("low"), at_dstar("diverse")
     trans = [p for p in ev_pairs["low"] if "transformer" in (_model(p[0]), _model(p[1]))]
-    evidence = {
-        "max_kl_mean": worst(kls, "max"),
-        "identified_r2_min": worst(ident_all, "min"),
-        "identified_r2_where": f"min over {len(ident_all)} pairs in both worlds",
-        "full_r2_nondiverse_max": worst([p[3] for p in low], "max"),
-        "identified_r2_nondiverse_min": worst([p[2] for p in low], "min"),
-        "full_r2_diverse_min": worst([p[3] for p in div], "min"),
-        "n_pairs_nondiverse_dstar": len(low),
-        "n_pairs_diverse_dstar": len(div),
-        "transformer_full_r2": [p[3] for p in trans],
-        "transformer_identified_r2": [p[2] for p in trans],
-    }
+    evidence = Evidence(
+        max_kl_mean=worst(kls, "max"),
+        identified_r2_min=worst(ident_all, "min"),
+        identified_r2_where=f"min over {len(ident_all)} pairs in both worlds",
+        full_r2_nondiverse_max=worst([p[3] for p in low], "max"),
+        identified_r2_nondiverse_min=worst([p[2] for p in low], "min"),
+        full_r2_diverse_min=worst([p[3] for p in div], "min"),
+        n_pairs_nondiverse_dstar=len(low),
+        n_pairs_diverse_dstar=len(div),
+        transformer_full_r2=[p[3] for p in trans],
+        transformer_identified_r2=[p[2] for p in trans],
+    )
     verdict = decide(checks(evidence, th))
     fig = figures.pair_matrices(
         panels,
@@ -152,15 +174,15 @@ def run(ctx: Context) -> ClaimResult:
             "of the verdict)."
         )
     key_numbers = [
-        ("min identified R² over all pairs", evidence["identified_r2_min"], "1 = identical"),
-        ("non-diverse world, d = d*: max full-space R²", evidence["full_r2_nondiverse_max"], ""),
+        ("min identified R² over all pairs", evidence.identified_r2_min, "1 = identical"),
+        ("non-diverse world, d = d*: max full-space R²", evidence.full_r2_nondiverse_max, ""),
         (
             "non-diverse world, d = d*: min identified R²",
-            evidence["identified_r2_nondiverse_min"],
+            evidence.identified_r2_nondiverse_min,
             "",
         ),
-        ("diverse world, d = d* = k: min full-space R²", evidence["full_r2_diverse_min"], ""),
-        ("max mean KL(p* ‖ p_model)", evidence["max_kl_mean"], "nats per context"),
+        ("diverse world, d = d* = k: min full-space R²", evidence.full_r2_diverse_min, ""),
+        ("max mean KL(p* ‖ p_model)", evidence.max_kl_mean, "nats per context"),
     ]
     per_model = [
         {"world": r.world, "model": r.label, "d": _d(ctx, r), "kl_mean": ctx.kl(r)}
@@ -191,7 +213,7 @@ def _model(ref) -> str:
     return "truth" if ref.is_truth else ref.run.model
 
 
-def checks(ev: dict, th: Thresholds) -> list[Check]:
+def checks(ev: Evidence, th: Thresholds) -> list[Check]:
     """Claim 1 (E4): identified parts related for every pair at every d; full-space R²
     clearly lower than the identified R² among non-diverse models at the truth's d, ≈ 1
     among diverse ones (d = k)."""
@@ -200,22 +222,22 @@ def checks(ev: dict, th: Thresholds) -> list[Check]:
         at_least(
             "identified_r2_all_pairs",
             "every pair of models (any d ≥ k, both worlds) agrees on the identified parts",
-            ev["identified_r2_min"],
+            ev.identified_r2_min,
             th.identified_r2,
-            where=ev.get("identified_r2_where", "min over pairs"),
+            where=ev.identified_r2_where,
         ),
         at_most(
             "full_r2_nondiverse",
             "non-diverse world, models at the truth's d > k: full-space affine R² is "
             "clearly lower than the identified R²",
-            minus(ev["full_r2_nondiverse_max"], ev["identified_r2_nondiverse_min"]),
+            minus(ev.full_r2_nondiverse_max, ev.identified_r2_nondiverse_min),
             -th.full_r2_gap,
             where="max full R² − min identified R² over pairs at d = d*",
         ),
         at_least(
             "full_r2_diverse",
             "diverse world, models at d = d* = k: full-space affine R² ≈ 1",
-            ev["full_r2_diverse_min"],
+            ev.full_r2_diverse_min,
             th.full_r2_diverse,
             where="min over pairs at d = k",
         ),

@@ -11,6 +11,9 @@ or keep the free parts is measured on a grid (observations: THEORY.md §4 leaves
 from __future__ import annotations
 
 import itertools
+import re
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -19,10 +22,12 @@ from simident.claims.context import Context, RunKey
 from simident.claims.result import ClaimResult
 from simident.claims.verdicts import (
     Check,
+    ClaimEvidence,
     Thresholds,
     at_least,
     at_most,
     decide,
+    evidence_from_dict,
     kl_check,
     minus,
     worst,
@@ -38,6 +43,47 @@ STATEMENT = (
     "change the size of the free parts."
 )
 ROLE = "low"
+TRANSFORMER_KEY = re.compile(r"transformer_d\d+")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Evidence(ClaimEvidence):
+    """Claim 2's numbers, table models of the low world (k identified dimensions, learner
+    dimensions `dims`): worst cases over seeds / seed pairs of the free-part size
+    ‖F_free‖/‖F‖, of the mean canonical correlation between two seeds' free (or
+    identified) parts (0 unrelated, 1 same), of the identified and full-space R², and the
+    worst training KL gap. NaN / None: not measured. Fields with a default are
+    observations the checks do not read (per d, the init-scale / weight-decay grid, the
+    transformers)."""
+
+    max_kl_mean: float | None  # max over trained models of the mean KL(p* ‖ p_model), nats
+    k: int | None = None
+    dims: list = field(default_factory=list)
+    identified_r2_min: float | None  # min over seed pairs and d
+    free_norm_min: float | None  # min ‖F_free‖/‖F‖ over seeds at d > k (NaN: no d > k)
+    free_cancorr_max: float | None  # max over seed pairs at d > k of the mean canonical corr.
+    identified_cancorr_min: float | None = None  # same for the identified parts (min)
+    full_r2_at_k_min: float | None  # min full-space R² over seed pairs at d = k
+    full_r2_at_dmax_max: float | None  # max full-space R² over seed pairs at the largest d
+    by_d: dict = field(default_factory=dict)  # str(d) -> free parts and agreement at d
+    grid: dict = field(default_factory=dict)  # "init{s}_wd{wd}" -> vs init 1, no weight decay
+    # "transformer_d{d}" -> free parts of the transformer seeds; in the JSON form (`to_dict`)
+    # these are top-level keys, as the claim record has always had them
+    transformers: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        out = asdict(self)
+        out.update(out.pop("transformers"))
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> Evidence:
+        """Inverse of `to_dict` (also accepts `asdict` form, with `transformers`)."""
+        data = dict(data)
+        flat = {k: data.pop(k) for k in list(data) if TRANSFORMER_KEY.fullmatch(k)}
+        if flat:
+            data["transformers"] = {**data.get("transformers", {}), **flat}
+        return evidence_from_dict(cls, data)
 
 
 def grid_keys(ctx: Context, role: str = ROLE) -> list[RunKey]:
@@ -95,7 +141,7 @@ def run(ctx: Context) -> ClaimResult:
     n = ctx.world(ROLE).n
     baseline = {d: random_cancorr(n, d - k, d - k) for d in above}
     dmax = max(dims)
-    evidence = {
+    numbers = {
         "max_kl_mean": worst(kls, "max"),
         "k": k,
         "dims": dims,
@@ -118,7 +164,7 @@ def run(ctx: Context) -> ClaimResult:
         },
     }
     if not above or dmax <= k:
-        evidence["free_norm_min"] = float("nan")  # no d > k trained: the claim is untested
+        numbers["free_norm_min"] = float("nan")  # no d > k trained: the claim is untested
     grid_rows, grid_fig = [], []
     base = next((s for key, s in grid if key.weight_decay == 0 and key.init_scale == 1.0), None)
     for key, s in grid:
@@ -146,12 +192,11 @@ def run(ctx: Context) -> ClaimResult:
                 "free_ratio_vs_default": float(np.mean(s["f_ratio"])) / f0,
                 "full_r2_mean": float(np.mean(s["full"])),
             }
-    evidence["grid"] = observations
     trans = [RunKey(ROLE, "transformer", d) for d in ctx.transformer_dims()]
-    notes = []
+    notes, transformers = [], {}
     for key in trans:
         s = seed_stats(ctx, key)
-        evidence[f"transformer_d{key.d}"] = {
+        transformers[f"transformer_d{key.d}"] = {
             "f_ratio": s["f_ratio"],
             "g_ratio": s["g_ratio"],
             "full_r2": s["full"],
@@ -174,6 +219,7 @@ def run(ctx: Context) -> ClaimResult:
                 else " — grows them."
             )
         )
+    evidence = Evidence(**numbers, grid=observations, transformers=transformers)
     verdict = decide(checks(evidence, th))
     for d in dims:
         by_d[d]["cc_random"] = baseline.get(d)
@@ -185,20 +231,20 @@ def run(ctx: Context) -> ClaimResult:
         f"Claim 2: free parts of table models, {ROLE} world (k = {k}, d* = {ctx.d_star(ROLE)})",
     )
     key_numbers = [
-        ("min ‖F_free‖/‖F‖ over seeds at d > k", evidence["free_norm_min"], "dimensionless"),
+        ("min ‖F_free‖/‖F‖ over seeds at d > k", evidence.free_norm_min, "dimensionless"),
         (
             "max mean canonical correlation of two seeds' free parts",
-            evidence["free_cancorr_max"],
+            evidence.free_cancorr_max,
             "0 unrelated, 1 same",
         ),
         (
             "min mean canonical correlation of two seeds' identified parts",
-            evidence["identified_cancorr_min"],
+            evidence.identified_cancorr_min,
             "",
         ),
-        ("min full-space R² between seeds at d = k", evidence["full_r2_at_k_min"], ""),
-        (f"max full-space R² between seeds at d = {dmax}", evidence["full_r2_at_dmax_max"], ""),
-        ("min identified R² between seeds", evidence["identified_r2_min"], ""),
+        ("min full-space R² between seeds at d = k", evidence.full_r2_at_k_min, ""),
+        (f"max full-space R² between seeds at d = {dmax}", evidence.full_r2_at_dmax_max, ""),
+        ("min identified R² between seeds", evidence.identified_r2_min, ""),
     ]
     tables = [
         (
@@ -277,7 +323,7 @@ def _rng(xs) -> str:
     return f"{min(xs):.3f}–{max(xs):.3f}"
 
 
-def checks(ev: dict, th: Thresholds) -> list[Check]:
+def checks(ev: Evidence, th: Thresholds) -> list[Check]:
     """Claim 2 (E6): outside the identified subspace the seeds differ; full-space agreement
     falls as d grows past k. Init-scale / weight-decay effects are observations."""
     return [
@@ -285,14 +331,14 @@ def checks(ev: dict, th: Thresholds) -> list[Check]:
         at_least(
             "identified_r2_seeds",
             "seeds agree on the identified parts at every d",
-            ev["identified_r2_min"],
+            ev.identified_r2_min,
             th.identified_r2,
             where="min over seed pairs and d",
         ),
         at_least(
             "free_parts_present",
             "at every d > k each seed has a free part ‖F_free‖/‖F‖ ≥ threshold",
-            ev["free_norm_min"],
+            ev.free_norm_min,
             th.free_norm,
             where="min over seeds and d > k (init scale 1, no weight decay)",
         ),
@@ -300,21 +346,21 @@ def checks(ev: dict, th: Thresholds) -> list[Check]:
             "free_parts_differ",
             "seeds' free parts are unrelated functions of the context: mean canonical "
             "correlation between two seeds' free parts is low",
-            ev["free_cancorr_max"],
+            ev.free_cancorr_max,
             th.free_cancorr,
             where="max over seed pairs and d > k of the mean canonical correlation",
         ),
         at_least(
             "full_r2_at_k",
             "at d = k (no free part) seeds agree in the full space",
-            ev["full_r2_at_k_min"],
+            ev.full_r2_at_k_min,
             th.full_r2_diverse,
             where="min over seed pairs at d = k",
         ),
         at_most(
             "full_r2_falls",
             "at the largest d the full-space R² is clearly below the identified R²",
-            minus(ev["full_r2_at_dmax_max"], ev["identified_r2_min"]),
+            minus(ev.full_r2_at_dmax_max, ev.identified_r2_min),
             -th.full_r2_gap,
             where="max full R² at d_max − min identified R²",
         ),

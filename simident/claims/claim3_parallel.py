@@ -17,6 +17,8 @@ Planted quadruples δ1 = g(b) − g(a) = λ δ2 = λ (g(d) − g(c)) in the trut
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
 from simident.claims import figures
@@ -24,6 +26,7 @@ from simident.claims.context import Context, RunKey, planted
 from simident.claims.result import ClaimResult
 from simident.claims.verdicts import (
     Check,
+    ClaimEvidence,
     Thresholds,
     at_least,
     at_most,
@@ -43,6 +46,26 @@ STATEMENT = (
     "unless an implicit bias removes the free parts); projected parallelism (P_E) is shared "
     "in all seeds."
 )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Evidence(ClaimEvidence):
+    """Claim 3's numbers for the planted parallel quadruples δ1 = λ δ2: the sin of the angle
+    between the truth's log-ratio vectors (0 = equal log-ratios), worst |cos(δ1, δ2)| over
+    seeds of the full-context-span models and worst projected |cos(Fδ1, Fδ2)| over every
+    trained model (1 = parallel), the exact counterexample (w ⊥ E added to one
+    unembedding: its |cos| and its logit residual to the truth), and the worst training KL
+    gap. NaN / None: not measured. Fields with a default are observations the checks do
+    not read."""
+
+    max_kl_mean: float | None  # max over trained models of the mean KL(p* ‖ p_model), nats
+    truth_log_ratio_sin_max: float | None  # max over worlds and quadruples
+    full_span_cos_min: float | None  # min |cos(δ1, δ2)| over every d = k model's seeds
+    projected_cos_min: float | None  # min |cos(Fδ1, Fδ2)| over all trained models
+    counterexample_cos: float | None  # max over worlds of the counterexample's |cos|
+    counterexample_residual: float | None  # max over worlds of its relative logit residual
+    counterexamples: list = field(default_factory=list)  # per world: cos, proj_cos, residual
+    configurations: dict = field(default_factory=dict)  # per trained configuration
 
 
 def _configs(ctx: Context) -> list[tuple[str, RunKey]]:
@@ -171,16 +194,16 @@ def run(ctx: Context) -> ClaimResult:
             ]
         )
     ce = [counterexample(ctx, role) for role in ("low", "few_contexts")]
-    evidence = {
-        "max_kl_mean": worst(kls, "max"),
-        "truth_log_ratio_sin_max": worst(truth_sins, "max"),
-        "full_span_cos_min": worst(full_span, "min"),
-        "projected_cos_min": worst(proj_all, "min"),
-        "counterexample_cos": worst([c["cos"] for c in ce], "max"),
-        "counterexample_residual": worst([c["residual"] for c in ce], "max"),
-        "counterexamples": ce,
-        "configurations": observations,
-    }
+    evidence = Evidence(
+        max_kl_mean=worst(kls, "max"),
+        truth_log_ratio_sin_max=worst(truth_sins, "max"),
+        full_span_cos_min=worst(full_span, "min"),
+        projected_cos_min=worst(proj_all, "min"),
+        counterexample_cos=worst([c["cos"] for c in ce], "max"),
+        counterexample_residual=worst([c["residual"] for c in ce], "max"),
+        counterexamples=ce,
+        configurations=observations,
+    )
     verdict = decide(checks(evidence, th))
     spread = [lab for lab, o in observations.items() if not o["shared"]]
     kept = [lab for lab, o in observations.items() if o["shared"] and not o["guaranteed"]]
@@ -220,23 +243,23 @@ def run(ctx: Context) -> ClaimResult:
     key_numbers = [
         (
             "truth: max sin between log-ratio vectors",
-            evidence["truth_log_ratio_sin_max"],
+            evidence.truth_log_ratio_sin_max,
             "0 = equal log-ratios",
         ),
         (
             "full context span (every d = k model): min |cos(δ1, δ2)|",
-            evidence["full_span_cos_min"],
+            evidence.full_span_cos_min,
             "",
         ),
-        ("all trained models: min projected |cos(Fδ1, Fδ2)|", evidence["projected_cos_min"], ""),
+        ("all trained models: min projected |cos(Fδ1, Fδ2)|", evidence.projected_cos_min, ""),
         (
             "exact counterexample: |cos(δ1, δ2)| (max over worlds)",
-            evidence["counterexample_cos"],
+            evidence.counterexample_cos,
             "broken parallelism",
         ),
         (
             "exact counterexample: logit residual to truth",
-            evidence["counterexample_residual"],
+            evidence.counterexample_residual,
             "0 = same distribution",
         ),
     ]
@@ -269,7 +292,7 @@ def run(ctx: Context) -> ClaimResult:
     )
 
 
-def checks(ev: dict, th: Thresholds) -> list[Check]:
+def checks(ev: Evidence, th: Thresholds) -> list[Check]:
     """Claim 3 (P1): equal log-ratios in the truth; full parallelism in every seed when
     the context span is full (every d = k model); projected parallelism in every seed;
     an exactly equivalent model without parallelism exists when E ≠ R^d."""
@@ -279,7 +302,7 @@ def checks(ev: dict, th: Thresholds) -> list[Check]:
             "log_ratio_truth",
             "distribution level: log p(b|s)/p(a|s) = λ log p(d|s)/p(c|s) for every s "
             "(sin of the angle between the log-ratio vectors, float64 truth)",
-            ev["truth_log_ratio_sin_max"],
+            ev.truth_log_ratio_sin_max,
             th.exact,
             where="max over worlds and planted quadruples",
         ),
@@ -287,7 +310,7 @@ def checks(ev: dict, th: Thresholds) -> list[Check]:
             "parallel_full_span",
             "full context span (E~ = R^d: every minimal d = k model, in every world, "
             "including the diverse world at d = d* = k): δ1 ∥ δ2 in every seed",
-            ev["full_span_cos_min"],
+            ev.full_span_cos_min,
             th.parallel_cos,
             where="min |cos(δ1, δ2)| over seeds and quadruples",
         ),
@@ -295,7 +318,7 @@ def checks(ev: dict, th: Thresholds) -> list[Check]:
             "projected_parallel_all",
             "projected parallelism P_E δ1 ∥ P_E δ2 in every trained model (measured as "
             "|cos(F δ1, F δ2)|, the angle in the metric of F on E)",
-            ev["projected_cos_min"],
+            ev.projected_cos_min,
             th.parallel_cos,
             where="min over all trained models and quadruples",
         ),
@@ -303,14 +326,14 @@ def checks(ev: dict, th: Thresholds) -> list[Check]:
             "not_guaranteed_exact",
             "E ≠ R^d: adding w ⊥ E to one unembedding keeps the distribution (residual "
             "≤ exact) and breaks parallelism",
-            ev["counterexample_cos"],
+            ev.counterexample_cos,
             th.parallel_cos,
             where="|cos(δ1, δ2)| of the exactly equivalent counterexample",
         ),
         at_most(
             "counterexample_equivalent",
             "the counterexample has the truth's distribution",
-            ev["counterexample_residual"],
+            ev.counterexample_residual,
             th.exact,
             role="precondition",
             where="relative logit residual to the truth",

@@ -12,11 +12,14 @@ For a query q, RL(q) is measured by the best affine fit of ℓ(s⊕q) on f(s) (t
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from simident.claims import figures
 from simident.claims.context import Context, RunKey, by_name, planted
 from simident.claims.result import ClaimResult
 from simident.claims.verdicts import (
     Check,
+    ClaimEvidence,
     Thresholds,
     at_least,
     below,
@@ -32,6 +35,24 @@ STATEMENT = (
     "Relations without it: the truth has RL, trained models (especially d = k) do not."
 )
 ROLES = ("diverse", "low")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Evidence(ClaimEvidence):
+    """Claim 4's numbers: relational-linearity R² (best affine fit of ℓ(s⊕q) on f(s);
+    1 = exactly linear) of the planted relations with the inclusion condition (IC) in the
+    truth and in every trained model, of the relation without IC in the truth and in the
+    minimal (d = k) trained models, the truth's D3 R² (logit-to-logit) for it, and the
+    worst training KL gap. NaN / None: not measured. Fields with a default are
+    observations the checks do not read."""
+
+    max_kl_mean: float | None  # max over trained models of the mean KL(p* ‖ p_model), nats
+    ic_truth_r2_min: float | None  # min RL R² of the truth over IC relations
+    ic_r2_min: float | None  # min RL R² over trained models and IC relations
+    noic_truth_r2_min: float | None  # min RL R² of the truth over non-IC relations
+    noic_truth_d3_r2_max: float | None  # max D3 R² of the truth over non-IC relations
+    noic_dk_r2_max: float | None  # max RL R² over d = k models and non-IC relations
+    noic_d_above_k: dict = field(default_factory=dict)  # model label -> RL R² at d > k
 
 
 def requests(ctx: Context) -> list[RunKey]:
@@ -77,15 +98,15 @@ def run(ctx: Context) -> ClaimResult:
                     noic_truth_d3.append(t_d3)
                     (noic_dk if ref.run.d == k else noic_rest).append((ref.label, r2))
             per_model.append(entry)
-    evidence = {
-        "max_kl_mean": worst(kls, "max"),
-        "ic_truth_r2_min": worst(ic_truth, "min"),
-        "ic_r2_min": worst(ic_models, "min"),
-        "noic_truth_r2_min": worst(noic_truth, "min"),
-        "noic_truth_d3_r2_max": worst(noic_truth_d3, "max"),
-        "noic_dk_r2_max": worst([r for _, r in noic_dk], "max"),
-        "noic_d_above_k": {lab: r for lab, r in noic_rest},
-    }
+    evidence = Evidence(
+        max_kl_mean=worst(kls, "max"),
+        ic_truth_r2_min=worst(ic_truth, "min"),
+        ic_r2_min=worst(ic_models, "min"),
+        noic_truth_r2_min=worst(noic_truth, "min"),
+        noic_truth_d3_r2_max=worst(noic_truth_d3, "max"),
+        noic_dk_r2_max=worst([r for _, r in noic_dk], "max"),
+        noic_d_above_k={lab: r for lab, r in noic_rest},
+    )
     verdict = decide(checks(evidence, th))
     markers = {"table": "o", "transformer": "^"}
     panels = []
@@ -119,15 +140,15 @@ def run(ctx: Context) -> ClaimResult:
             "(observation; the free parts are not the invisible directions of the truth)."
         )
     key_numbers = [
-        ("inclusion relations: min RL R² over trained models", evidence["ic_r2_min"], ""),
-        ("non-inclusion relation: truth RL R²", evidence["noic_truth_r2_min"], "1 = has RL"),
+        ("inclusion relations: min RL R² over trained models", evidence.ic_r2_min, ""),
+        ("non-inclusion relation: truth RL R²", evidence.noic_truth_r2_min, "1 = has RL"),
         (
             "non-inclusion relation: truth D3 R² (logit-to-logit)",
-            evidence["noic_truth_d3_r2_max"],
+            evidence.noic_truth_d3_r2_max,
             "< 1: not a relation of the distribution",
         ),
-        ("non-inclusion relation: max RL R² at d = k", evidence["noic_dk_r2_max"], ""),
-        ("max mean KL(p* ‖ p_model)", evidence["max_kl_mean"], "nats per context"),
+        ("non-inclusion relation: max RL R² at d = k", evidence.noic_dk_r2_max, ""),
+        ("max mean KL(p* ‖ p_model)", evidence.max_kl_mean, "nats per context"),
     ]
     return ClaimResult(
         id=ID,
@@ -143,7 +164,7 @@ def run(ctx: Context) -> ClaimResult:
     )
 
 
-def checks(ev: dict, th: Thresholds) -> list[Check]:
+def checks(ev: Evidence, th: Thresholds) -> list[Check]:
     """Claim 4 (P3): relations with IC hold in every model at every d; a relation without
     IC holds in the truth but not in minimal (d = k) trained models."""
     return [
@@ -151,21 +172,21 @@ def checks(ev: dict, th: Thresholds) -> list[Check]:
         at_least(
             "ic_truth",
             "the truth has every inclusion relation (RL R²)",
-            ev["ic_truth_r2_min"],
+            ev.ic_truth_r2_min,
             1.0 - th.exact,
             role="precondition",
         ),
         at_least(
             "ic_all_models",
             "relations with the inclusion condition: RL in every trained model at every d",
-            ev["ic_r2_min"],
+            ev.ic_r2_min,
             th.rl_r2,
             where="min RL R² over trained models and inclusion relations",
         ),
         at_least(
             "noic_truth_rl",
             "the truth has the non-inclusion relation (RL R²)",
-            ev["noic_truth_r2_min"],
+            ev.noic_truth_r2_min,
             1.0 - th.exact,
             role="precondition",
         ),
@@ -173,14 +194,14 @@ def checks(ev: dict, th: Thresholds) -> list[Check]:
             "noic_truth_not_d3",
             "the non-inclusion relation is not a relation between centered logits (D3 fails "
             "in the truth), so it is a real test",
-            ev["noic_truth_d3_r2_max"],
+            ev.noic_truth_d3_r2_max,
             th.rl_r2,
             role="precondition",
         ),
         below(
             "noic_minimal_models",
             "relations without the inclusion condition: no RL in trained models at d = k",
-            ev["noic_dk_r2_max"],
+            ev.noic_dk_r2_max,
             th.rl_r2,
             where="max RL R² over d = k models (table and transformer) and non-inclusion relations",
         ),

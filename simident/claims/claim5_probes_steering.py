@@ -15,12 +15,14 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass, field
 
 from simident.claims import figures
 from simident.claims.context import Context, RunKey, by_name, planted
 from simident.claims.result import ClaimResult
 from simident.claims.verdicts import (
     Check,
+    ClaimEvidence,
     Thresholds,
     above,
     at_least,
@@ -39,6 +41,31 @@ STATEMENT = (
     "does not."
 )
 ROLE = "low"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Evidence(ClaimEvidence):
+    """Claim 5's numbers, low world: linear-probe R² of the planted probes (1 = exact probe)
+    in the truth, in every trained model (visible probes) and in the minimal d = k models
+    (invisible probe), with the truth's logit-probe R² of the invisible one; relative
+    residuals of steering logit shifts (0 = identical shift) for in-span vectors, for the
+    same combination of embeddings across seed pairs and for a vector outside the context
+    span (with the share of its truth shift outside col(Lᵀ)); the worst training KL gap.
+    NaN / None: not measured. Fields with a default are observations the checks do not
+    read."""
+
+    max_kl_mean: float | None  # max over trained models of the mean KL(p* ‖ p_model), nats
+    truth_probe_r2_min: float | None  # min over probes of the truth's probe R²
+    visible_r2_min: float | None  # min over trained models and visible probes
+    invisible_truth_logit_r2_max: float | None  # truth: invisible probe on centered logits
+    invisible_dk_r2_max: float | None  # max over d = k models and invisible probes
+    invisible_d_above_k: list = field(default_factory=list)  # probe R² at d > k
+    in_span_transfer_max: float | None  # max residual over trained models and vectors
+    same_combination_max: float | None  # max residual over seed pairs and vectors
+    n_seed_pairs: int | None = None  # number of same-combination residuals
+    outside_truth_out_of_row_L: float | None  # min share of the truth shift outside col(Lᵀ)
+    outside_dk_transfer_min: float | None  # min residual over d = k models
+    outside_d_above_k: list = field(default_factory=list)  # residuals at d > k
 
 
 def requests(ctx: Context) -> list[RunKey]:
@@ -96,20 +123,20 @@ def run(ctx: Context) -> ClaimResult:
     for a, b in itertools.combinations(refs, 2):
         r = ctx.steering_pair(a, b)
         same_comb += [p["scores"]["same_combination_residual"] for p in r["properties"]]
-    evidence = {
-        "max_kl_mean": worst(kls, "max"),
-        "truth_probe_r2_min": worst(truth_r2, "min"),
-        "visible_r2_min": worst(vis, "min"),
-        "invisible_truth_logit_r2_max": worst(invis_truth_logit, "max"),
-        "invisible_dk_r2_max": worst(invis_dk, "max"),
-        "invisible_d_above_k": invis_rest,
-        "in_span_transfer_max": worst(in_span, "max"),
-        "same_combination_max": worst(same_comb, "max"),
-        "n_seed_pairs": len(same_comb),
-        "outside_truth_out_of_row_L": worst(outside_truth, "min"),
-        "outside_dk_transfer_min": worst(outside_dk, "min"),
-        "outside_d_above_k": outside_rest,
-    }
+    evidence = Evidence(
+        max_kl_mean=worst(kls, "max"),
+        truth_probe_r2_min=worst(truth_r2, "min"),
+        visible_r2_min=worst(vis, "min"),
+        invisible_truth_logit_r2_max=worst(invis_truth_logit, "max"),
+        invisible_dk_r2_max=worst(invis_dk, "max"),
+        invisible_d_above_k=invis_rest,
+        in_span_transfer_max=worst(in_span, "max"),
+        same_combination_max=worst(same_comb, "max"),
+        n_seed_pairs=len(same_comb),
+        outside_truth_out_of_row_L=worst(outside_truth, "min"),
+        outside_dk_transfer_min=worst(outside_dk, "min"),
+        outside_d_above_k=outside_rest,
+    )
     verdict = decide(checks(evidence, th))
     probe_panel = [
         (f"{kind} probe, {model}", xs, ys, marker[model])
@@ -145,27 +172,27 @@ def run(ctx: Context) -> ClaimResult:
             f"{min(outside_rest):.3f}–{max(outside_rest):.3f}."
         )
     key_numbers = [
-        ("visible probes: min R² over trained models", evidence["visible_r2_min"], ""),
+        ("visible probes: min R² over trained models", evidence.visible_r2_min, ""),
         (
             "invisible probe: truth logit-probe R²",
-            evidence["invisible_truth_logit_r2_max"],
+            evidence.invisible_truth_logit_r2_max,
             "< 1: not visible in the distribution",
         ),
-        ("invisible probe: max R² at d = k", evidence["invisible_dk_r2_max"], ""),
+        ("invisible probe: max R² at d = k", evidence.invisible_dk_r2_max, ""),
         (
             "in-span steering: max transfer residual",
-            evidence["in_span_transfer_max"],
+            evidence.in_span_transfer_max,
             "relative; 0 = identical shift",
         ),
-        ("same combination, seed pairs: max residual", evidence["same_combination_max"], ""),
+        ("same combination, seed pairs: max residual", evidence.same_combination_max, ""),
         (
             "outside-E vector: truth shift outside col(Lᵀ)",
-            evidence["outside_truth_out_of_row_L"],
+            evidence.outside_truth_out_of_row_L,
             "relative part of the shift",
         ),
         (
             "outside-E vector: min transfer residual at d = k",
-            evidence["outside_dk_transfer_min"],
+            evidence.outside_dk_transfer_min,
             "",
         ),
     ]
@@ -183,7 +210,7 @@ def run(ctx: Context) -> ClaimResult:
     )
 
 
-def checks(ev: dict, th: Thresholds) -> list[Check]:
+def checks(ev: Evidence, th: Thresholds) -> list[Check]:
     """Claim 5 (P4, P5): visible probes in every model, invisible probes not in minimal
     models; steering by embedding differences transfers, a vector outside E does not."""
     return [
@@ -191,35 +218,35 @@ def checks(ev: dict, th: Thresholds) -> list[Check]:
         at_least(
             "probes_truth",
             "the truth has every planted probe (visible and invisible)",
-            ev["truth_probe_r2_min"],
+            ev.truth_probe_r2_min,
             1.0 - th.exact,
             role="precondition",
         ),
         at_least(
             "visible_probes_shared",
             "visible probes: a linear probe in every trained model at every d",
-            ev["visible_r2_min"],
+            ev.visible_r2_min,
             th.probe_r2,
             where="min probe R² over trained models and visible probes",
         ),
         below(
             "invisible_really_invisible",
             "the invisible probe is not affine in the truth's centered logits",
-            ev["invisible_truth_logit_r2_max"],
+            ev.invisible_truth_logit_r2_max,
             th.probe_r2,
             role="precondition",
         ),
         below(
             "invisible_probes_not_shared",
             "invisible probes: no linear probe in trained models at d = k",
-            ev["invisible_dk_r2_max"],
+            ev.invisible_dk_r2_max,
             th.probe_r2,
             where="max probe R² over d = k models (table and transformer) and invisible probes",
         ),
         at_most(
             "steering_in_span_transfers",
             "v = f(s1) − f(s0) in the truth: every trained model reproduces the logit shift",
-            ev["in_span_transfer_max"],
+            ev.in_span_transfer_max,
             th.steer_residual,
             where="max relative residual of the shift over trained models and vectors",
         ),
@@ -227,14 +254,14 @@ def checks(ev: dict, th: Thresholds) -> list[Check]:
             "steering_same_combination",
             "the same combination of context embeddings gives identical shifts in every "
             "pair of seeds",
-            ev["same_combination_max"],
+            ev.same_combination_max,
             th.steer_residual,
             where="max over seed pairs and vectors",
         ),
         above(
             "outside_span_is_invisible",
             "the vector outside E shifts the truth's logits outside col(Lᵀ)",
-            ev["outside_truth_out_of_row_L"],
+            ev.outside_truth_out_of_row_L,
             th.steer_residual,
             role="precondition",
         ),
@@ -242,7 +269,7 @@ def checks(ev: dict, th: Thresholds) -> list[Check]:
             "steering_outside_span_fails",
             "a vector outside the context span (truth, v ∈ U ∩ E⊥) cannot be reproduced by "
             "minimal (d = k) trained models",
-            ev["outside_dk_transfer_min"],
+            ev.outside_dk_transfer_min,
             th.steer_residual,
             where="min relative residual over d = k models (table and transformer)",
         ),

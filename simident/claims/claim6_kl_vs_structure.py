@@ -19,7 +19,7 @@ one configuration with each other. Checks, each with its number and threshold:
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +27,7 @@ import numpy as np
 from simident.cells import Cell, world_k
 from simident.claims.context import Context
 from simident.claims.result import ClaimResult
-from simident.claims.verdicts import Check, decide
+from simident.claims.verdicts import Check, ClaimEvidence, decide
 
 ID = 6
 TITLE = "Closeness in KL is not closeness in structure; closeness in logits is"
@@ -92,12 +92,16 @@ REGIMES = {"quick": QUICK, "full": FULL, "tiny": TINY}
 TRANSFORMER = Learner("transformer, 800 steps", model="transformer", steps=800, seeds=2)
 
 
-@dataclass
-class Evidence:
-    """Per model (vs the truth) and per seed pair, the numbers the checks read."""
+@dataclass(frozen=True)
+class Evidence(ClaimEvidence):
+    """Claim 6's observations, per trained model compared with the truth and per pair of
+    sibling seeds: the KL gap, the uniform logit residual r, the identified misfit and
+    its A1 bound (plus, per model, the verdicts and key scores of the planted
+    properties); `measure` computes the checked numbers from them. The claim record
+    stores `measure`'s numbers and `pairs` as its evidence, and `models` as per_model."""
 
-    models: list = field(default_factory=list)  # dicts: regime, kl, r, r_p, misfit, bound, ...
-    pairs: list = field(default_factory=list)  # seed-vs-seed: misfit, bound, r, kl
+    models: list  # dicts: regime, kl, r, r_p, misfit, bound, verdicts, scores, ...
+    pairs: list  # seed-vs-seed dicts: misfit, bound, r, kl, full_r2, ...
 
     def column(self, key, rows=None) -> np.ndarray:
         return np.array([m[key] for m in (self.models if rows is None else rows)], dtype=float)
@@ -163,7 +167,7 @@ def collect(ctx: Context) -> Evidence:
     from simident.comparison import compare
 
     reg = REGIMES.get(ctx.mode.name, QUICK)
-    ev = Evidence()
+    models, pairs = [], []
     for regime, spec, improbable, lr in _cells(ctx, reg):
         w = ctx.world_of(spec)
         t = time.perf_counter()
@@ -178,7 +182,7 @@ def collect(ctx: Context) -> Evidence:
         for i, s in enumerate(run.seeds):
             model = (run.F[i], run.G[i])
             c = compare(truth, model, tol=ctx.th.tol, k=k, properties=w.properties)
-            ev.models.append(
+            models.append(
                 {
                     "regime": regime,
                     "improbable": improbable,
@@ -207,7 +211,7 @@ def collect(ctx: Context) -> Evidence:
         for i in range(len(run.seeds)):
             for j in range(i + 1, len(run.seeds)):
                 c = compare((run.F[i], run.G[i]), (run.F[j], run.G[j]), tol=ctx.th.tol, k=k)
-                ev.pairs.append(
+                pairs.append(
                     {
                         "regime": regime,
                         "learner": lr.label,
@@ -221,7 +225,7 @@ def collect(ctx: Context) -> Evidence:
                     }
                 )
         ctx.log(f"claim 6: {regime}, {lr.label}: {time.perf_counter() - t:.1f}s")
-    return ev
+    return Evidence(models=models, pairs=pairs)
 
 
 def _key_score(p) -> float:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from simident.claims.verdicts import Verdict
+from simident.claims.verdicts import ClaimEvidence, Verdict, evidence_to_dict
 
 
 @dataclass
@@ -15,7 +16,9 @@ class ClaimResult:
     title: str
     statement: str
     verdict: Verdict
-    evidence: dict  # the numbers the checks used, plus observations
+    # the numbers the checks used, plus observations: the claim module's `Evidence` (or a
+    # plain mapping of the same JSON form)
+    evidence: ClaimEvidence | Mapping
     key_numbers: list = field(default_factory=list)  # [(label, value, unit/meaning)]
     tables: list = field(default_factory=list)  # [(caption, header, rows)] for the report
     per_model: list = field(default_factory=list)  # per-seed scores
@@ -33,7 +36,7 @@ class ClaimResult:
             "verdict": v["verdict"],
             "reasons": v["reasons"],
             "checks": v["checks"],
-            "evidence": self.evidence,
+            "evidence": evidence_to_dict(self.evidence),
             "key_numbers": [{"label": a, "value": b, "unit": c} for a, b, c in self.key_numbers],
             "per_model": self.per_model,
             "figures": self.figures,

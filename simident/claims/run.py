@@ -42,12 +42,17 @@ CLAIM_MODULES = (
 
 def verdict_for(claim_id: int, evidence, th: Thresholds):
     """The verdict of claim `claim_id` from its evidence, through the claim module's own
-    `checks` (claims 1-5 read the evidence dict, claim 6 its `Evidence`)."""
+    `checks`. `evidence` is the module's `Evidence`, or a mapping turned into one by the
+    strict `Evidence.from_dict` (an unknown or missing key raises ValueError)."""
+    from collections.abc import Mapping
+
     from simident.claims.verdicts import decide
 
     module = {m.ID: m for m in load_claims()}.get(claim_id)
     if module is None:
         raise KeyError(f"no claim {claim_id}")
+    if isinstance(evidence, Mapping):
+        evidence = module.Evidence.from_dict(evidence)
     return decide(module.checks(evidence, th))
 
 

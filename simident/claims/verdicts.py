@@ -15,15 +15,17 @@ with one threshold and has a role:
 `decide(checks)`: "inconclusive" if a precondition fails or a claim check has no finite
 number, else "refuted" if a claim check fails, else "confirmed".
 
-This module holds only the shared machinery; each claim module holds its own `checks`
-(reading its evidence by exact key: a misspelled key raises instead of passing as a
-missing number).
+This module holds only the shared machinery; each claim module holds its evidence (a
+frozen `Evidence` dataclass built on `ClaimEvidence`), its `checks` and its figures. The
+checks read the evidence by attribute, and `Evidence.from_dict` is strict, so a
+misspelled name raises instead of passing as a missing number.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass
 
 VERDICTS = ("confirmed", "refuted", "inconclusive")
 ROLES = ("precondition", "claim", "observation")
@@ -176,14 +178,61 @@ def worst(values, how: str) -> float:
     return min(vals) if how == "min" else max(vals)
 
 
+# --- evidence: each claim's frozen dataclass ----------------------------------------
+
+
+class ClaimEvidence:
+    """Base of every claim module's `@dataclass(frozen=True) class Evidence`: the numbers
+    its checks read, plus observations. `to_dict()` is the JSON form written to the claim
+    record (`asdict`); `from_dict` is its strict inverse (`evidence_from_dict`)."""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping):
+        return evidence_from_dict(cls, data)
+
+
+def evidence_from_dict(cls, data: Mapping):
+    """`cls(**data)` for an evidence dataclass, strictly: a key that is not a field, or a
+    field without a default that is absent, raises ValueError naming it."""
+    if not isinstance(data, Mapping):
+        raise TypeError(f"{cls.__qualname__}.from_dict expects a mapping (got {type(data)})")
+    fs = fields(cls)
+    names = [f.name for f in fs]
+    required = [f.name for f in fs if f.default is MISSING and f.default_factory is MISSING]
+    missing = [n for n in required if n not in data]
+    unknown = sorted(set(data) - set(names))
+    if missing or unknown:
+        what = [f"missing {', '.join(missing)}"] if missing else []
+        what += [f"unknown {', '.join(unknown)}"] if unknown else []
+        raise ValueError(
+            f"{cls.__module__}.{cls.__qualname__}: evidence key(s) {'; '.join(what)} "
+            f"(fields: {', '.join(names)})"
+        )
+    return cls(**data)
+
+
+def evidence_to_dict(ev) -> dict:
+    """The JSON form of a claim's evidence: its `to_dict()`, `asdict` of another
+    dataclass, or a copy of a plain mapping."""
+    if isinstance(ev, ClaimEvidence):
+        return ev.to_dict()
+    if is_dataclass(ev) and not isinstance(ev, type):
+        return asdict(ev)
+    return dict(ev)
+
+
 # --- helpers the claims' checks share ----------------------------------------------
 
 
-def kl_check(ev: dict, th: Thresholds) -> Check:
+def kl_check(ev, th: Thresholds) -> Check:
+    """Precondition of claims 1-5: `ev.max_kl_mean` (any claim's `Evidence`) ≤ max_kl."""
     return at_most(
         "training_kl",
         "every trained model fits p*: mean KL(p* ‖ p_model) small enough for R² ≈ 1 tests",
-        ev["max_kl_mean"],
+        ev.max_kl_mean,
         th.max_kl,
         role="precondition",
         where="max over trained models of the mean over contexts, nats",

@@ -1,10 +1,12 @@
 """Verdict logic on synthetic numbers: confirmed, refuted and inconclusive cases."""
 
+import json
 import math
+from dataclasses import MISSING, FrozenInstanceError, asdict, fields
 
 import pytest
 
-from simident.claims.run import verdict_for
+from simident.claims.run import load_claims, verdict_for
 from simident.claims.verdicts import (
     Check,
     Thresholds,
@@ -168,9 +170,89 @@ def test_thresholds_round_trip():
 
 
 def test_a_misspelled_evidence_key_is_loud_not_inconclusive():
-    """Claims read their evidence by exact key: a missing or misspelled number raises
-    instead of turning into a silent 'inconclusive'."""
+    """Evidence from a mapping goes through the strict `Evidence.from_dict`: a missing or
+    misspelled number raises instead of turning into a silent 'inconclusive'."""
     ev = {k: v for k, v in GOOD[4].items() if k != "ic_r2_min"}
     ev["ic_r2_mni"] = 0.9999
-    with pytest.raises(KeyError, match="ic_r2_min"):
+    with pytest.raises(ValueError, match="missing ic_r2_min; unknown ic_r2_mni"):
         verdict_for(4, ev, TH)
+
+
+MODULES = {m.ID: m for m in load_claims()}
+
+# every field of every claim's Evidence, observations included, in the claim record's form
+FULL = {
+    1: {
+        **GOOD[1],
+        "identified_r2_where": "min over 12 pairs in both worlds",
+        "n_pairs_nondiverse_dstar": 3,
+        "n_pairs_diverse_dstar": 3,
+        "transformer_full_r2": [0.7, 0.8],
+        "transformer_identified_r2": [0.9999, 0.99995],
+    },
+    2: {
+        **GOOD[2],
+        "k": 3,
+        "dims": [3, 6],
+        "identified_cancorr_min": 0.9999,
+        "by_d": {
+            "6": {
+                "f_ratio": [0.3, 0.4],
+                "g_ratio": [0.2, 0.1],
+                "full_r2_mean": 0.8,
+                "identified_r2_min": 0.9999,
+                "free_cancorr": [0.2],
+                "random_cancorr": 0.25,
+            }
+        },
+        "grid": {"init0.1_wd0": {"free_ratio_vs_default": 0.2, "full_r2_mean": 0.95}},
+        "transformer_d3": {"f_ratio": [0.0], "g_ratio": [0.0], "full_r2": [0.999]},
+        "transformer_d6": {"f_ratio": [0.1], "g_ratio": [0.2], "full_r2": [0.9]},
+    },
+    3: {
+        **GOOD[3],
+        "counterexamples": [{"cos": 0.7, "proj_cos": 1.0, "residual": 1e-15, "world": "low"}],
+        "configurations": {
+            "low d=3": {
+                "cos_min": 0.9999,
+                "cos_max": 1.0,
+                "proj_cos_min": 0.9999,
+                "g_free_mean": 1e-5,
+                "shared": True,
+                "guaranteed": True,
+            }
+        },
+    },
+    4: {**GOOD[4], "noic_d_above_k": {"table d=6 seed 0": 0.9}},
+    5: {
+        **GOOD[5],
+        "invisible_d_above_k": [0.5, 0.6],
+        "n_seed_pairs": 4,
+        "outside_d_above_k": [0.4],
+    },
+    6: {
+        "models": [{"kl": 1e-3, "r": 0.1, "misfit": 0.01, "bound": 0.02, "verdicts": {}}],
+        "pairs": [{"misfit": 0.1, "bound": 0.2, "r": 0.1, "kl": 1e-3}],
+    },
+}
+
+
+@pytest.mark.parametrize("claim", sorted(FULL))
+def test_evidence_round_trips_and_is_strict(claim):
+    Evidence = MODULES[claim].Evidence
+    ev = Evidence.from_dict(FULL[claim])
+    assert ev.to_dict() == FULL[claim]  # the claim record's JSON form, key for key
+    assert Evidence.from_dict(asdict(ev)) == ev
+    assert Evidence.from_dict(json.loads(json.dumps(ev.to_dict()))) == ev
+    with pytest.raises(ValueError, match="unknown bogus"):
+        Evidence.from_dict({**FULL[claim], "bogus": 1.0})
+    required = [
+        f.name for f in fields(Evidence) if f.default is MISSING and f.default_factory is MISSING
+    ]
+    assert required and all(name in ev.to_dict() for name in required)
+    for name in required:
+        with pytest.raises(ValueError, match=f"missing {name}"):
+            Evidence.from_dict({k: v for k, v in FULL[claim].items() if k != name})
+    with pytest.raises(FrozenInstanceError):
+        setattr(ev, required[0], None)
+    assert verdict_for(claim, ev, TH).verdict == verdict_for(claim, FULL[claim], TH).verdict
