@@ -170,6 +170,7 @@ def run(ctx: Context) -> ClaimResult:
                 }
             )
         proj_all += proj
+        e_full = [ctx.versus_truth(ref)["b"]["dim_E"] == key.d for ref in ctx.refs(key)]
         if key.d == ctx.k(key.world):  # minimal models have E~ = R^k: full context span
             full_span += cos
         shared = min(cos) >= th.parallel_cos
@@ -179,8 +180,10 @@ def run(ctx: Context) -> ClaimResult:
             "proj_cos_min": min(proj),
             "g_free_mean": float(np.mean(gfree)),
             "shared": bool(shared),
-            # guaranteed by P1: minimal models (d = k) and diverse worlds have E~ = R^d
-            "guaranteed": bool(key.d == ctx.k(key.world) or key.world == "diverse"),
+            # guaranteed by P1 when E = R^d in every seed, as compare decides it (A4: at
+            # the noise of the model's disagreement with the truth)
+            "guaranteed": bool(all(e_full)),
+            "e_full_seeds": int(sum(e_full)),
         }
         fig_cfgs.append((label, cos, proj, gfree))
         rows.append(
@@ -228,6 +231,16 @@ def run(ctx: Context) -> ClaimResult:
                 for lab in kept
             )
             + "."
+        )
+    loose = [lab for lab, o in observations.items() if o["guaranteed"] and not o["shared"]]
+    if loose:
+        notes.append(
+            "E = R^d decided in every seed (at the noise of its disagreement with the truth), "
+            "yet parallelism spread: "
+            + "; ".join(f"{lab} (|cos| min {observations[lab]['cos_min']:.3f})" for lab in loose)
+            + ". P1's guarantee is exact: with δ~1 − λδ~2 = w and F~w = the log-ratio error ε, "
+            "|w| ≤ ‖ε‖/σ_min(F~), so a weak direction of E (weight decay shrinks the free "
+            "directions) turns a small KL gap into a visible angle (THEORY.md §4)."
         )
     notes.append(
         "Mechanism (P1): δ~1 − λδ~2 equals the free parts b(b) − b(a) − λ(b(d) − b(c)) with "

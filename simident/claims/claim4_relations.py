@@ -1,7 +1,7 @@
 """Claim 4 — relational linearity is shared under the inclusion condition (THEORY.md P3).
 
 For a query q, RL(q) is measured by the best affine fit of ℓ(s⊕q) on f(s) (the P_U form:
-ℓ(s⊕q) = Ḡ(A f(s) + b)), R² pooled over logit coordinates (`run_compare` relational).
+ℓ(s⊕q) = Ḡ(A f(s) + b)), R² pooled over logit coordinates (`compare` relational).
 - Relations planted with the inclusion condition (IC): D3 holds, so every model has RL —
   the truth and every trained model at every d (R² ≈ 1).
 - Relations planted without IC: the truth has RL (R² = 1) but D3 fails, and a minimal

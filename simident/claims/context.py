@@ -410,5 +410,5 @@ def planted(world, kind: str, **flags) -> list:
 
 
 def by_name(result: dict) -> dict:
-    """A run_compare result's properties by name."""
+    """A compare result (dict form)'s properties by name."""
     return {p["name"]: p for p in result["properties"]}

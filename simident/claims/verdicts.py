@@ -46,7 +46,7 @@ class Thresholds:
     angle between two vectors, 1 = parallel; residuals are relative (0 = exact).
     """
 
-    tol: float = 1e-2  # relative tolerance passed to run_compare (ranks, its own verdicts)
+    tol: float = 1e-2  # relative tolerance passed to compare (ranks, its own verdicts)
     max_kl: float = 1e-3  # precondition: mean KL(p* ‖ p_model) per context, nats, per model
     exact: float = 1e-6  # float64 statements about the truth and exact constructions
     identified_r2: float = 0.99  # identified-part R² that counts as "related" (≈ 1)

@@ -79,20 +79,18 @@ def _contexts(args, n: int):
         return None, None
     if not args.world:
         raise SimidentError(f"--contexts {args.contexts}: needs --world DIR (the models' world)")
-    meta = read_json(Path(args.world) / "world.json", "world file")
-    split = meta.get("split") if isinstance(meta, dict) else None
-    contexts = meta.get("contexts") if isinstance(meta, dict) else None
-    if not isinstance(split, dict) or not isinstance(contexts, list):
-        raise SimidentError(f"{args.world}/world.json: no 'split' or 'contexts' (not a world?)")
-    if len(contexts) != n:
+    from simident.worlds import load_world
+
+    world = load_world(args.world)  # the one reader of world folders (validated there)
+    if world.n != n:
         raise SimidentError(
-            f"--world {args.world}: the world has {len(contexts)} contexts but the models n={n}"
+            f"--world {args.world}: the world has {world.n} contexts but the models n={n}"
         )
     if args.contexts == "all":
         return list(range(n)), "all"
-    ids = split.get(args.contexts)
-    if not isinstance(ids, list) or not ids:
-        raise SimidentError(f"{args.world}/world.json: split.{args.contexts} is empty or missing")
+    ids = (world.train_ids if args.contexts == "train" else world.heldout_ids).tolist()
+    if not ids:
+        raise SimidentError(f"--world {args.world}: it has no {args.contexts} contexts")
     return ids, args.contexts
 
 

@@ -2,7 +2,7 @@
 
     name = "example"            # label
     seeds = 3                   # seeds per cell, trained together (one vmapped program)
-    tol = 1e-2                  # run_compare tolerance for trained models
+    tol = 1e-2                  # compare tolerance for trained models
     contexts = "train"          # compare on the world's training contexts ("train") or all
 
     [world]                     # the base world: WorldSpec keys; `example` starts from a

@@ -264,12 +264,20 @@ def test_cli_stdout_on_a_full_device(tmp_path):
 
 
 def test_cli_contexts_subsets(tmp_path, capsys):
-    a, b = _models(tmp_path)
+    from simident.worlds import generate_world
+
+    w = generate_world(
+        {"name": "t", "vocab_size": 10, "d": 4, "n_contexts": 20, "heldout_fraction": 0.25}
+    )
     world = tmp_path / "w"
-    world.mkdir()
-    split = {"train": list(range(10)), "heldout": list(range(10, 14))}
-    (world / "world.json").write_text(json.dumps({"contexts": [[0]] * 14, "split": split}))
-    for which, n_used in (("train", 10), ("heldout", 4), ("all", 14)):
+    w.save(world)
+    rng = np.random.default_rng(0)
+    a, b = str(tmp_path / "a.npz"), str(tmp_path / "b.npz")
+    save_model(a, w.F, w.G)
+    save_model(b, w.F + 1e-3 * rng.normal(size=w.F.shape), w.G)
+    n_train, n_held = len(w.train_ids), len(w.heldout_ids)
+    assert n_train and n_held
+    for which, n_used in (("train", n_train), ("heldout", n_held), ("all", w.n)):
         rc = run_cli([a, b, "--json", "--contexts", which, "--world", str(world)])
         out, err = capsys.readouterr()
         assert rc == 0, err

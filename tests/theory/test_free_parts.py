@@ -6,7 +6,6 @@ from hypothesis import strategies as st
 
 from simident.theory.constructors import minimal_model, pad, random_invertible
 from simident.theory.free_parts import canonical_correlations, free_parts, random_cancorr
-from simident.theory.subsets import restrict, zero_pad
 
 
 def _world(seed, n=20, V=9, k=3):
@@ -48,23 +47,19 @@ def test_minimal_model_has_no_free_part_and_a_padded_one_has(seed):
     np.testing.assert_allclose(fp.F_id + fp.F_free, Fp, atol=1e-10)
 
 
-def test_zero_pad_keeps_the_logits():
-    F, G = _world(1)
-    Fz, Gz = zero_pad(F, G, 5)
-    assert Fz.shape == (20, 5) and Gz.shape == (9, 5)
-    np.testing.assert_allclose(Fz @ Gz.T, F @ G.T)
-    assert zero_pad(F, G, 3)[0].shape == (20, 3)
-
-
 def test_restrict_renumbers_and_drops():
+    """`simident.specs.restrict` (the one restriction, used by compare(contexts=...))."""
+    from simident.specs import parse_properties, restrict
+
     props = [
         {"kind": "parallel_unembedding", "name": "p", "pairs": [[0, 1], [2, 3]]},
         {"kind": "relational", "name": "r", "pairs": [[0, 1], [2, 5], [4, 2]]},
         {"kind": "steering", "name": "s", "pairs": [[5, 1]]},
         {"kind": "probe", "name": "q", "contexts": [0, 2, 5], "values": [1.0, 2.0, 3.0]},
     ]
-    out = {p["name"]: p for p in restrict(props, [4, 2, 0, 1])}
-    assert out["p"]["pairs"] == [[0, 1], [2, 3]]  # token ids: untouched
-    assert out["r"]["pairs"] == [[2, 3], [0, 1]]
-    assert "s" not in out  # context 5 is gone
-    assert out["q"]["contexts"] == [2, 1] and out["q"]["values"] == [1.0, 2.0]
+    specs, notes = restrict(parse_properties(props, 6, 6, 3), [4, 2, 0, 1])
+    out = {p.name: p for p in specs}
+    assert [list(x) for x in out["p"].pairs] == [[0, 1], [2, 3]]  # token ids: untouched
+    assert [list(x) for x in out["r"].pairs] == [[2, 3], [0, 1]]
+    assert "s" not in out and any(n.startswith("s: dropped") for n in notes)  # 5 is gone
+    assert list(out["q"].contexts) == [2, 1] and list(out["q"].values) == [1.0, 2.0]
