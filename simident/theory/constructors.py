@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simident.theory.linalg import intersect
+from simident.theory.linalg import decide_rank, intersect
 
 
 def center(G) -> np.ndarray:
@@ -23,8 +23,7 @@ def _row_space(X, tol: float) -> np.ndarray:
     if X.size == 0:
         return np.zeros((X.shape[1], 0))
     _, s, Vt = np.linalg.svd(X, full_matrices=False)
-    r = int(np.sum(s > tol * s[0])) if s.size and s[0] > 0 else 0
-    return Vt[:r].T
+    return Vt[: decide_rank(s, tol).rank].T
 
 
 def _complement(B) -> np.ndarray:
@@ -157,7 +156,7 @@ def minimal_model(F, G, tol: float = 1e-9):
     QF, RF = np.linalg.qr(np.asarray(F, dtype=np.float64))
     QG, RG = np.linalg.qr(center(G))
     Uc, s, Vt = np.linalg.svd(RF @ RG.T)
-    k = int(np.sum(s > tol * s[0])) if s.size and s[0] > 0 else 0
+    k = decide_rank(s, tol).rank
     sq = np.sqrt(s[:k])
     return QF @ (Uc[:, :k] * sq), QG @ (Vt[:k].T * sq)
 

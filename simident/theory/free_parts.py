@@ -49,14 +49,16 @@ def free_parts(F, G, k: int) -> FreeParts:
 
 
 def _basis(X, tol: float):
+    """Orthonormal basis of the centred column space of X, rank decided by `decide_rank`
+    (the one rank rule: σ_i > tol·σ_1)."""
+    from simident.theory.linalg import decide_rank
+
     X = np.asarray(X, dtype=np.float64)
     X = X - X.mean(axis=0, keepdims=True)
     if X.size == 0:
         return np.zeros((X.shape[0], 0))
     U, s, _ = np.linalg.svd(X, full_matrices=False)
-    if s.size == 0 or s[0] <= 0:
-        return U[:, :0]
-    return U[:, s > tol * s[0]]
+    return U[:, : decide_rank(s, tol).rank]
 
 
 def canonical_correlations(A, B, tol: float = 1e-6) -> np.ndarray:

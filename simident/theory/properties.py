@@ -172,7 +172,7 @@ def _dim_cap_uperp(v: View, ids, tol: float) -> int:
     svu = np.linalg.svd(X @ np.asarray(v.spans.U), compute_uv=False)
     scale = sv[0] if sv.size else 0.0
     r = decide_rank(sv, tol).rank
-    ru = int(np.sum(svu > tol * scale)) if scale > 0 else 0
+    ru = decide_rank(svu, 0.0, floor=tol * scale).rank  # the same cut, at tol·σ_1(X)
     return r - ru
 
 
