@@ -149,7 +149,7 @@ def run(ctx: Context) -> ClaimResult:
         transformer_identified_r2=[p[2] for p in trans],
     )
     verdict = decide(checks(evidence, th))
-    fig = figures.pair_matrices(
+    fig = figure(
         panels,
         ctx.figures / "claim1_equivalence.png",
         "Claim 1: identified parts agree across d; full-space agreement needs diversity",
@@ -242,3 +242,41 @@ def checks(ev: Evidence, th: Thresholds) -> list[Check]:
             where="min over pairs at d = k",
         ),
     ]
+
+
+def figure(panels, path, title: str) -> str:
+    """Claim 1. panels: [(world title, labels, identified R² matrix, full R² matrix)]."""
+    fig, axs = figures.new_figure(
+        len(panels), 2, figsize=(14, 6.0 * len(panels)), squeeze=False, layout="constrained"
+    )
+    for row, (name, labels, ident, full) in enumerate(panels):
+        for col, (M, what) in enumerate(
+            (
+                (ident, "identified-part R² (T f vs T~ f~)"),
+                (full, "full-space affine R² (min of both directions)"),
+            )
+        ):
+            ax = axs[row][col]
+            M = np.asarray(M)
+            im = ax.imshow(M, vmin=0.5, vmax=1.0, cmap="viridis")
+            if len(labels) <= 12:
+                for i in range(len(labels)):
+                    for j in range(len(labels)):
+                        ax.text(
+                            j,
+                            i,
+                            f"{M[i, j]:.3f}",
+                            ha="center",
+                            va="center",
+                            fontsize=6,
+                            color="white" if M[i, j] < 0.75 else "black",
+                        )
+            ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=6)
+            ax.set_yticks(range(len(labels)), labels, fontsize=6)
+            ax.set_xlabel("model B (learner, dimension d, seed)")
+            ax.set_ylabel("model A (learner, dimension d, seed)")
+            ax.set_title(f"{name}:\n{what}", fontsize=9)
+            cb = fig.colorbar(im, ax=ax, shrink=0.7)
+            cb.set_label("R² (dimensionless; colours clipped below 0.5)")
+    fig.suptitle(title, fontsize=10)
+    return figures.save(fig, path)

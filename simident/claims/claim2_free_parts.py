@@ -223,7 +223,7 @@ def run(ctx: Context) -> ClaimResult:
     verdict = decide(checks(evidence, th))
     for d in dims:
         by_d[d]["cc_random"] = baseline.get(d)
-    fig = figures.free_parts(
+    fig = figure(
         by_d,
         grid_fig,
         ctx.figures / "claim2_free_parts.png",
@@ -365,3 +365,74 @@ def checks(ev: Evidence, th: Thresholds) -> list[Check]:
             where="max full R² at d_max − min identified R²",
         ),
     ]
+
+
+def figure(by_d, grid, path, k: int, title: str) -> str:
+    """Claim 2. by_d: {d: dict(f_ratio=[..], g_ratio=[..], full=[..], ident=[..],
+    cc_free=[..], cc_id=[..])}; grid: [(label, f_ratios, full_r2s)]."""
+    fig, axs = figures.new_figure(2, 2, figsize=(11, 8))
+    ds = sorted(by_d)
+    x = [d - k for d in ds]
+    ax = axs[0][0]
+    for d, xi in zip(ds, x):
+        ax.scatter([xi] * len(by_d[d]["f_ratio"]), by_d[d]["f_ratio"], color="C0", s=18)
+        ax.scatter([xi] * len(by_d[d]["g_ratio"]), by_d[d]["g_ratio"], color="C1", s=18, marker="x")
+    ax.plot(
+        x, [np.mean(by_d[d]["f_ratio"]) for d in ds], color="C0", label="context side ‖F_free‖/‖F‖"
+    )
+    ax.plot(
+        x, [np.mean(by_d[d]["g_ratio"]) for d in ds], color="C1", label="token side ‖Ḡ_free‖/‖Ḡ‖"
+    )
+    ax.set_xlabel("d − k (free dimensions of the learner)")
+    figures.integer_x(ax)
+    ax.set_ylabel("relative norm of the free part (dimensionless)")
+    ax.set_title("size of the free parts, one point per seed", fontsize=9)
+    ax.legend(fontsize=7)
+    ax = axs[0][1]
+    for d, xi in zip(ds, x):
+        ax.scatter([xi] * len(by_d[d]["full"]), by_d[d]["full"], color="C2", s=18)
+        ax.scatter([xi] * len(by_d[d]["ident"]), by_d[d]["ident"], color="C3", s=18, marker="x")
+    ax.plot(x, [np.mean(by_d[d]["full"]) for d in ds], color="C2", label="full-space affine R²")
+    ax.plot(x, [np.mean(by_d[d]["ident"]) for d in ds], color="C3", label="identified-part R²")
+    ax.set_xlabel("d − k")
+    figures.integer_x(ax)
+    ax.set_ylabel("R² between two seeds (dimensionless)")
+    ax.set_title("agreement between seeds, one point per seed pair", fontsize=9)
+    ax.legend(fontsize=7)
+    ax = axs[1][0]
+    for d, xi in zip(ds, x):
+        if by_d[d]["cc_free"]:
+            ax.scatter([xi] * len(by_d[d]["cc_free"]), by_d[d]["cc_free"], color="C4", s=18)
+        ax.scatter([xi] * len(by_d[d]["cc_id"]), by_d[d]["cc_id"], color="C5", s=18, marker="x")
+    base = [(xi, by_d[d].get("cc_random")) for d, xi in zip(ds, x)]
+    base = [(xi, b) for xi, b in base if b is not None]
+    if base:
+        ax.plot(
+            [b[0] for b in base],
+            [b[1] for b in base],
+            color="grey",
+            linestyle=":",
+            label="two random subspaces of the same size",
+        )
+        ax.legend(fontsize=7)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("d − k")
+    figures.integer_x(ax)
+    ax.set_ylabel("mean canonical correlation (1 = same function of s)")
+    ax.set_title(
+        "free parts (•) vs identified parts (×) of two seeds, as functions of the context",
+        fontsize=9,
+    )
+    ax = axs[1][1]
+    labels = [g[0] for g in grid]
+    pos = np.arange(len(grid))
+    ax.bar(pos - 0.2, [np.mean(g[1]) for g in grid], 0.4, label="‖F_free‖/‖F‖ (mean over seeds)")
+    ax.bar(pos + 0.2, [np.mean(g[2]) for g in grid], 0.4, label="full-space R² (mean over pairs)")
+    ax.set_xticks(pos, labels, rotation=20, fontsize=7)
+    ax.set_ylabel("dimensionless")
+    ax.set_xlabel("implicit bias: init scale, weight decay (learner d = d*)")
+    ax.set_title("init scale and weight decay versus the free parts", fontsize=9)
+    ax.legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return figures.save(fig, path)
