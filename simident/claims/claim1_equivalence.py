@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from simident import plotting
 from simident.claims import figures
 from simident.claims.context import Context, RunKey
 from simident.claims.result import ClaimResult
@@ -260,17 +261,7 @@ def figure(panels, path, title: str) -> str:
             M = np.asarray(M)
             im = ax.imshow(M, vmin=0.5, vmax=1.0, cmap="viridis")
             if len(labels) <= 12:
-                for i in range(len(labels)):
-                    for j in range(len(labels)):
-                        ax.text(
-                            j,
-                            i,
-                            f"{M[i, j]:.3f}",
-                            ha="center",
-                            va="center",
-                            fontsize=6,
-                            color="white" if M[i, j] < 0.75 else "black",
-                        )
+                plotting.label_cells(ax, M, fontsize=6, dark_below=0.75)
             ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=6)
             ax.set_yticks(range(len(labels)), labels, fontsize=6)
             ax.set_xlabel("model B (learner, dimension d, seed)")

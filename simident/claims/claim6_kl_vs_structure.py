@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from simident.cells import Cell, world_k
+from simident.cells.evaluate import scores
 from simident.claims.context import Context
 from simident.claims.result import ClaimResult
 from simident.claims.verdicts import Check, ClaimEvidence, decide
@@ -230,13 +231,7 @@ def collect(ctx: Context) -> Evidence:
 
 def _key_score(p) -> float:
     """The model side's key number of a property: |cos| (P1), RL R² (P3), probe R² (P4)."""
-    if p.kind == "parallel_unembedding":
-        return abs(p.scores["parallel_b"]["cos"])
-    if p.kind == "relational":
-        return p.scores["rl_r2_b"]
-    if p.kind == "probe":
-        return p.scores["probe_r2_b"]
-    return float("nan")
+    return scores(p)[1]
 
 
 def _fmt(xs, how) -> str:

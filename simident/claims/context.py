@@ -224,7 +224,10 @@ class Context:
                 if ks[0] in need:
                     c = ks[0]
                     world = self.world_of(c.world)
-                    what = f"{world.spec.get('name')} {c.learner['model']} d={c.learner['d']}"
+                    lr = c.learner
+                    what = f"{world.spec.get('name')} {lr['model']} d={lr['d']}" + (
+                        ", early stop" if lr.get("early_stop") else f", {lr['steps']} steps"
+                    )
                     self.obtain(world, c, what, save=True)
                 continue
             if not need & set(ks) or all(k in self.runs for k in ks):

@@ -7,29 +7,9 @@ relative residuals are dimensionless.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-THRESHOLD_STYLE = dict(color="crimson", linestyle="--", linewidth=1)
-
-
-def new_figure(nrows: int = 1, ncols: int = 1, **kw):
-    """A standalone Figure and its axes grid: no pyplot state, the user's backend untouched
-    (Figure.savefig renders with the Agg canvas)."""
-    from matplotlib.figure import Figure
-
-    figure_kw = {k: kw.pop(k) for k in ("figsize", "layout") if k in kw}
-    fig = Figure(**figure_kw)
-    return fig, fig.subplots(nrows, ncols, **kw)
-
-
-def save(fig, path) -> str:
-    """Write `fig` as a PNG at `path` (folders created); returns the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    return str(path)
+from simident.plotting import THRESHOLD_STYLE, new_figure, save  # noqa: F401 (shared)
 
 
 def integer_x(ax) -> None:

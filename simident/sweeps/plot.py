@@ -26,6 +26,7 @@ import numpy as np
 
 from simident.cells.evaluate import GROUPS
 from simident.errors import SimidentError
+from simident.plotting import label_cells
 
 KINDS = ("heatmap", "line", "scatter")
 METRICS = {
@@ -237,18 +238,7 @@ def _heatmaps(out: Path, df, axis_values: dict, x, y) -> list[Path]:
                     sel = {x: xv, y: yv, **dict(zip(rest, facet))}
                     Z[i, j] = _lookup(means, names, sel)
             im = ax.imshow(Z, vmin=0.0, vmax=1.0, cmap="viridis", origin="lower", aspect="auto")
-            for i in range(len(ys)):
-                for j in range(len(xs)):
-                    if np.isfinite(Z[i, j]):
-                        ax.text(
-                            j,
-                            i,
-                            f"{Z[i, j]:.3f}",
-                            ha="center",
-                            va="center",
-                            fontsize=7,
-                            color="white" if Z[i, j] < 0.6 else "black",
-                        )
+            label_cells(ax, Z, fontsize=7, dark_below=0.6)
             ax.set_xticks(range(len(xs)), [str(v) for v in xs])
             ax.set_yticks(range(len(ys)), [str(v) for v in ys])
             ax.set_xlabel(x or "(no swept axis)")
