@@ -156,7 +156,13 @@ def test_progress_text_never_negative():
 def test_ctrl_c_exits_130_without_crash(model, world_dir, tmp_path):
     """SIGINT while the compiled program runs: 'interrupted', exit 130, no seed files."""
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "simident.cli", "train", str(world_dir), "--model", model,
+    # SIGINT to Python's handler in the child: a test run started in the background by a
+    # non-interactive shell ignores SIGINT, and Python keeps an ignored SIGINT ignored
+    start = (
+        "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+        "from simident.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    cmd = [sys.executable, "-c", start, "train", str(world_dir), "--model", model,
            "--d", "3", "--steps", "1000000", "--width", "8", "--heads", "2", "--depth", "1",
            "--out", str(out)]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
