@@ -8,8 +8,9 @@ from simident.cells import Cell, CellStore, obtain, seed_pair_rows, world_k
 from simident.theory.constructors import minimal_model, pad, random_invertible
 from simident.theory.equivalence import effective_complexity
 from simident.training import TrainConfig
-from simident.training.outputs import TrainResult
 from simident.worlds import example_spec, generate_world
+
+from ..sweeps._fake import as_result
 
 
 @pytest.fixture(scope="module")
@@ -66,22 +67,7 @@ def _exact_result(world, d, n_seeds=3):
         A = random_invertible(rng, d)
         Fs.append(F @ A.T)
         Gs.append(G @ np.linalg.inv(A))
-    z = np.zeros(n_seeds)
-    return TrainResult(
-        config=TrainConfig(d=d, seeds=n_seeds),
-        world_id=world.world_id,
-        seeds=list(range(n_seeds)),
-        F=np.stack(Fs),
-        G=np.stack(Gs),
-        kl_mean=z,
-        kl_max=z,
-        kl_mean_train=z,
-        kl_mean_heldout=z,
-        final_loss=z,
-        diverged_step=np.full(n_seeds, -1),
-        seconds=0.0,
-        eval_seconds=0.0,
-    )
+    return as_result(world, TrainConfig(d=d, seeds=n_seeds), Fs, Gs)
 
 
 @pytest.mark.parametrize("extra", [0, 2])

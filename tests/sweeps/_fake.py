@@ -21,14 +21,19 @@ def fake_models(world, config):
         A = random_invertible(rng, F.shape[1])
         Fs.append(F @ A.T)
         Gs.append(G @ np.linalg.inv(A))
-    N = len(config.seed_list)
+    return as_result(world, config, Fs, Gs, dtype=np.float32)
+
+
+def as_result(world, config, Fs, Gs, dtype=np.float64) -> TrainResult:
+    """A TrainResult holding the given models (KL 0: exact models of the truth)."""
+    N = len(Fs)
     zeros = np.zeros(N)
     return TrainResult(
         config=config,
         world_id=world.world_id,
-        seeds=list(config.seed_list),
-        F=np.stack(Fs).astype(np.float32),
-        G=np.stack(Gs).astype(np.float32),
+        seeds=list(range(config.seed_offset, config.seed_offset + N)),
+        F=np.stack(Fs).astype(dtype),
+        G=np.stack(Gs).astype(dtype),
         kl_mean=zeros,
         kl_max=zeros,
         kl_mean_train=zeros,
