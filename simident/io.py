@@ -17,21 +17,38 @@ def atomic_write(path, write) -> None:
     """Write a file atomically: `write(fh)` fills a temporary sibling that then replaces
     `path` (a crash never leaves a half-written file)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    replace_files(path.parent, {path.name: write})
+
+
+def replace_files(folder, writers: dict, stale=()) -> None:
+    """Write several files of `folder` so that nothing there is lost before everything
+    new is complete: each `writers[name](fh)` fills a temporary sibling first; only when
+    all are written are they renamed into place (in the given order: the last one marks
+    completion), and then the files named in `stale` that were not rewritten are removed.
+    A crash or Ctrl-C before the renames leaves the folder as it was."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    temps: list[tuple[str, str]] = []
     try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual permissions
-        os.replace(tmp, path)
+        for name, write in writers.items():
+            fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
+            temps.append((tmp, name))
+            with os.fdopen(fd, "wb") as fh:
+                write(fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual permissions
+        for tmp, name in temps:
+            os.replace(tmp, folder / name)
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        for tmp, _ in temps:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
         raise
+    for name in set(stale) - set(writers):
+        (folder / name).unlink(missing_ok=True)
 
 
 def write_text(path, text: str) -> None:
@@ -68,10 +85,15 @@ def to_json(obj, indent: int | None = 2) -> str:
     return json.dumps(_jsonable(obj), indent=indent, allow_nan=False)
 
 
+def json_writer(obj):
+    """A `replace_files` writer of `obj` as JSON (see `to_json`)."""
+    text = to_json(obj).encode()
+    return lambda fh: fh.write(text)
+
+
 def write_json(path, obj) -> None:
     """Write JSON atomically (a crash never leaves a half-written file)."""
-    text = to_json(obj).encode()
-    atomic_write(path, lambda fh: fh.write(text))
+    atomic_write(path, json_writer(obj))
 
 
 def _check_readable(path: Path, what: str) -> None:
@@ -127,14 +149,19 @@ def read_toml(path, what: str = "TOML file") -> dict:
         raise SimidentError(f"{path}: cannot read ({e.strerror or e})") from None
 
 
-def save_model(path, F, G, **extra) -> None:
-    """Write a model in the `compare` format: `F` (n×d) and `G` (V×d), atomically."""
+def model_writer(F, G, **extra):
+    """A `replace_files` writer of a model in the `compare` format (arrays F, G, extra)."""
     arrays = {
         "F": np.asarray(F),
         "G": np.asarray(G),
         **{k: np.asarray(v) for k, v in extra.items()},
     }
-    atomic_write(path, lambda fh: np.savez(fh, **arrays))
+    return lambda fh: np.savez(fh, **arrays)
+
+
+def save_model(path, F, G, **extra) -> None:
+    """Write a model in the `compare` format: `F` (n×d) and `G` (V×d), atomically."""
+    atomic_write(path, model_writer(F, G, **extra))
 
 
 def load_model(path) -> tuple[np.ndarray, np.ndarray]:

@@ -36,7 +36,7 @@ def configure(p) -> None:
 
 def run(args) -> int:
     from simident.errors import SimidentError
-    from simident.io import save_model, write_json
+    from simident.io import json_writer, model_writer, replace_files
     from simident.training.saved import check_layer, embed, load_run
     from simident.worlds.world import load_world
 
@@ -52,13 +52,10 @@ def run(args) -> int:
     if out.is_dir() and any(out.iterdir()) and not args.overwrite:
         raise SimidentError(f"--out {out}: directory is not empty (use --overwrite)")
     F, G = embed(saved, world, args.layer)
-    out.mkdir(parents=True, exist_ok=True)
-    for i, s in enumerate(saved.seeds):
-        save_model(out / f"seed_{s}.npz", F[i], G[i])
     from simident.env import versions
 
-    write_json(
-        out / "embed.json",
+    writers = {f"seed_{s}.npz": model_writer(F[i], G[i]) for i, s in enumerate(saved.seeds)}
+    writers["embed.json"] = json_writer(
         {
             "run_dir": str(args.run_dir),
             "run_world_id": saved.world_id,
@@ -68,8 +65,10 @@ def run(args) -> int:
             "F_columns": int(F.shape[2]),
             "seeds": saved.seeds,
             "versions": versions(),
-        },
+        }
     )
+    stale = [p.name for p in out.glob("seed_*.npz")] if out.is_dir() else []
+    replace_files(out, writers, stale=stale)  # earlier files go only once all are written
     if not args.quiet:
         what = "f" if args.layer is None else f"layer {args.layer}"
         print(

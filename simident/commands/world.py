@@ -10,8 +10,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-WORLD_FILES = ("truth.npz", "properties.json", "world.json", "data.npz")
-
 
 def configure(p) -> None:
     p.add_argument(
@@ -40,8 +38,8 @@ def _prepare_out(out: Path, overwrite: bool) -> None:
     if out.is_dir() and any(out.iterdir()):
         if not overwrite:
             raise SimidentError(f"--out {out}: directory is not empty (use --overwrite)")
-        for name in WORLD_FILES:  # a stale data.npz must not outlive its world
-            (out / name).unlink(missing_ok=True)
+        # nothing is deleted here: World.save replaces the old world's files (and drops a
+        # stale data.npz) only once the new world is generated and written
 
 
 def summary(world, out: Path, seconds: float) -> dict:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from simident.errors import SimidentError
-from simident.io import save_model, write_json
+from simident.io import json_writer, model_writer, replace_files
 
 PARAM_PREFIX = "param/"
 
@@ -119,19 +119,21 @@ class TrainResult:
     def save(self, run_dir, world=None, overwrite: bool = False, extra: dict | None = None):
         """Write seed_<s>.npz for every seed, then run.json (atomic files; run.json last,
         so its presence marks a complete run). With overwrite, earlier seed files and
-        run.json in the folder are removed first; other files are left alone."""
+        run.json are replaced only once every new file is written (`io.replace_files`);
+        other files are left alone."""
         run_dir = Path(run_dir)
         check_run_dir(run_dir, overwrite)
         if world is not None and world.world_id != self.world_id:
             raise SimidentError(
                 f"result was trained on world {self.world_id}, not {world.world_id}"
             )
-        run_dir.mkdir(parents=True, exist_ok=True)
-        for old in [*run_dir.glob("seed_*.npz"), run_dir / "run.json"]:
-            if old.is_file():
-                old.unlink()
-        for i, s in enumerate(self.seeds):
-            w = flat_weights(self.weights[i]) if self.weights else {}
-            save_model(run_dir / f"seed_{int(s)}.npz", self.F[i], self.G[i], **w)
-        write_json(run_dir / "run.json", {**self.record(), **(extra or {})})
+        writers = {
+            f"seed_{int(s)}.npz": model_writer(
+                self.F[i], self.G[i], **(flat_weights(self.weights[i]) if self.weights else {})
+            )
+            for i, s in enumerate(self.seeds)
+        }
+        writers["run.json"] = json_writer({**self.record(), **(extra or {})})
+        stale = [p.name for p in run_dir.glob("seed_*.npz")] if run_dir.is_dir() else []
+        replace_files(run_dir, writers, stale=stale)
         return run_dir

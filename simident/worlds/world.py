@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from simident.errors import SimidentError
-from simident.io import load_model, read_json, save_model, write_json
+from simident.io import json_writer, load_model, model_writer, read_json, replace_files
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,15 +66,19 @@ class World:
         return out, lengths
 
     def save(self, out_dir) -> None:
-        """Write truth.npz, properties.json, world.json (and data.npz) atomically."""
+        """Write truth.npz, properties.json, data.npz (with samples) and world.json, last:
+        an earlier world in `out_dir` is replaced only once all of them are written
+        (`io.replace_files`), and its data.npz is removed when this world has none."""
         from simident.env import versions
 
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        save_model(out / "truth.npz", self.F, self.G)
-        write_json(out / "properties.json", {"properties": self.properties})
-        write_json(
-            out / "world.json",
+        writers = {
+            "truth.npz": model_writer(self.F, self.G),
+            "properties.json": json_writer({"properties": self.properties}),
+        }
+        if self.samples is not None:
+            samples = np.asarray(self.samples, dtype=np.int32)
+            writers["data.npz"] = lambda fh: np.savez(fh, samples=samples)
+        writers["world.json"] = json_writer(
             {
                 "world_id": self.world_id,
                 "spec": self.spec,
@@ -90,13 +94,9 @@ class World:
                 "measured": self.measured,
                 "extra": self.extra,
                 "versions": versions(),
-            },
+            }
         )
-        if self.samples is not None:
-            tmp = out / ".data.npz.tmp"
-            with open(tmp, "wb") as fh:  # a file object: np.savez would append ".npz" to a name
-                np.savez(fh, samples=np.asarray(self.samples, dtype=np.int32))
-            tmp.replace(out / "data.npz")
+        replace_files(out_dir, writers, stale=["data.npz"])
 
 
 def load_world(world_dir) -> World:
