@@ -1,12 +1,11 @@
 """The claims of THEORY.md as experiments on models trained from scratch (`simident reproduce`).
 
 config.py               modes (quick / full / tiny): worlds, dimensions, seeds, steps
-context.py              shared cache of worlds, trained runs and comparisons
+context.py              worlds, cells (through `simident.cells`), trained runs, comparisons
 verdicts.py             thresholds and the pure decision functions (numbers → verdict)
 claim1_equivalence.py … claim6_kl_vs_structure.py   one module per claim: its frozen Evidence,
                         checks(ev, th), figures, requests(ctx), run(ctx)
 figures.py, report.py   PNG figures; claim records, report.md and results.json
-cache.py                finished training programs by content key (DIR/cache/)
 outdir.py               the output folder: resume in place, or stage and swap (--overwrite)
 run.py                  run_all: plan, reuse or train, run the claims, write the report
 table.py                the claim records as pandas DataFrames (`load`)

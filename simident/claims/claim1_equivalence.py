@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from simident import plotting
-from simident.claims import figures
 from simident.claims.context import Context, RunKey
 from simident.claims.result import ClaimResult
 from simident.claims.verdicts import (
@@ -247,7 +246,7 @@ def checks(ev: Evidence, th: Thresholds) -> list[Check]:
 
 def figure(panels, path, title: str) -> str:
     """Claim 1. panels: [(world title, labels, identified R² matrix, full R² matrix)]."""
-    fig, axs = figures.new_figure(
+    fig, axs = plotting.new_figure(
         len(panels), 2, figsize=(14, 6.0 * len(panels)), squeeze=False, layout="constrained"
     )
     for row, (name, labels, ident, full) in enumerate(panels):
@@ -270,4 +269,4 @@ def figure(panels, path, title: str) -> str:
             cb = fig.colorbar(im, ax=ax, shrink=0.7)
             cb.set_label("R² (dimensionless; colours clipped below 0.5)")
     fig.suptitle(title, fontsize=10)
-    return figures.save(fig, path)
+    return plotting.save(fig, path)

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from simident import plotting
 from simident.claims import figures
 from simident.claims.context import Context, RunKey
 from simident.claims.result import ClaimResult
@@ -370,7 +371,7 @@ def checks(ev: Evidence, th: Thresholds) -> list[Check]:
 def figure(by_d, grid, path, k: int, title: str) -> str:
     """Claim 2. by_d: {d: dict(f_ratio=[..], g_ratio=[..], full=[..], ident=[..],
     cc_free=[..], cc_id=[..])}; grid: [(label, f_ratios, full_r2s)]."""
-    fig, axs = figures.new_figure(2, 2, figsize=(11, 8))
+    fig, axs = plotting.new_figure(2, 2, figsize=(11, 8))
     ds = sorted(by_d)
     x = [d - k for d in ds]
     ax = axs[0][0]
@@ -435,4 +436,4 @@ def figure(by_d, grid, path, k: int, title: str) -> str:
     ax.legend(fontsize=7)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    return figures.save(fig, path)
+    return plotting.save(fig, path)

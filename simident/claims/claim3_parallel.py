@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from simident.claims import figures
+from simident import plotting
 from simident.claims.context import Context, RunKey, planted
 from simident.claims.result import ClaimResult
 from simident.claims.verdicts import (
@@ -356,7 +356,7 @@ def checks(ev: Evidence, th: Thresholds) -> list[Check]:
 
 def figure(configs, thr: float, path, title: str) -> str:
     """Claim 3. configs: [(label, full |cos| list, projected |cos| list, token free ratios)]."""
-    fig, axs = figures.new_figure(2, 1, figsize=(max(8, 1.0 * len(configs) + 3), 8), sharex=True)
+    fig, axs = plotting.new_figure(2, 1, figsize=(max(8, 1.0 * len(configs) + 3), 8), sharex=True)
     pos = np.arange(len(configs))
     rng = np.random.default_rng(0)
     ax = axs[0]
@@ -373,7 +373,7 @@ def figure(configs, thr: float, path, title: str) -> str:
             color="C1",
             label="projected: |cos(Fδ1, Fδ2)|" if i == 0 else None,
         )
-    ax.axhline(thr, **figures.THRESHOLD_STYLE, label=f"threshold {thr:g}")
+    ax.axhline(thr, **plotting.THRESHOLD_STYLE, label=f"threshold {thr:g}")
     ax.set_ylim(-0.02, 1.02)
     ax.set_ylabel("|cos| (1 = parallel; dimensionless)")
     ax.set_title(
@@ -389,4 +389,4 @@ def figure(configs, thr: float, path, title: str) -> str:
     ax.set_title("free parts of the unembeddings (⊥ E): what breaks parallelism", fontsize=9)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    return figures.save(fig, path)
+    return plotting.save(fig, path)

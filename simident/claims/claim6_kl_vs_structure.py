@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import numpy as np
 
+from simident import plotting
 from simident.cells import Cell, world_k
 from simident.cells.evaluate import scores
 from simident.claims.context import Context
@@ -115,10 +115,7 @@ def requests(ctx: Context) -> list:
 
 
 def _base_spec(ctx: Context) -> dict:
-    from simident.worlds import example_spec
-
-    choice = next(w for w in ctx.mode.worlds if w.role == "low")
-    spec = example_spec(choice.example).to_dict() if choice.example else dict(choice.spec)
+    spec = ctx.spec("low")
     spec.pop("n_samples", None)
     return spec
 
@@ -434,11 +431,9 @@ def measure(ev: Evidence) -> tuple[list[Check], dict]:
 
 def figure(ev: Evidence, path) -> str:
     """Three panels: misfit vs KL; misfit vs r with the A1 bound; decisions vs r."""
-    from matplotlib.figure import Figure
     from matplotlib.ticker import NullFormatter
 
-    fig = Figure(figsize=(15, 4.4))
-    axes = fig.subplots(1, 3)
+    fig, axes = plotting.new_figure(1, 3, figsize=(15, 4.4))
     styles = {
         (False, "table"): ("tab:blue", "o"),
         (True, "table"): ("tab:red", "s"),
@@ -507,9 +502,7 @@ def figure(ev: Evidence, path) -> str:
     axes[2].set_title("decisions of all-or-none properties")
     axes[2].legend(fontsize=7)
     fig.suptitle("Claim 6: closeness in KL is not closeness in structure")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    return str(path)
+    return plotting.save(fig, path)
 
 
 def run(ctx: Context) -> ClaimResult:
@@ -538,7 +531,7 @@ def run(ctx: Context) -> ClaimResult:
             f"and misfit {lo['misfit']:.3g}, {hi['learner']} at {hi['regime']} has KL "
             f"{hi['kl']:.2e} and misfit {hi['misfit']:.3g}."
         )
-    per_model = [{k: v for k, v in m.items()} for m in ev.models]
+    per_model = list(ev.models)
     reg = REGIMES.get(ctx.mode.name, QUICK)
     header, rows = finite_data_table(ev, reg.learners[0].label)
     tables = [
@@ -560,7 +553,7 @@ def run(ctx: Context) -> ClaimResult:
         key_numbers=key_numbers,
         tables=tables,
         per_model=per_model,
-        figures=[str(Path(fig).relative_to(ctx.out))],
+        figures=[ctx.rel(fig)],
         notes=notes,
         config={"regimes": asdict(reg), "transformer": asdict(TRANSFORMER), "small_r": SMALL_R},
     )

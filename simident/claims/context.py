@@ -82,7 +82,7 @@ class Context:
     runs: dict = field(default_factory=dict)
     timings: list = field(default_factory=list)
     store: CellStore | None = None  # finished cells (None: nothing kept)
-    cell_of: dict = field(default_factory=dict)  # RunKey → its cell's content key
+    cell_of: dict = field(default_factory=dict)  # RunKey or Cell → its cell's content key
     reused_cells: int = 0
     trained_cells: int = 0
     _cells: dict = field(default_factory=dict)
@@ -99,14 +99,20 @@ class Context:
             print(f"[{time.perf_counter() - self.t0:7.1f}s] {msg}", file=sys.stderr, flush=True)
 
     # --- worlds ------------------------------------------------------------------
+    def spec(self, role: str) -> dict:
+        """The mode's world spec dict for a role (a shipped example's, or the mode's own)."""
+        from simident.worlds import example_spec
+
+        choice = next((w for w in self.mode.worlds if w.role == role), None)
+        if choice is None:
+            raise KeyError(f"mode {self.mode.name} has no world for role {role!r}")
+        return example_spec(choice.example).to_dict() if choice.example else dict(choice.spec)
+
     def world(self, role: str):
         if role not in self.worlds:
-            from simident.worlds import example_spec, generate_world
+            from simident.worlds import generate_world
 
-            choice = next((w for w in self.mode.worlds if w.role == role), None)
-            if choice is None:
-                raise KeyError(f"mode {self.mode.name} has no world for role {role!r}")
-            spec = example_spec(choice.example) if choice.example else choice.spec
+            spec = self.spec(role)
             t = time.perf_counter()
             w = generate_world(spec)
             self.worlds[role] = w
@@ -164,13 +170,14 @@ class Context:
         """The cells of `keys`: {cell key: [RunKey, ...]}. Keys differing only in (weight
         decay, init scale) share one cell (a grid over those two, one program). A claim
         may also declare an engine `Cell` directly (its world from `world_of`): {key:
-        [Cell]}."""
+        [Cell]}. Every key's cell key is recorded in `cell_of`."""
         groups: dict = {}
         out = {}
         for c in keys:
             if isinstance(c, Cell):
                 ckey = c.key(self.world_of(c.world))
                 self._cells[ckey] = c
+                self.cell_of[c] = ckey
                 out[ckey] = [c]
         for key in sorted({k for k in keys if isinstance(k, RunKey)}):
             groups.setdefault((key.world, key.model, key.d), []).append(key)
@@ -183,6 +190,7 @@ class Context:
             )
             ckey = cell.key(self.world(role))
             self._cells[ckey] = cell
+            self.cell_of.update({k: ckey for k in ks})
             out[ckey] = ks
         return out
 
@@ -215,11 +223,16 @@ class Context:
             self._save(self.cell_folder(ckey), world, name, results[0], ckey)
         return results
 
-    def prefetch(self, keys, need=None) -> None:
+    def results(self, cell: Cell) -> list:
+        """The TrainResults of a cell already obtained (KeyError otherwise)."""
+        return self._results[self.cell_of[cell]]
+
+    def prefetch(self, keys, need=None, planned: dict | None = None) -> None:
         """Obtain every cell of `keys` that holds a key of `need` (default: all) and is not
-        loaded yet. Models are saved under runs/ as they come."""
+        loaded yet (`planned`: `plan(keys)` when the caller has it). Models are saved under
+        runs/ as they come."""
         need = set(keys if need is None else need)
-        for ckey, ks in self.plan(keys).items():
+        for ckey, ks in (self.plan(keys) if planned is None else planned).items():
             if isinstance(ks[0], Cell):
                 if ks[0] in need:
                     c = ks[0]
@@ -239,7 +252,6 @@ class Context:
                     role, model, d, float(r.config.weight_decay), float(r.config.init_scale)
                 )
                 self.runs[key] = r
-                self.cell_of[key] = ckey
                 self._save_run(key, r, ckey)
 
     def run_folder(self, key: RunKey) -> str:

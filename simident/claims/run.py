@@ -113,8 +113,8 @@ def run_all(
 
     requests = {m.ID: m.requests(ctx) for m in modules}
     all_keys = [k for ks in requests.values() for k in ks]
-    cell_of = {k: ckey for ckey, ks in ctx.plan(all_keys).items() for k in ks}
-    keys = {i: claim_key(i, mode, th, [cell_of[k] for k in requests[i]]) for i in ids}
+    planned = ctx.plan(all_keys)
+    keys = {i: claim_key(i, mode, th, [ctx.cell_of[k] for k in requests[i]]) for i in ids}
     stored = {r["id"]: r for r in report.read_claims(work)}
     for i in ids:
         if i in stored and stored[i].get("key") != keys[i] and not overwrite:
@@ -127,7 +127,7 @@ def run_all(
     reused = [i for i in ids if i not in {m.ID for m in todo}]
     if reused:
         ctx.log(f"reusing the finished result(s) of claim(s) {reused}")
-    ctx.prefetch(all_keys, need=[k for m in todo for k in requests[m.ID]])
+    ctx.prefetch(all_keys, need=[k for m in todo for k in requests[m.ID]], planned=planned)
 
     meta = {"thresholds": th.to_dict(), "mode": mode.to_dict(), "versions": versions()}
     for m in todo:
@@ -209,8 +209,8 @@ def _runs(ctx: Context, keys) -> list:
         )
     for cell in (k for k in keys if isinstance(k, Cell)):
         world = ctx.world_of(cell.world)
-        ckey = cell.key(world)
-        r = ctx.obtain(world, cell, "")[0]
+        ckey = ctx.cell_of[cell]
+        r = ctx.results(cell)[0]
         runs.append(
             {
                 "world": world.spec.get("name"),

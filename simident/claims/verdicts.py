@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import MISSING, asdict, dataclass, field, fields, is_dataclass
+from dataclasses import MISSING, asdict, dataclass, field, fields
 
 VERDICTS = ("confirmed", "refuted", "inconclusive")
 ROLES = ("precondition", "claim", "observation")
@@ -215,12 +215,10 @@ def evidence_from_dict(cls, data: Mapping):
 
 
 def evidence_to_dict(ev) -> dict:
-    """The JSON form of a claim's evidence: its `to_dict()`, `asdict` of another
-    dataclass, or a copy of a plain mapping."""
+    """The JSON form of a claim's evidence: its `to_dict()`, or a copy of a plain
+    mapping (claim 6 records its computed numbers as a dict)."""
     if isinstance(ev, ClaimEvidence):
         return ev.to_dict()
-    if is_dataclass(ev) and not isinstance(ev, type):
-        return asdict(ev)
     return dict(ev)
 
 

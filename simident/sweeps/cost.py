@@ -10,11 +10,8 @@ from simident.worlds.cost import world_memory_bytes
 
 @dataclass(frozen=True)
 class CellCost:
-    index: int
     memory_bytes: int  # world generation + training, held together
-    step_flops: int
-    total_flops: int
-    line: str
+    line: str  # the training estimate in words (memory, FLOPs)
 
 
 def cell_cost(cell) -> CellCost:
@@ -35,4 +32,4 @@ def cell_cost(cell) -> CellCost:
         config, n=n, V=V, T=T, m=m, d_star=int(spec.d), n_samples=samples, lanes=config.seeds
     )
     memory = world_memory_bytes(spec) + cost.memory_bytes
-    return CellCost(cell.index, memory, cost.step_flops, cost.total_flops, cost.line())
+    return CellCost(memory, cost.line())

@@ -26,7 +26,7 @@ import numpy as np
 
 from simident.cells.evaluate import GROUPS
 from simident.errors import SimidentError
-from simident.plotting import label_cells
+from simident.plotting import label_cells, new_figure, save
 
 KINDS = ("heatmap", "line", "scatter")
 METRICS = {
@@ -63,13 +63,16 @@ def plot_sweep(
 ) -> list[Path]:
     """Draw DIR/plots/*.png and return the paths. Without x, y and kind: one heatmap per
     default metric over the first two swept axes (see the module docstring)."""
+    from simident.sweeps.store import SweepStore
     from simident.sweeps.table import load
 
     out = Path(out)
     df = load(out)
     if df.empty:
         raise SimidentError(f"{out}: no finished cells yet")
-    axis_values = _axis_values(out)
+    record = SweepStore(out).record()  # read once: axes and the sweep's name
+    axis_values = {name: list(values) for name, values in record.get("axes", [])}
+    title = str(record.get("spec", {}).get("name", ""))
     axes = list(axis_values)
     metrics = metric_names(df, axes)
     if kind is not None and kind not in KINDS:
@@ -79,7 +82,7 @@ def plot_sweep(
     if kind == "heatmap":
         if hue is not None:
             raise SimidentError("--hue: only for --kind line or scatter")
-        return _heatmaps(out, df, axis_values, x, y)
+        return _heatmaps(out, df, axis_values, x, y, title)
     columns = [*axes, *metrics]
     if y is None or y not in metrics:
         raise SimidentError(
@@ -100,23 +103,8 @@ def plot_sweep(
     draw = _line if kind == "line" else _scatter
     name = f"{y}_vs_{x}" + (f"_by_{hue}" if hue else "") + f"_{kind}.png"
     path = out / "plots" / name
-    fig = draw(df, x, y, hue, axis_values, _spec_name(out))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    save(draw(df, x, y, hue, axis_values, title), path, bbox_inches=None)
     return [path]
-
-
-def _spec_name(out: Path) -> str:
-    from simident.io import read_json
-
-    return str(read_json(out / "sweep.json", "sweep record").get("spec", {}).get("name", ""))
-
-
-def _axis_values(out: Path) -> dict:
-    from simident.io import read_json
-
-    record = read_json(out / "sweep.json", "sweep record")
-    return {name: list(values) for name, values in record.get("axes", [])}
 
 
 def _positions(values) -> tuple[dict, bool]:
@@ -135,10 +123,7 @@ def _groups(df, hue):
 
 
 def _line(df, x, y, hue, axis_values, title):
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(6.4, 4.4), layout="constrained")
-    ax = fig.subplots()
+    fig, ax = new_figure(figsize=(6.4, 4.4), layout="constrained")
     values = axis_values.get(x) or sorted(df[x].dropna().unique().tolist())
     pos, numeric = _positions(values)
     for label, part in _groups(df, hue):
@@ -167,10 +152,7 @@ def _line(df, x, y, hue, axis_values, title):
 
 
 def _scatter(df, x, y, hue, axis_values, title):
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(6.4, 4.4), layout="constrained")
-    ax = fig.subplots()
+    fig, ax = new_figure(figsize=(6.4, 4.4), layout="constrained")
     # a swept axis at its values (or, for words, in spec order); any other column as is
     pos, numeric = _positions(axis_values[x]) if x in axis_values else ({}, True)
     for label, part in _groups(df, hue):
@@ -192,9 +174,7 @@ def _scatter(df, x, y, hue, axis_values, title):
     return fig
 
 
-def _heatmaps(out: Path, df, axis_values: dict, x, y) -> list[Path]:
-    from matplotlib.figure import Figure
-
+def _heatmaps(out: Path, df, axis_values: dict, x, y, title: str) -> list[Path]:
     axes = [(n, v) for n, v in axis_values.items() if len(v) > 1]
     names = [n for n, _ in axes]
     for given in (x, y):
@@ -217,7 +197,6 @@ def _heatmaps(out: Path, df, axis_values: dict, x, y) -> list[Path]:
             metrics[f"{g}_shared"] = GROUP_LABELS[g]
     keyed = df.assign(**{n: df[n].map(_norm) for n in names})
     plots = out / "plots"
-    plots.mkdir(parents=True, exist_ok=True)
     paths = []
     for metric, label in metrics.items():
         means = keyed.groupby(names)[metric].mean() if names else keyed[metric].agg(["mean"])
@@ -227,8 +206,13 @@ def _heatmaps(out: Path, df, axis_values: dict, x, y) -> list[Path]:
         nrow = -(-len(facets) // ncol)
         pw = max(3.0, 0.9 * len(xs) + 1.6)
         ph = max(2.6, 0.7 * len(ys) + 1.8)
-        fig = Figure(figsize=(pw * ncol + 1.2, ph * nrow + 0.6), layout="constrained")
-        axs = fig.subplots(nrow, ncol, squeeze=False)
+        fig, axs = new_figure(
+            nrow,
+            ncol,
+            figsize=(pw * ncol + 1.2, ph * nrow + 0.6),
+            layout="constrained",
+            squeeze=False,
+        )
         im = None
         for fi, facet in enumerate(facets):
             ax = axs[fi // ncol][fi % ncol]
@@ -248,12 +232,12 @@ def _heatmaps(out: Path, df, axis_values: dict, x, y) -> list[Path]:
                 ax.set_title("\n".join(f"{n} = {v}" for n, v in zip(rest, facet)), fontsize=8)
         for fi in range(len(facets), nrow * ncol):
             axs[fi // ncol][fi % ncol].axis("off")
-        fig.suptitle(f"{_spec_name(out)}: {label}", fontsize=9)
+        fig.suptitle(f"{title}: {label}", fontsize=9)
         if im is not None:
             cb = fig.colorbar(im, ax=axs.ravel().tolist(), shrink=0.8)
             cb.set_label(f"{metric} (dimensionless, cell mean)")
         path = plots / f"{metric}.png"
-        fig.savefig(path, dpi=110)
+        save(fig, path, bbox_inches=None)
         paths.append(path)
     return paths
 

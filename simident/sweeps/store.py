@@ -150,28 +150,6 @@ def _fmt(v) -> str:
     return str(v)
 
 
-def read_table(path) -> list[dict]:
-    """results.csv → list of rows (strings converted to float where possible)."""
-    path = Path(path)
-    if not path.is_file():
-        raise SimidentError(f"{path}: no results table (run `simident sweep` first)")
-    with path.open(newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    out = []
-    for r in rows:
-        conv = {}
-        for k, v in r.items():
-            if v == "":
-                conv[k] = float("nan")
-                continue
-            try:
-                conv[k] = float(v)
-            except ValueError:
-                conv[k] = v
-        out.append(conv)
-    return out
-
-
 def _first_difference(a, b, prefix="") -> str:
     if isinstance(a, dict) and isinstance(b, dict):
         for k in sorted(set(a) | set(b)):
