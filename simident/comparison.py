@@ -34,7 +34,7 @@ from simident.specs import (
     restrict,
 )
 from simident.theory import properties as P
-from simident.theory.decisions import DEFAULT_MARGINS, Band, check_margins, same3
+from simident.theory.decisions import DEFAULT_MARGINS, Band, band, check_margins, same3
 from simident.theory.equivalence import Equivalence, compare_models
 from simident.theory.linalg import RankDecision
 from simident.theory.precision import in_float64
@@ -154,19 +154,17 @@ def _check_contexts(contexts, n: int) -> np.ndarray:
     return np.asarray(ids, dtype=np.int64)
 
 
-def _evaluate(
-    sp: PropertySpec, va: P.View, vb: P.View, tol: float, margins, noise: float
-) -> PropertyResult:
+def _evaluate(sp: PropertySpec, va: P.View, vb: P.View, bd: Band) -> PropertyResult:
     if isinstance(sp, ParallelUnembedding):
-        r = P.parallel_unembedding(va, vb, sp.pairs, tol, margins, noise)
+        r = P.parallel_unembedding(va, vb, sp.pairs, bd)
     elif isinstance(sp, ParallelEmbedding):
-        r = P.parallel_embedding(va, vb, sp.pairs, tol, margins, noise)
+        r = P.parallel_embedding(va, vb, sp.pairs, bd)
     elif isinstance(sp, Relational):
-        r = P.relational(va, vb, sp.pairs, tol, margins, noise)
+        r = P.relational(va, vb, sp.pairs, bd)
     elif isinstance(sp, Probe):
-        r = P.probe(va, vb, sp.contexts, sp.values, tol, margins, noise)
+        r = P.probe(va, vb, sp.contexts, sp.values, bd)
     else:
-        r = P.steering(va, vb, tol, sp.pairs, sp.vector, margins, noise=noise)
+        r = P.steering(va, vb, bd, sp.pairs, sp.vector)
     extra = {
         k: r[k] for k in ("projected_a", "projected_b", "inclusion_a", "inclusion_b") if k in r
     }
@@ -180,7 +178,7 @@ def _evaluate(
         guaranteed=r["guaranteed"],
         reason=r["reason"],
         band=r["band"],
-        tol=float(tol),
+        tol=float(bd.tol),
         scores=r["scores"],
         extra=extra,
     )
@@ -232,9 +230,11 @@ def compare(
         subset = {"name": contexts_name or "given", "n_used": int(ids.size), "n_total": A.n}
         A, B = A.restrict(ids), B.restrict(ids)
     eq = compare_models(A.F, A.G, B.F, B.G, tol=tol, k=k, kl=kl)
-    va = P.make_view(A.F, A.G, eq.a)
-    vb = P.make_view(B.F, B.G, eq.b)
-    results = tuple(_evaluate(sp, va, vb, eq.tol, margins, verdict_noise(eq)) for sp in props)
+    results = ()
+    if props:  # the views (centred G, projectors) only serve the properties
+        va, vb = P.make_view(A.F, A.G, eq.a), P.make_view(B.F, B.G, eq.b)
+        bd = band(eq.tol, verdict_noise(eq), margins)  # one band for every property
+        results = tuple(_evaluate(sp, va, vb, bd) for sp in props)
     out = Comparison(
         equivalent=eq.equivalent,
         tol=eq.tol,

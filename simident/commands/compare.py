@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import math
 import sys
 from pathlib import Path
 
@@ -100,16 +99,17 @@ def run(args) -> int:
     from simident.errors import SimidentError
     from simident.io import read_json, to_json
     from simident.model import Model
-    from simident.theory.decisions import DEFAULT_MARGINS
+    from simident.theory.decisions import DEFAULT_MARGINS, check_margins
 
     if args.tol is not None and not 0.0 < args.tol < 1.0:
         raise SimidentError(f"--tol {args.tol}: must lie in (0, 1)")
     if args.k is not None and args.k < 0:
         raise SimidentError(f"--k {args.k}: must be ≥ 0")
-    if args.band is not None and not (
-        all(math.isfinite(x) for x in args.band) and 0 < args.band[0] <= args.band[1]
-    ):
-        raise SimidentError(f"--band {args.band[0]} {args.band[1]}: need 0 < LO ≤ HI")
+    if args.band is not None:
+        try:
+            check_margins(args.band)
+        except ValueError:
+            raise SimidentError(f"--band {args.band[0]} {args.band[1]}: need 0 < LO ≤ HI") from None
     a, b = Model.load(args.a), Model.load(args.b)
     if a.n != b.n:
         raise SimidentError(f"{args.b}: F has n={b.n} contexts but {args.a} has n={a.n}")

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from simident.theory import logits
 from simident.theory.linalg import decide_rank, intersect
 
 
 def center(G) -> np.ndarray:
-    """Ḡ = G - mean_y g(y) (float64 numpy)."""
-    G = np.asarray(G, dtype=np.float64)
-    return G - G.mean(axis=0, keepdims=True)
+    """Ḡ = G - mean_y g(y) in float64 numpy (`logits.center` on a float64 copy)."""
+    return logits.center(np.asarray(G, dtype=np.float64))
 
 
 def _row_space(X, tol: float) -> np.ndarray:

@@ -138,7 +138,7 @@ def _floors(X, Y, g_scale: float) -> tuple[float, float, float]:
     return noise_floor(X.dtype, m, x), noise_floor(X.dtype, m, y), noise_floor(X.dtype, m, x * y)
 
 
-def _spans(X, Y, tol, g_scale: float = 0.0, noise: float = 0.0, cap: int | None = None) -> Spans:
+def _spans(X, Y, tol, g_scale: float = 0.0, noise: float = 0.0) -> Spans:
     """Spans of one model from its factors (F = Q X, Ḡ = Q Y).
 
     `noise` is the pair's disagreement ‖L_a − L_b‖_2 (A4; 0 for one model or an exact
@@ -152,8 +152,7 @@ def _spans(X, Y, tol, g_scale: float = 0.0, noise: float = 0.0, cap: int | None 
     E, dE = row_space(X, tol, floor=fE, noise=noise / nG if nG > 0 else 0.0)
     U, dU = row_space(Y, tol, floor=fU, noise=noise / nF if nF > 0 else 0.0)
     s_core = jnp.linalg.svd(X @ Y.T, compute_uv=False)
-    cap = min(dE.rank, dU.rank) if cap is None else min(cap, dE.rank, dU.rank)
-    kdec = decide_rank(np.asarray(s_core), tol, floor=fk, noise=noise, cap=cap)
+    kdec = decide_rank(np.asarray(s_core), tol, floor=fk, noise=noise, cap=min(dE.rank, dU.rank))
     return Spans(int(X.shape[1]), E, U, dE, dU, kdec)
 
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from simident.theory.constructors import center
+
 
 @dataclass(frozen=True)
 class FreeParts:
@@ -31,8 +33,7 @@ def free_parts(F, G, k: int) -> FreeParts:
     from simident.theory.equivalence import canonical_coordinates
 
     F = np.asarray(F, dtype=np.float64)
-    G = np.asarray(G, dtype=np.float64)
-    Gc = G - G.mean(axis=0, keepdims=True)
+    Gc = center(G)
     *_, T, R, _ = canonical_coordinates(F, G, k=k)
     T, R = np.asarray(T), np.asarray(R)
     F_id = F @ T.T @ R
@@ -53,8 +54,7 @@ def _basis(X, tol: float):
     (the one rank rule: σ_i > tol·σ_1)."""
     from simident.theory.linalg import decide_rank
 
-    X = np.asarray(X, dtype=np.float64)
-    X = X - X.mean(axis=0, keepdims=True)
+    X = center(X)  # columns centred over the contexts
     if X.size == 0:
         return np.zeros((X.shape[0], 0))
     U, s, _ = np.linalg.svd(X, full_matrices=False)

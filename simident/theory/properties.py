@@ -19,10 +19,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from simident.theory.decisions import (
-    DEFAULT_MARGINS,
     Band,
     and3,
-    band,
     decide,
     not3,
     or3,
@@ -108,9 +106,7 @@ def _parallel(va: View, vb: View, vectors, dist_of, diverse, b: Band, names) -> 
     }
 
 
-def parallel_unembedding(
-    va: View, vb: View, pairs, tol: float, margins=DEFAULT_MARGINS, noise: float = 0.0
-) -> dict:
+def parallel_unembedding(va: View, vb: View, pairs, bd: Band) -> dict:
     """P1. δ1 = g(b)-g(a), δ2 = g(d)-g(c). Model level: δ1 ∥ δ2. Projected: P_E δ1 ∥ P_E δ2.
     Distribution level: log p(b|s)/p(a|s) = λ log p(d|s)/p(c|s) ∀s ⇔ F δ1 ∥ F δ2.
     Guaranteed shared when the distribution-level form fails (then no model has it) or
@@ -128,13 +124,10 @@ def parallel_unembedding(
         "partial": "the context span is not full in some model, so only projected "
         "parallelism (P_E δ1 ∥ P_E δ2) is shared; full parallelism can differ",
     }
-    bd = band(tol, noise, margins)
     return _parallel(va, vb, vectors, lambda v, u1, u2: (v.F @ u1, v.F @ u2), diverse, bd, names)
 
 
-def parallel_embedding(
-    va: View, vb: View, pairs, tol: float, margins=DEFAULT_MARGINS, noise: float = 0.0
-) -> dict:
+def parallel_embedding(va: View, vb: View, pairs, bd: Band) -> dict:
     """P2. Δ1 = f(s1)-f(s0), Δ2 = f(s3)-f(s2). Model level: Δ1 ∥ Δ2. Projected: P_U Δ1 ∥ P_U Δ2.
     Distribution level: ℓ(s1)-ℓ(s0) ∥ ℓ(s3)-ℓ(s2) (= Ḡ Δ1 ∥ Ḡ Δ2). Guaranteed when the
     distribution-level form fails or both models have token diversity (U = R^d)."""
@@ -156,7 +149,6 @@ def parallel_embedding(
         "partial": "the unembedding span is not full in some model, so only projected "
         "parallelism (P_U Δ1 ∥ P_U Δ2) is shared; full parallelism can differ",
     }
-    bd = band(tol, noise, margins)
     return _parallel(va, vb, vectors, dist_of, diverse, bd, names)
 
 
@@ -176,16 +168,16 @@ def _dim_cap_uperp(v: View, ids, tol: float) -> int:
     return r - ru
 
 
-def _affine_checks(va: View, vb: View, S, target, tol: float, b: Band) -> dict:
+def _affine_checks(va: View, vb: View, S, target, b: Band) -> dict:
     """Per model: the fit of target(v) on affine f(s) (model level), on affine ℓ(s)
     (distribution level), and dim(D_S ∩ U⊥); plus the verdicts both P3 and P4 share."""
     out = {}
     for tag, v in (("a", va), ("b", vb)):
         Y = target(v)
         out[tag] = dict(
-            model=affine_fit(v.F[S], Y, tol),
-            dist=affine_fit(v.logit_coords(S), Y, tol),
-            cap=_dim_cap_uperp(v, S, tol),
+            model=affine_fit(v.F[S], Y, b.tol),
+            dist=affine_fit(v.logit_coords(S), Y, b.tol),
+            cap=_dim_cap_uperp(v, S, b.tol),
         )
     out["holds"] = tuple(decide(out[t]["model"].rel_residual, b) for t in "ab")
     out["dist_each"] = tuple(decide(out[t]["dist"].rel_residual, b) for t in "ab")
@@ -205,17 +197,14 @@ def _affine_scores(out: dict, model: str, dist: str, cap: str) -> dict:
     return scores
 
 
-def relational(
-    va: View, vb: View, pairs, tol: float, margins=DEFAULT_MARGINS, noise: float = 0.0
-) -> dict:
+def relational(va: View, vb: View, pairs, bd: Band) -> dict:
     """P3. Model level RL(q): P_U f(s⊕q) = P_U(A f(s) + b) ∀s (fit ℓ(s⊕q) on affine f(s)).
     Distribution level D3: ℓ(s⊕q) = B ℓ(s) + c; D3 ⇔ RL with the inclusion condition.
     Guaranteed shared when D3 holds (every equivalent model has RL) or D_q ∩ U⊥ = {0}
     in both models, D_q = span{f(s) - f(s')} (then IC is automatic and RL ⇔ D3)."""
     S = np.asarray([p[0] for p in pairs])
     Q = np.asarray([p[1] for p in pairs])
-    bd = band(tol, noise, margins)
-    out = _affine_checks(va, vb, S, lambda v: v.logit_coords(Q), tol, bd)
+    out = _affine_checks(va, vb, S, lambda v: v.logit_coords(Q), bd)
     (holds_a, holds_b), (d3_a, d3_b) = out["holds"], out["dist_each"]
     vacuous = any(out[t]["model"].n <= out[t]["model"].x_rank + 1 for t in "ab")
     guaranteed = or3(out["dist"], out["no_cap"])
@@ -247,16 +236,13 @@ def relational(
     }
 
 
-def probe(
-    va: View, vb: View, contexts, values, tol: float, margins=DEFAULT_MARGINS, noise: float = 0.0
-) -> dict:
+def probe(va: View, vb: View, contexts, values, bd: Band) -> dict:
     """P4. Model level: z(s) = w·f(s) + β on the probed contexts. Distribution level:
     z(s) = a·ℓ(s) + β. Guaranteed shared when the distribution-level form holds (every
     model has a probe, w~ = Ḡ~ᵀa) or D_z ∩ U⊥ = {0} in both models (D_z: differences)."""
     S = np.asarray(contexts)
     z = np.asarray(values, dtype=np.float64)
-    bd = band(tol, noise, margins)
-    out = _affine_checks(va, vb, S, lambda v: z, tol, bd)
+    out = _affine_checks(va, vb, S, lambda v: z, bd)
     guaranteed = or3(out["dist"], out["no_cap"])
     if out["dist"]:
         reason = "z is affine in the centered logits, so every equivalent model has a probe"
@@ -293,15 +279,7 @@ def _shift_residual(Gc, shift) -> float:
     return float(np.linalg.norm(shift - Gc @ coef) / nrm)
 
 
-def steering(
-    va: View,
-    vb: View,
-    tol: float,
-    pairs=None,
-    vector=None,
-    margins=DEFAULT_MARGINS,
-    noise: float = 0.0,
-) -> dict:
+def steering(va: View, vb: View, bd: Band, pairs=None, vector=None) -> dict:
     """P5. Adding v to every f(s) shifts all centered logits by Ḡ v. With `pairs`
     [[s0, s1], ...], v = Σ f(s1) - f(s0) in model a and ṽ = the same combination in b.
     Model b reproduces the shift iff Ḡ_a v ∈ col(Ḡ_b) (holds_b, transfer_residual).
@@ -312,7 +290,6 @@ def steering(
         vt = sum(vb.F[s1] - vb.F[s0] for s0, s1 in pairs)
     else:
         v, vt = np.asarray(vector, dtype=np.float64), None
-    bd = band(tol, noise, margins)
     shift = va.Gc @ v
     transfer = _shift_residual(vb.Gc, shift)
     E = np.asarray(va.spans.E)
