@@ -51,6 +51,16 @@ def replace_files(folder, writers: dict, stale=()) -> None:
         (folder / name).unlink(missing_ok=True)
 
 
+def check_out_dir(out, overwrite: bool) -> None:
+    """Refuse an `--out` that is a file, or a non-empty folder without --overwrite. Nothing
+    is deleted: the writer replaces files once the new ones are complete (`replace_files`)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise SimidentError(f"--out {out}: exists and is not a directory")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise SimidentError(f"--out {out}: directory is not empty (use --overwrite)")
+
+
 def write_text(path, text: str) -> None:
     """Write a text file atomically (UTF-8)."""
     data = text.encode()

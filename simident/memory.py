@@ -31,10 +31,11 @@ def check_fits(memory_bytes: int, what: str, knobs: str, available: int | None =
     total = total_memory_bytes() if available is None else available
     if memory_bytes > MEMORY_FRACTION * total:
         raise SimidentError(
-            f"{what} needs about {memory_bytes / 2**30:.3g} GiB but this machine has "
-            f"{total / 2**30:.3g} GiB of memory; reduce {knobs}"
+            f"{what} needs about {gib(memory_bytes)} but this machine has "
+            f"{gib(total)} of memory; reduce {knobs}"
         )
 
 
 def gib(x: int) -> str:
+    """Bytes in GiB, three significant digits."""
     return f"{x / 2**30:.3g} GiB"

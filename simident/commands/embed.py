@@ -36,7 +36,7 @@ def configure(p) -> None:
 
 def run(args) -> int:
     from simident.errors import SimidentError
-    from simident.io import json_writer, model_writer, replace_files
+    from simident.io import check_out_dir, json_writer, model_writer, replace_files
     from simident.training.saved import check_layer, embed, load_run
     from simident.worlds.world import load_world
 
@@ -47,10 +47,7 @@ def run(args) -> int:
         raise SimidentError(f"{args.run_dir}/run.json names no world_dir; pass --world")
     world = load_world(world_dir)
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise SimidentError(f"--out {out}: exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()) and not args.overwrite:
-        raise SimidentError(f"--out {out}: directory is not empty (use --overwrite)")
+    check_out_dir(out, args.overwrite)
     F, G = embed(saved, world, args.layer)
     from simident.env import versions
 

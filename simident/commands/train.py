@@ -207,23 +207,20 @@ def run(args) -> int:
     world_dir = world_dir_of(args)
     world = load_world(world_dir)
 
-    from simident.training.loop import KNOBS, plan, train_world
+    from simident.training.loop import plan, train_world
 
-    resolved, cost = plan(world, config)
     if args.dry_run:
-        from simident.memory import total_memory_bytes
+        resolved, cost = plan(world, config)
+        from simident.memory import gib, total_memory_bytes
 
         print(
             f"train {resolved.model} d={resolved.d} on world {world.world_id}: {cost.line()}; "
-            f"machine memory {total_memory_bytes() / 2**30:.3g} GiB"
+            f"machine memory {gib(total_memory_bytes())}"
         )
         return 0
     if args.out is None:
         raise SimidentError("--out RUN_DIR is required (or pass --dry-run)")
     check_run_dir(args.out, args.overwrite)
-    from simident.memory import check_fits
-
-    check_fits(cost.memory_bytes, f"training ({cost.line()})", KNOBS[resolved.model])
     result = train_world(world, config, progress=not args.quiet)
     out = result.save(
         args.out, world, overwrite=args.overwrite, extra={"world_dir": str(Path(world_dir))}

@@ -30,18 +30,6 @@ def configure(p) -> None:
     )
 
 
-def _prepare_out(out: Path, overwrite: bool) -> None:
-    from simident.errors import SimidentError
-
-    if out.exists() and not out.is_dir():
-        raise SimidentError(f"--out {out}: exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()):
-        if not overwrite:
-            raise SimidentError(f"--out {out}: directory is not empty (use --overwrite)")
-        # nothing is deleted here: World.save replaces the old world's files (and drops a
-        # stale data.npz) only once the new world is generated and written
-
-
 def summary(world, out: Path, seconds: float) -> dict:
     """What `simident world` prints: measured spans, planted property counts, sizes."""
     spec, m = world.spec, world.measured
@@ -108,7 +96,7 @@ def run(args) -> int:
     import time
 
     from simident.env import enable_x64
-    from simident.io import to_json
+    from simident.io import check_out_dir, to_json
     from simident.memory import check_fits, gib, total_memory_bytes
     from simident.worlds import generate_world, resolve_spec
     from simident.worlds.cost import WORLD_KNOBS, world_memory_bytes
@@ -128,7 +116,7 @@ def run(args) -> int:
 
         raise SimidentError("--out DIR is required (or pass --dry-run)")
     out = Path(args.out)
-    _prepare_out(out, args.overwrite)
+    check_out_dir(out, args.overwrite)
     enable_x64()
     t0 = time.perf_counter()
     world = generate_world(spec)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from simident.memory import gib
+
 AUTO_BATCH_BYTES = 32 * 2**20  # auto batch: full batch while one lane's step fits in this
 AUTO_BATCH_MIN = 64  # smallest automatic minibatch
 
@@ -90,7 +92,7 @@ class TrainCost:
     def line(self) -> str:
         return (
             f"{self.lanes} lane(s) × {self.params_per_lane:,} parameters, batch {self.batch}: "
-            f"memory ≈ {self.memory_bytes / 2**30:.3g} GiB, {self.step_flops / 1e9:.3g} GFLOP "
+            f"memory ≈ {gib(self.memory_bytes)}, {self.step_flops / 1e9:.3g} GFLOP "
             f"per step, {self.total_flops / 1e12:.3g} TFLOP in all"
         )
 

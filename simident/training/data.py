@@ -18,6 +18,7 @@ import numpy as np
 from simident.errors import SimidentError
 
 PRECOMPUTE_LIMIT = 2**22  # m·V numbers (16 MiB of float32)
+EVAL_ROWS = 256  # contexts per chunk of the evaluation sets (memory O(EVAL_ROWS·V) a lane)
 
 
 class TrainData(NamedTuple):
@@ -110,7 +111,7 @@ class EvalSet(NamedTuple):
     mask: jax.Array  # k, bool
 
 
-def make_eval_set(world, ids, samples=None, chunk: int = 256) -> EvalSet:
+def make_eval_set(world, ids, samples=None, chunk: int = EVAL_ROWS) -> EvalSet:
     """An EvalSet over contexts `ids`, padded to a multiple of `chunk` rows (pad rows copy
     row 0 and are masked out)."""
     ids = np.asarray(ids, dtype=np.int64)

@@ -19,7 +19,7 @@ import numpy as np
 from simident.errors import SimidentError
 from simident.memory import check_fits
 from simident.training.config import TrainConfig
-from simident.training.data import make_data, make_evals
+from simident.training.data import EVAL_ROWS, make_data, make_evals
 from simident.training.devices import device_record, lane_layout, pad_lanes, place
 from simident.training.outputs import TrainResult
 from simident.training.steps import (
@@ -188,7 +188,6 @@ KNOBS = {
     "table": "--seeds, --batch-size or --d",
     "transformer": "--seeds, --batch-size, --width or --depth",
 }
-EVAL_ROWS = 256  # contexts per chunk of the validation sets
 
 
 def _check_device_memory(per_device: int, model: str) -> None:

@@ -19,7 +19,7 @@ import optax
 from flax import nnx
 
 from simident.models import build_model
-from simident.training.data import Evals, EvalSet, TrainData, take, target_logp
+from simident.training.data import EVAL_ROWS, Evals, EvalSet, TrainData, take, target_logp
 from simident.training.devices import over_lanes
 from simident.training.optimizer import make_optimizer
 
@@ -206,13 +206,13 @@ def train_lane(static: Static, data: TrainData, t0, params, opt_state, key, lr, 
 
 def eval_set_metrics(model, static: Static, es: EvalSet):
     """(mean KL(p* ‖ p_model), mean NLL of es.samples (nan without)) over the real rows
-    of `es`, chunk by chunk of 256 rows (memory O(256·V) per lane)."""
+    of `es`, chunk by chunk of EVAL_ROWS rows (memory O(EVAL_ROWS·V) per lane)."""
     k = es.ids.shape[0]
-    n_chunks = k // 256
+    n_chunks = k // EVAL_ROWS
     parts = [es.ids, es.tokens, es.lengths, es.F_star, es.mask]
     if es.samples is not None:
         parts.append(es.samples)
-    parts = [x.reshape(n_chunks, 256, *x.shape[1:]) for x in parts]
+    parts = [x.reshape(n_chunks, EVAL_ROWS, *x.shape[1:]) for x in parts]
 
     def chunk(c):
         ids, tokens, lengths, F_star, mask = c[:5]

@@ -56,14 +56,20 @@ class World:
         return self.V
 
     def tokens(self) -> tuple[np.ndarray, np.ndarray]:
-        """(tokens n×T_max int32 left-padded with pad_id, lengths n int32)."""
-        lengths = np.array([len(c) for c in self.contexts], dtype=np.int32)
-        T = int(lengths.max()) if len(lengths) else 0
-        out = np.full((len(self.contexts), T), self.pad_id, dtype=np.int32)
-        for i, c in enumerate(self.contexts):
-            if len(c):
-                out[i, T - len(c) :] = c
-        return out, lengths
+        """(tokens n×T_max int32 left-padded with pad_id, lengths n int32), built once per
+        world (read-only arrays: planning, training data and evaluation all share them)."""
+        cached = self.__dict__.get("_tokens")
+        if cached is None:
+            lengths = np.array([len(c) for c in self.contexts], dtype=np.int32)
+            T = int(lengths.max()) if len(lengths) else 0
+            out = np.full((len(self.contexts), T), self.pad_id, dtype=np.int32)
+            for i, c in enumerate(self.contexts):
+                if len(c):
+                    out[i, T - len(c) :] = c
+            out.setflags(write=False)
+            lengths.setflags(write=False)
+            cached = self.__dict__["_tokens"] = (out, lengths)
+        return cached
 
     def save(self, out_dir) -> None:
         """Write truth.npz, properties.json, data.npz (with samples) and world.json, last:
