@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
+from simident.theory import divergence
 from simident.theory.linalg import (
     RankDecision,
     affine_sse,
@@ -26,54 +25,67 @@ from simident.theory.linalg import (
     pinv,
     row_space,
 )
-from simident.theory.logits import center, kl_terms
-from simident.theory.precision import in_float64
-
-
-@jax.jit
-def _qr_r(X):
-    return jnp.linalg.qr(X, mode="r")
+from simident.theory.logits import center
+from simident.theory.tallqr import stacked_r
 
 
 @dataclass(frozen=True)
 class Compressed:
-    """Small factors of a model pair: F_a = Q_F Xa, 1 = Q_F e, Ḡ_a = Q_G Ya (same for b)."""
+    """Small factors of a model pair: F_a = Q_F Xa, 1 = Q_F e, Ḡ_a = Q_G Ya (same for b);
+    RF = [e | Xa | Xb] and RG = [Ya | Yb] are the R factors of the two thin QRs."""
 
     n: int
     V: int
-    e: jax.Array
-    Xa: jax.Array
-    Xb: jax.Array
-    Ya: jax.Array
-    Yb: jax.Array
+    e: np.ndarray
+    Xa: np.ndarray
+    Xb: np.ndarray
+    Ya: np.ndarray
+    Yb: np.ndarray
     ga: float = 0.0  # ‖G_a‖_F before centering (sets the noise floor of Ḡ_a)
     gb: float = 0.0
+    RF: np.ndarray | None = field(default=None, repr=False)
+    RG: np.ndarray | None = field(default=None, repr=False)
+
+
+def _f64(X) -> np.ndarray:
+    return np.asarray(X, dtype=np.float64)
 
 
 def compress(Fa, Ga, Fb=None, Gb=None) -> Compressed:
-    """Thin-QR factors of a pair (or of one model when Fb, Gb are None)."""
-    Fa, Ga = jnp.asarray(Fa), jnp.asarray(Ga)
+    """Thin-QR factors of a pair (or of one model when Fb, Gb are None), float64.
+
+    The inputs stay in their own dtype; [1 | F_a | F_b] and [Ḡ_a | Ḡ_b] go through the
+    QR one block of rows at a time (`tallqr.stacked_r`), so no n×(1+d_a+d_b) float64
+    copy is made."""
+    Fa, Ga = np.asarray(Fa), np.asarray(Ga)
     if Fb is None:
-        Fb = jnp.zeros((Fa.shape[0], 0), Fa.dtype)
-        Gb = jnp.zeros((Ga.shape[0], 0), Ga.dtype)
-    Fb, Gb = jnp.asarray(Fb), jnp.asarray(Gb)
-    dt = jnp.result_type(Fa, Ga, Fb, Gb, jnp.float32)
-    if jax.config.jax_enable_x64:
-        dt = jnp.float64
+        Fb, Gb = np.zeros((Fa.shape[0], 0)), np.zeros((Ga.shape[0], 0))
+    Fb, Gb = np.asarray(Fb), np.asarray(Gb)
     n, da = Fa.shape
-    ones = jnp.ones((n, 1), dt)
-    RF = _qr_r(jnp.concatenate([ones, Fa.astype(dt), Fb.astype(dt)], axis=1))
-    RG = _qr_r(jnp.concatenate([center(Ga.astype(dt)), center(Gb.astype(dt))], axis=1))
+    V = Ga.shape[0]
+
+    def rows_F(i, j):
+        return np.concatenate([np.ones((j - i, 1)), _f64(Fa[i:j]), _f64(Fb[i:j])], axis=1)
+
+    mean = np.concatenate([_f64(Ga).mean(0), _f64(Gb).mean(0)])
+
+    def rows_G(i, j):
+        return np.concatenate([_f64(Ga[i:j]), _f64(Gb[i:j])], axis=1) - mean
+
+    RF = stacked_r(rows_F, n, 1 + da + Fb.shape[1])
+    RG = stacked_r(rows_G, V, da + Gb.shape[1])
     return Compressed(
         n=int(n),
-        V=int(Ga.shape[0]),
+        V=int(V),
         e=RF[:, 0],
         Xa=RF[:, 1 : 1 + da],
         Xb=RF[:, 1 + da :],
         Ya=RG[:, :da],
         Yb=RG[:, da:],
-        ga=float(jnp.linalg.norm(Ga)),
-        gb=float(jnp.linalg.norm(Gb)),
+        ga=float(np.linalg.norm(_f64(Ga))),
+        gb=float(np.linalg.norm(_f64(Gb))),
+        RF=RF,
+        RG=RG,
     )
 
 
@@ -86,8 +98,8 @@ class Spans:
     """
 
     d: int
-    E: jax.Array
-    U: jax.Array
+    E: np.ndarray
+    U: np.ndarray
     rank_E: RankDecision
     rank_U: RankDecision
     rank_k: RankDecision
@@ -134,7 +146,7 @@ class Spans:
 def _floors(X, Y, g_scale: float) -> tuple[float, float, float]:
     """Absolute noise floors for the ranks of F, Ḡ and L = F Ḡᵀ (see `noise_floor`)."""
     m = max(X.shape[0], Y.shape[0], 1)
-    x, y = float(jnp.linalg.norm(X)), max(float(jnp.linalg.norm(Y)), g_scale)
+    x, y = float(np.linalg.norm(X)), max(float(np.linalg.norm(Y)), g_scale)
     return noise_floor(X.dtype, m, x), noise_floor(X.dtype, m, y), noise_floor(X.dtype, m, x * y)
 
 
@@ -147,16 +159,15 @@ def _spans(X, Y, tol, g_scale: float = 0.0, noise: float = 0.0) -> Spans:
     smaller than the two models' disagreement.
     """
     fE, fU, fk = _floors(X, Y, g_scale)
-    nF = float(jnp.linalg.norm(X, 2)) if X.size else 0.0
-    nG = float(jnp.linalg.norm(Y, 2)) if Y.size else 0.0
+    nF = float(np.linalg.norm(X, 2)) if X.size else 0.0
+    nG = float(np.linalg.norm(Y, 2)) if Y.size else 0.0
     E, dE = row_space(X, tol, floor=fE, noise=noise / nG if nG > 0 else 0.0)
     U, dU = row_space(Y, tol, floor=fU, noise=noise / nF if nF > 0 else 0.0)
-    s_core = jnp.linalg.svd(X @ Y.T, compute_uv=False)
+    s_core = np.linalg.svd(X @ Y.T, compute_uv=False)
     kdec = decide_rank(np.asarray(s_core), tol, floor=fk, noise=noise, cap=min(dE.rank, dU.rank))
     return Spans(int(X.shape[1]), E, U, dE, dU, kdec)
 
 
-@in_float64
 def spans(F, G, tol: float | None = None) -> Spans:
     """E, U, their dimensions and k of one model (F: n×d, G: V×d), factorised route."""
     tol = default_tol(np.asarray(F).dtype) if tol is None else tol
@@ -169,12 +180,6 @@ def effective_complexity(F, G, tol: float | None = None) -> RankDecision:
     return spans(F, G, tol).rank_k
 
 
-@jax.jit
-def _qr_full(X):
-    return jnp.linalg.qr(X, mode="reduced")
-
-
-@in_float64
 def canonical_coordinates(F, G, tol: float | None = None, k: int | None = None):
     """Rank-k factorisation L = Φ Ψᵀ and the maps T = Ψ⁺Ḡ, R = Φ⁺F of one model (E3).
 
@@ -182,13 +187,13 @@ def canonical_coordinates(F, G, tol: float | None = None, k: int | None = None):
     R ḡ(y) = ψ(y), T Rᵀ = I_k.
     """
     tol = default_tol(np.asarray(F).dtype) if tol is None else tol
-    F, G = jnp.asarray(F, jnp.float64), jnp.asarray(G, jnp.float64)
-    QF, RF = _qr_full(F)
-    QG, RG = _qr_full(center(G))
-    Uc, s, Vct = jnp.linalg.svd(RF @ RG.T)
+    F, G = _f64(F), _f64(G)
+    QF, RF = np.linalg.qr(F)
+    QG, RG = np.linalg.qr(center(G))
+    Uc, s, Vct = np.linalg.svd(RF @ RG.T)
     dec = decide_rank(np.asarray(s), tol, k)
     r = dec.rank
-    sq = jnp.sqrt(s[:r])
+    sq = np.sqrt(s[:r])
     Phi = QF @ (Uc[:, :r] * sq)
     Psi = QG @ (Vct[:r].T * sq)
     T = (Vct[:r] @ RG) / sq[:, None]
@@ -276,7 +281,7 @@ class Equivalence:
 
 
 def _fro2(X):
-    return float(jnp.sum(X * X))
+    return float(np.sum(X * X))
 
 
 def _rel(num2: float, den2: float) -> float:
@@ -293,7 +298,7 @@ def _r2(sse: float, sst: float) -> float:
 
 def _full_r2(c: Compressed, X_from, X_to, tol) -> float:
     """Pooled R² of the best affine map between two models' context embeddings."""
-    mu = lambda X: jnp.outer(c.e, c.e @ X) / c.n  # noqa: E731
+    mu = lambda X: np.outer(c.e, c.e @ X) / c.n  # noqa: E731
     sse, sst, _, _ = affine_sse(X_from - mu(X_from), X_to - mu(X_to), tol, False)
     return _r2(float(sse), float(sst))
 
@@ -306,16 +311,15 @@ def a1_terms(core_a, core_b, s, Uc, Vct, k: int) -> tuple[float, float, float]:
         return 0.0, 0.0, 0.0
     D = core_a - core_b
     sk = s[:k]
-    total = float(jnp.sum(sk))
+    total = float(np.sum(sk))
     if float(sk[-1]) <= 0.0 or total <= 0.0:
         return float("inf"), float("inf"), float("inf")
-    w = 1.0 / jnp.sqrt(sk)
+    w = 1.0 / np.sqrt(sk)
     mis_f = _fro2((D @ Vct[:k].T) * w) / total
     mis_g = _fro2((D.T @ Uc[:, :k]) * w) / total
     return mis_f, mis_g, _fro2(D) / (float(sk[-1]) * total)
 
 
-@in_float64
 def compare_models(
     Fa,
     Ga,
@@ -333,7 +337,7 @@ def compare_models(
     """
     if tol is None:
         tol = max(default_tol(np.asarray(x).dtype) for x in (Fa, Ga, Fb, Gb))
-    Fa, Ga, Fb, Gb = (jnp.asarray(x, jnp.float64) for x in (Fa, Ga, Fb, Gb))
+    Fa, Ga, Fb, Gb = (np.asarray(x) for x in (Fa, Ga, Fb, Gb))
     if Fa.shape[0] != Fb.shape[0] or Ga.shape[0] != Gb.shape[0]:
         raise ValueError(
             f"models must share contexts and vocabulary: n {Fa.shape[0]} vs {Fb.shape[0]}, "
@@ -344,7 +348,7 @@ def compare_models(
     # differences below rounding noise count as zero (L_a = L_b = 0 must be equivalent)
     floor = _floors(c.Xa, c.Ya, c.ga)[2] + _floors(c.Xb, c.Yb, c.gb)[2]
     D = core_a - core_b
-    delta_2 = float(jnp.linalg.norm(D, 2)) if D.size else 0.0
+    delta_2 = float(np.linalg.norm(D, 2)) if D.size else 0.0
     noise = delta_2 if delta_2 > floor else 0.0
     da, db = int(c.Xa.shape[1]), int(c.Xb.shape[1])
     sa = _spans(c.Xa, c.Ya, tol, c.ga, noise=noise)
@@ -356,11 +360,11 @@ def compare_models(
 
     if k is not None and not 0 <= k <= min(da, db):
         raise ValueError(f"k={k} must lie in [0, min(d_a, d_b)] = [0, {min(da, db)}]")
-    Uc, s, Vct = jnp.linalg.svd(0.5 * (core_a + core_b))
+    Uc, s, Vct = np.linalg.svd(0.5 * (core_a + core_b))
     kdec = decide_rank(np.asarray(s), tol, k, floor=0.5 * floor, noise=noise, cap=min(da, db))
     r = kdec.rank
     mis_f, mis_g, bound = a1_terms(core_a, core_b, s, Uc, Vct, r)
-    sq = jnp.sqrt(jnp.where(s[:r] > 0, s[:r], 1.0))
+    sq = np.sqrt(np.where(s[:r] > 0, s[:r], 1.0))
     Uk, Vk = Uc[:, :r], Vct[:r].T
     T_a, T_b = (Vk.T @ c.Ya) / sq[:, None], (Vk.T @ c.Yb) / sq[:, None]
     R_a, R_b = (Uk.T @ c.Xa) / sq[:, None], (Uk.T @ c.Xb) / sq[:, None]
@@ -378,12 +382,13 @@ def compare_models(
     PEb_gb = c.Yb @ sb.P_E()
     m_res = _rel(_fro2(PUb_fb - c.Xa @ M.T), _fro2(PUb_fb))
     n_res = _rel(_fro2(PEb_gb - c.Ya @ N.T), _fro2(PEb_gb))
-    eye = jnp.eye(r)
-    tr_a = float(jnp.linalg.norm(T_a @ R_a.T - eye)) if r else 0.0
-    tr_b = float(jnp.linalg.norm(T_b @ R_b.T - eye)) if r else 0.0
+    eye = np.eye(r)
+    tr_a = float(np.linalg.norm(T_a @ R_a.T - eye)) if r else 0.0
+    tr_b = float(np.linalg.norm(T_b @ R_b.T - eye)) if r else 0.0
 
     if kl:
-        kls, num, den = (np.asarray(x) for x in kl_terms(Fa, Ga, Fb, Gb, kl_chunk))
+        fac = divergence.factors(Fa, Ga, Fb, Gb, c.RF, c.RG)
+        kls, num, den = divergence.kl_pass(fac, chunk=kl_chunk)
         kl_max, kl_mean = float(kls.max()), float(kls.mean())
         rp = _rel(float(num.sum()), float(den.sum())) if residual > 0.0 else 0.0
     else:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import jax.numpy as jnp
 import numpy as np
 
 from simident.theory.decisions import (
@@ -26,9 +25,8 @@ from simident.theory.decisions import (
     or3,
 )
 from simident.theory.equivalence import Spans
-from simident.theory.linalg import affine_fit, decide_rank, parallelism
+from simident.theory.linalg import affine_fit, decide_rank, parallelism, tall_r
 from simident.theory.logits import center
-from simident.theory.precision import in_float64
 
 
 @dataclass(frozen=True)
@@ -50,13 +48,11 @@ class View:
         return self.F[ids] @ self.RG.T
 
 
-@in_float64
 def make_view(F, G, spans: Spans) -> View:
-    """A model for the property checks (float64)."""
+    """A model for the property checks (float64 numpy: no compilation at a new shape)."""
     F = np.asarray(F, dtype=np.float64)
-    Gc = np.asarray(center(jnp.asarray(G, dtype=jnp.float64)))
-    RG = np.asarray(jnp.linalg.qr(jnp.asarray(Gc), mode="r"))
-    return View(F, Gc, spans, RG)
+    Gc = center(np.asarray(G, dtype=np.float64))
+    return View(F, Gc, spans, tall_r(Gc))
 
 
 def _undecided(b: Band, what: str) -> str:

@@ -1,0 +1,225 @@
+"""Per-context KL(p_a ‖ p_b) and the sums behind r_p (A3) in one pass over chunks of
+contexts, with float64-grade answers (error analysis: docs/numerics.md, *KL pass*).
+
+The pair's centered logit difference is exactly low-rank in the thin-QR bases of the
+identification: ℓ̄_a − ℓ̄_b = Q_F (X_a Y_aᵀ − X_b Y_bᵀ) Q_Gᵀ. It is evaluated as one
+product D = A Bᵀ of an n×r and a V×r factor built in float64 from those bases
+(r = rank of the small difference core, B with orthonormal columns), so it is accurate
+relative to D itself, not to the logits: an exactly equivalent float64 pair has D = 0
+and a near-equivalent one keeps its digits (forming ℓ_a − ℓ_b loses them). The two
+products (ℓ_a = F_a Ḡ_aᵀ and D) and what they are centred by run in float64; every
+other per-cell operation runs in float32 on quantities that are already centred, with
+the float64 remainders of x and log p_a carried where an exponential would amplify
+them. Per context, with x = E_pa D − D:
+
+    KL = log1p(Σ_y t_y),  t_y = p_a(y)(e^x − 1 − x)  (series for |x| ≤ 1/2, else
+         p_a e^x − p_a(1 + x), through exp(log p_a + x) where p_a is tiny, so a token
+         improbable under p_a but not p_b keeps its weight); log-sum-exp of
+         log p_a + x where the sum overflows;
+
+sums are taken in float32 within blocks of 32 tokens and in float64 across blocks.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import partial
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from simident.theory.logits import center
+
+BLOCK = 32  # tokens summed in float32 before the float64 accumulation
+EPS64 = float(np.finfo(np.float64).eps)
+_SERIES = [1.0 / math.factorial(i) for i in range(2, 12)]  # python floats: weakly typed
+
+
+def _series(x, degree: int):
+    """e^x − 1 − x by its Taylor series to x^degree (Horner)."""
+    acc = jnp.full_like(x, _SERIES[degree - 2])
+    for c in reversed(_SERIES[: degree - 2]):
+        acc = c + x * acc
+    return x * x * acc
+
+
+SERIES_MAX, SERIES_DEGREE = 0.5, 9  # truncation below 2e-9 relative for |x| ≤ 1/2
+
+
+def _bsum(*xs):
+    """Row sums of each c×V array: float32 within blocks of BLOCK tokens, float64 across
+    them."""
+    c, v = xs[0].shape
+    return [x.reshape(c, v // BLOCK, BLOCK).sum(-1).astype(jnp.float64).sum(-1) for x in xs]
+
+
+def _t(x, x_lo, lpa, lpa_lo, pa, xmax):
+    """t = p_a(e^x − 1 − x): the series for |x| ≤ 1/2 (only it when every |x| of the
+    chunk is that small) and p_a e^x − p_a(1 + x) beyond, with e^x (and, where p_a
+    is tiny, exp(log p_a + x): no underflow when p_a is tiny and x large) corrected by
+    the float64 remainders x_lo, lpa_lo (e^{x + x_lo} ≈ e^x (1 + x_lo))."""
+
+    def big():
+        tiny = jnp.finfo(pa.dtype).tiny * 1e6  # below it p_a e^x could lose digits
+        ex = jnp.where(pa > tiny, pa * jnp.exp(x), jnp.exp(lpa + x) * (1.0 + lpa_lo))
+        far = ex * (1.0 + x_lo) - pa * (1.0 + x)
+        return jnp.where(jnp.abs(x) <= SERIES_MAX, pa * _series(x, SERIES_DEGREE), far)
+
+    return jax.lax.cond(xmax > SERIES_MAX, big, lambda: pa * _series(x, SERIES_DEGREE))
+
+
+def _rows(Fa, Ga, A, B, mask, weighted: bool, dt=jnp.float32):
+    """KL per row and (weighted) the r_p numerator and denominator. Products ℓ_a, D
+    and the quantities they are centred by in float64, the rest in `dt`. Sums over
+    p̄ = (p_a + p_b)/2 are split into p_a sums and sums over q = p_a e^x − p_a =
+    p_a x + t, with p_b = p_a e^x / (1 + S), S = Σ t; every summand is centred under
+    p_a (little cancellation)."""
+    lt = Fa.dtype  # the products' dtype (float64); `dt` the elementwise pass's
+    hp = jax.lax.Precision.HIGHEST  # no TF32/bf16 passes on accelerators
+    la = jnp.where(mask, jnp.dot(Fa, Ga.T, precision=hp), -jnp.inf)
+    D = jnp.where(mask, jnp.dot(A, B.T, precision=hp), 0.0)
+    hi = jnp.max(la, -1, keepdims=True)
+    e = jnp.exp(la - hi)
+    z, eD, ela = _bsum(e, e * D, jnp.where(mask, e * la, 0.0))
+    mu, mla = (eD / z).astype(lt)[:, None], (ela / z).astype(lt)[:, None]
+    lpa64 = jnp.where(mask, la - hi - jnp.log(z).astype(lt)[:, None], 0.0)
+    lpa = jnp.where(mask, lpa64.astype(dt), -jnp.inf)
+    pa = (e / z.astype(lt)[:, None]).astype(dt)
+    zc = jnp.where(mask, la - 0.5 * D - (mla - 0.5 * mu), 0.0).astype(dt)  # ℓ̄ − E_pa ℓ̄
+    x64 = mu - D  # −(D − E_pa D)
+    x = x64.astype(dt)
+    lo = lambda hi64, hi: (hi64 - hi.astype(lt)).astype(dt)  # noqa: E731  float64 remainder
+    t = _t(x, lo(x64, x), lpa, lo(lpa64, jnp.where(mask, lpa, 0.0)), pa, jnp.max(jnp.abs(x)))
+    if weighted:
+        q = pa * x + t  # p_a e^x = p_a + q
+        fs = (x, x * x, zc, zc * zc)
+        S, *sums = _bsum(t, *(pa * f for f in fs), *(q * f for f in fs))
+    else:
+        (S,) = _bsum(t)
+    kl = jnp.log1p(S)
+    finite = jnp.all(jnp.isfinite(kl))
+    kl = jax.lax.cond(
+        finite,
+        lambda: kl,
+        lambda: jnp.where(
+            jnp.isfinite(kl), kl, jax.nn.logsumexp(lpa + x, axis=-1).astype(jnp.float64)
+        ),
+    )
+    kl = jnp.maximum(kl, 0.0)
+    if not weighted:
+        return (kl,)
+
+    def split():  # p_b = p_a e^x w, so Σ p̄ f = (Σ p_a f (1 + w) + w Σ q f) / 2
+        w = 1.0 / (1.0 + S)
+        return [0.5 * (a * (1.0 + w) + w * b) for a, b in zip(sums[:4], sums[4:], strict=True)]
+
+    def direct():  # S overflowed somewhere: p_b = exp(log p_a + x − KL)
+        pbar = 0.5 * (pa + jnp.exp(lpa + x - kl.astype(dt)[:, None]))
+        return _bsum(*(pbar * f for f in fs))
+
+    mx, mxx, mz, mzz = jax.lax.cond(finite, split, direct)
+    num = jnp.maximum(mxx - mx * mx, 0.0)
+    den = jnp.maximum(mzz - mz * mz, 0.0)
+    return kl, num, den
+
+
+@partial(jax.jit, static_argnames=("weighted", "dt"))
+def _chunk(Fa, Ga, A, B, mask, weighted, dt):
+    return _rows(Fa, Ga, A, B, mask, weighted, dt)
+
+
+def _ceil(x: int, m: int) -> int:
+    return max(m, -(-x // m) * m)
+
+
+def _pow2_at_most(x: int) -> int:
+    return 1 << max(int(x).bit_length() - 1, 0)
+
+
+@dataclass(frozen=True)
+class Factors:
+    """What the pass needs: F_a, the centered Ḡ_a, and D = A Bᵀ with A = W K_F built from
+    W = [1 | F_a | F_b] row by row (float64), B (V×r) with orthonormal columns."""
+
+    Fa: np.ndarray
+    Fb: np.ndarray
+    Ga: np.ndarray  # centered, float64
+    K_F: np.ndarray  # (1+d_a+d_b)×r
+    B: np.ndarray  # V×r, float64
+
+    @property
+    def rank(self) -> int:
+        return int(self.B.shape[1])
+
+    def A(self, rows) -> np.ndarray:
+        """Rows of A (float64) for the context ids `rows`."""
+        Fa, Fb = (np.asarray(X[rows], dtype=np.float64) for X in (self.Fa, self.Fb))
+        W = np.concatenate([np.ones((Fa.shape[0], 1)), Fa, Fb], axis=1)
+        return W @ self.K_F
+
+
+def _kept(R):
+    """SVD of a small factor R = U diag(s) Vᵀ restricted to σ_i above rounding noise."""
+    if R.size == 0:
+        return np.zeros((R.shape[0], 0)), np.zeros(0), np.zeros((R.shape[1], 0))
+    U, s, Vt = np.linalg.svd(R, full_matrices=False)
+    keep = s > EPS64 * max(R.shape) * (s[0] if s.size else 0.0)
+    return U[:, keep], s[keep], Vt[keep].T
+
+
+def factors(Fa, Ga, Fb, Gb, RF, RG) -> Factors:
+    """The pass's factors from the thin-QR R factors of [1 | F_a | F_b] (RF) and
+    [Ḡ_a | Ḡ_b] (RG) (`equivalence.compress`)."""
+    da = int(np.shape(Fa)[1])
+    Xa, Xb = RF[:, 1 : 1 + da], RF[:, 1 + da :]
+    Ya, Yb = RG[:, :da], RG[:, da:]
+    core_a, core_b = Xa @ Ya.T, Xb @ Yb.T
+    UF, sF, VF = _kept(RF)
+    UG, sG, VG = _kept(RG)
+    P, sig, Qt = np.linalg.svd(UF.T @ (core_a - core_b) @ UG, full_matrices=False)
+    m = max(RF.shape[1], RG.shape[1], 1)
+    floor = 10 * EPS64 * np.sqrt(m) * (np.linalg.norm(core_a) + np.linalg.norm(core_b))
+    keep = sig > floor
+    K_F = (VF / sF) @ (P[:, keep] * sig[keep])
+    K_G = (VG / sG) @ Qt[keep].T
+    Gc = center(np.concatenate([np.asarray(Ga, np.float64), np.asarray(Gb, np.float64)], 1))
+    return Factors(Fa, Fb, Gc[:, :da], K_F, Gc @ K_G)
+
+
+def _padded(X, rows: int, cols: int, dtype):
+    out = np.zeros((rows, cols), dtype)
+    out[: X.shape[0], : X.shape[1]] = X
+    return out
+
+
+def _run(fac: Factors, ids, weighted: bool, chunk: int | None, dtype=np.float32):
+    """The pass over contexts `ids`: products in `products`, the rest in `dtype`."""
+    products = np.float64
+    V, da = fac.Ga.shape
+    Vp, dp, rp = _ceil(V, BLOCK), _ceil(da, 32), _ceil(fac.rank, 32)  # few distinct shapes
+    c = chunk or _pow2_at_most(max(2**19 // Vp, 8))  # small blocks stay in cache
+    c = max(1, min(c, 1 << (max(len(ids), 1) - 1).bit_length()))
+    Ga = jnp.asarray(_padded(fac.Ga, Vp, dp, products))
+    B = jnp.asarray(_padded(fac.B, Vp, rp, products))
+    mask = jnp.asarray(np.arange(Vp) < V)
+    outs = []
+    for i in range(0, len(ids), c):
+        rows = ids[i : i + c]
+        Fa = _padded(np.asarray(fac.Fa[rows], np.float64), c, dp, products)
+        A = _padded(fac.A(rows), c, rp, products)
+        outs.append(_chunk(jnp.asarray(Fa), Ga, jnp.asarray(A), B, mask, weighted, dtype))
+    cols = [np.concatenate([np.asarray(o[j]) for o in outs]) for j in range(len(outs[0]))]
+    return [col[: len(ids)] for col in cols]
+
+
+def kl_pass(fac: Factors, ids=None, weighted: bool = True, chunk: int | None = None):
+    """(kl, num, den) per context of `ids` (all contexts by default), numpy float64;
+    (kl,) without `weighted`."""
+    n = int(np.shape(fac.Fa)[0])
+    ids = np.arange(n) if ids is None else np.asarray(ids, dtype=np.int64)
+    if ids.size == 0:
+        return tuple(np.zeros(0) for _ in range(3 if weighted else 1))
+    with jax.enable_x64(True):
+        return tuple(_run(fac, ids, weighted, chunk))
