@@ -15,9 +15,9 @@ them. Per context, with x = E_pa D − D:
     KL = log1p(Σ_y t_y),  t_y = p_a(y)(e^x − 1 − x)  (series for |x| ≤ 1/2, else
          p_a e^x − p_a(1 + x), through exp(log p_a + x) where p_a is tiny, so a token
          improbable under p_a but not p_b keeps its weight); log-sum-exp of
-         log p_a + x where the sum overflows;
+         log p_a + x (float64) where the sum exceeds 1e30;
 
-sums are taken in float32 within blocks of 32 tokens and in float64 across blocks.
+sums are taken in float32 within blocks of 8 tokens and in float64 across blocks.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ import numpy as np
 
 from simident.theory.logits import center
 
-BLOCK = 32  # tokens summed in float32 before the float64 accumulation
+BLOCK = 8  # tokens summed in float32 before the float64 accumulation (≤ 7u)
 EPS64 = float(np.finfo(np.float64).eps)
 _SERIES = [1.0 / math.factorial(i) for i in range(2, 12)]  # python floats: weakly typed
 
@@ -45,6 +45,7 @@ def _series(x, degree: int):
     return x * x * acc
 
 
+S_MAX = 1e30  # Σ t beyond it (KL > 69 nats): the log-sum-exp form, p_b from logs
 SERIES_MAX, SERIES_DEGREE = 0.5, 9  # truncation below 2e-9 relative for |x| ≤ 1/2
 
 
@@ -55,27 +56,38 @@ def _bsum(*xs):
     return [x.reshape(c, v // BLOCK, BLOCK).sum(-1).astype(jnp.float64).sum(-1) for x in xs]
 
 
-def _t(x, x_lo, lpa, lpa_lo, pa, xmax):
-    """t = p_a(e^x − 1 − x): the series for |x| ≤ 1/2 (only it when every |x| of the
-    chunk is that small) and p_a e^x − p_a(1 + x) beyond, with e^x (and, where p_a
-    is tiny, exp(log p_a + x): no underflow when p_a is tiny and x large) corrected by
-    the float64 remainders x_lo, lpa_lo (e^{x + x_lo} ≈ e^x (1 + x_lo))."""
+def _t(x, x64, lpa64, pa, mask, xmax):
+    """t = p_a(e^x − 1 − x) and q = p_a(e^x − 1): the series for |x| ≤ 1/2 (only it
+    when every |x| of the chunk is that small), p_a e^x − p_a(1 + x) and p_a e^x − p_a
+    beyond, with e^x corrected by the float64 remainder of x (e^{x + x_lo} ≈
+    e^x (1 + x_lo)); where p_a is tiny, exp(log p_a + x) from the float64 sum (no
+    underflow when p_a is tiny and x large)."""
+    dt = x.dtype
+
+    def near():
+        s = _series(x, SERIES_DEGREE)
+        return pa * s, pa * (x + s)
 
     def big():
-        tiny = jnp.finfo(pa.dtype).tiny * 1e6  # below it p_a e^x could lose digits
-        ex = jnp.where(pa > tiny, pa * jnp.exp(x), jnp.exp(lpa + x) * (1.0 + lpa_lo))
-        far = ex * (1.0 + x_lo) - pa * (1.0 + x)
-        return jnp.where(jnp.abs(x) <= SERIES_MAX, pa * _series(x, SERIES_DEGREE), far)
+        split = lambda v64: (v := v64.astype(dt), (v64 - v.astype(v64.dtype)).astype(dt))  # noqa: E731
+        xh, xl = split(x64)
+        ah, al = split(lpa64 + x64)  # lpa64 is 0 on padded tokens: finite
+        tiny = jnp.finfo(dt).tiny * 1e6  # below it p_a e^x could lose digits
+        ex = jnp.where(pa > tiny, pa * jnp.exp(xh) * (1.0 + xl), jnp.exp(ah) * (1.0 + al))
+        ex = jnp.where(mask, ex, 0.0)
+        t, q = near()
+        small = jnp.abs(x) <= SERIES_MAX
+        return jnp.where(small, t, ex - pa * (1.0 + x)), jnp.where(small, q, ex - pa)
 
-    return jax.lax.cond(xmax > SERIES_MAX, big, lambda: pa * _series(x, SERIES_DEGREE))
+    return jax.lax.cond(xmax > SERIES_MAX, big, near)
 
 
 def _rows(Fa, Ga, A, B, mask, weighted: bool, dt=jnp.float32):
     """KL per row and (weighted) the r_p numerator and denominator. Products ℓ_a, D
     and the quantities they are centred by in float64, the rest in `dt`. Sums over
-    p̄ = (p_a + p_b)/2 are split into p_a sums and sums over q = p_a e^x − p_a =
-    p_a x + t, with p_b = p_a e^x / (1 + S), S = Σ t; every summand is centred under
-    p_a (little cancellation)."""
+    p̄ = (p_a + p_b)/2 are split into p_a sums and sums over q = p_a e^x − p_a, with
+    p_b = p_a e^x / (1 + S), S = Σ t; the r_p sums are of squares centred under p̄ (a
+    first round of sums gives the means), so nothing cancels."""
     lt = Fa.dtype  # the products' dtype (float64); `dt` the elementwise pass's
     hp = jax.lax.Precision.HIGHEST  # no TF32/bf16 passes on accelerators
     la = jnp.where(mask, jnp.dot(Fa, Ga.T, precision=hp), -jnp.inf)
@@ -85,43 +97,41 @@ def _rows(Fa, Ga, A, B, mask, weighted: bool, dt=jnp.float32):
     z, eD, ela = _bsum(e, e * D, jnp.where(mask, e * la, 0.0))
     mu, mla = (eD / z).astype(lt)[:, None], (ela / z).astype(lt)[:, None]
     lpa64 = jnp.where(mask, la - hi - jnp.log(z).astype(lt)[:, None], 0.0)
-    lpa = jnp.where(mask, lpa64.astype(dt), -jnp.inf)
     pa = (e / z.astype(lt)[:, None]).astype(dt)
-    zc = jnp.where(mask, la - 0.5 * D - (mla - 0.5 * mu), 0.0).astype(dt)  # ℓ̄ − E_pa ℓ̄
     x64 = mu - D  # −(D − E_pa D)
     x = x64.astype(dt)
-    lo = lambda hi64, hi: (hi64 - hi.astype(lt)).astype(dt)  # noqa: E731  float64 remainder
-    t = _t(x, lo(x64, x), lpa, lo(lpa64, jnp.where(mask, lpa, 0.0)), pa, jnp.max(jnp.abs(x)))
-    if weighted:
-        q = pa * x + t  # p_a e^x = p_a + q
-        fs = (x, x * x, zc, zc * zc)
-        S, *sums = _bsum(t, *(pa * f for f in fs), *(q * f for f in fs))
-    else:
-        (S,) = _bsum(t)
+    t, q = _t(x, x64, lpa64, pa, mask, jnp.max(jnp.abs(x)))
+    (S,) = _bsum(t)
     kl = jnp.log1p(S)
-    finite = jnp.all(jnp.isfinite(kl))
+    ok = S < S_MAX  # beyond, p_a e^x is taken in the log domain
+    finite = jnp.all(ok)
     kl = jax.lax.cond(
         finite,
         lambda: kl,
-        lambda: jnp.where(
-            jnp.isfinite(kl), kl, jax.nn.logsumexp(lpa + x, axis=-1).astype(jnp.float64)
-        ),
+        lambda: jnp.where(ok, kl, jax.nn.logsumexp(jnp.where(mask, lpa64 + x64, -jnp.inf), -1)),
     )
     kl = jnp.maximum(kl, 0.0)
     if not weighted:
         return (kl,)
 
-    def split():  # p_b = p_a e^x w, so Σ p̄ f = (Σ p_a f (1 + w) + w Σ q f) / 2
+    def split(fs):  # p_b = p_a e^x w, p_a e^x = p_a + q: Σ p̄ f = (Σ p_a f (1+w) + w Σ q f)/2
         w = 1.0 / (1.0 + S)
-        return [0.5 * (a * (1.0 + w) + w * b) for a, b in zip(sums[:4], sums[4:], strict=True)]
+        qw = q * w.astype(dt)[:, None]  # ≤ p_b: no overflow (w ≥ 1/S_MAX)
+        sums = _bsum(*(pa * f for f in fs), *(qw * f for f in fs))
+        return [0.5 * (a * (1.0 + w) + b) for a, b in zip(sums[: len(fs)], sums[len(fs) :])]
 
-    def direct():  # S overflowed somewhere: p_b = exp(log p_a + x − KL)
-        pbar = 0.5 * (pa + jnp.exp(lpa + x - kl.astype(dt)[:, None]))
-        return _bsum(*(pbar * f for f in fs))
+    def direct(fs):  # S ≥ S_MAX somewhere: p_b = exp(log p_a + x − KL), exponent in f64
+        pb = jnp.where(mask, jnp.exp((lpa64 + x64 - kl[:, None]).astype(dt)), 0.0)
+        return _bsum(*(0.5 * (pa + pb) * f for f in fs))
 
-    mx, mxx, mz, mzz = jax.lax.cond(finite, split, direct)
-    num = jnp.maximum(mxx - mx * mx, 0.0)
-    den = jnp.maximum(mzz - mz * mz, 0.0)
+    def pbar_sums(*fs):
+        return jax.lax.cond(finite, lambda: split(fs), lambda: direct(fs))
+
+    zc64 = jnp.where(mask, la - 0.5 * D - (mla - 0.5 * mu), 0.0)  # ℓ̄ − E_pa ℓ̄
+    mx, mz = pbar_sums(x, zc64.astype(dt))
+    dx = (x64 - mx[:, None]).astype(dt)  # centred under p̄, from the float64 values
+    dz = jnp.where(mask, zc64 - mz[:, None], 0.0).astype(dt)
+    num, den = pbar_sums(dx * dx, dz * dz)
     return kl, num, den
 
 
