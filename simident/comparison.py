@@ -196,6 +196,7 @@ def compare(
     kl: bool = True,
     margins: tuple[float, float] = DEFAULT_MARGINS,
     contexts_name: str | None = None,
+    kl_contexts: int | None = None,
 ) -> Comparison:
     """Compare two models of the same contexts and vocabulary (any dimensions).
 
@@ -204,6 +205,9 @@ def compare(
     contexts: compare on this subset of context ids (properties are remapped; entries
     outside are dropped with a note). properties: specs or their JSON dicts.
     kl: compute the per-context KL and r_p (O(nVd)). margins: (lo, hi) of the bands.
+    kl_contexts: estimate KL and r_p on this many uniformly drawn contexts (seeded), with
+    95% intervals in `equivalence.kl_sample` / the JSON's `kl_sample` (default: exact up
+    to n·V = 1e10 context-token cells, 4096 contexts above; docs/compare.md).
     """
     A, B = _as_model(a, "A"), _as_model(b, "B")
     if A.n != B.n:
@@ -212,6 +216,10 @@ def compare(
         raise SimidentError(f"vocabulary size differs: A has V={A.V}, B V={B.V}")
     if tol is not None and not (isinstance(tol, (int, float)) and 0.0 < tol < 1.0):
         raise SimidentError(f"tol = {tol}: must lie in (0, 1)")
+    if kl_contexts is not None and (
+        isinstance(kl_contexts, bool) or not isinstance(kl_contexts, Integral) or kl_contexts < 2
+    ):
+        raise SimidentError(f"kl_contexts = {kl_contexts!r}: expected an integer ≥ 2")
     if k is not None and not 0 <= k <= min(A.d, B.d):
         raise SimidentError(f"k = {k}: must lie in [0, min(d_a, d_b)] = [0, {min(A.d, B.d)}]")
     try:
@@ -229,7 +237,7 @@ def compare(
         props, notes = restrict(props, ids.tolist())
         subset = {"name": contexts_name or "given", "n_used": int(ids.size), "n_total": A.n}
         A, B = A.restrict(ids), B.restrict(ids)
-    eq = compare_models(A.F, A.G, B.F, B.G, tol=tol, k=k, kl=kl)
+    eq = compare_models(A.F, A.G, B.F, B.G, tol=tol, k=k, kl=kl, kl_contexts=kl_contexts)
     results = ()
     if props:  # the views (centred G, projectors) only serve the properties
         va, vb = P.make_view(A.F, A.G, eq.a), P.make_view(B.F, B.G, eq.b)
