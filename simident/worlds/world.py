@@ -78,7 +78,9 @@ class World:
         from simident.env import versions
 
         writers = {
-            "truth.npz": model_writer(self.F, self.G),
+            "truth.npz": model_writer(
+                self.F, self.G, **{"meta/data": "exact", "meta/data_id": f"{self.world_id}/truth"}
+            ),
             "properties.json": json_writer({"properties": self.properties}),
         }
         if self.samples is not None:
