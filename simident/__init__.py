@@ -55,9 +55,9 @@ if TYPE_CHECKING:
     from simident.comparison import Comparison, PropertyResult, compare
     from simident.errors import SimidentError
     from simident.model import Model
+    from simident.specs import ParallelEmbedding, ParallelUnembedding, Probe, Relational, Steering
     from simident.theory.noise import NoiseLevel
     from simident.theory.parallel import ParallelBound
-    from simident.specs import ParallelEmbedding, ParallelUnembedding, Probe, Relational, Steering
 
 
 def __getattr__(name: str):

@@ -45,7 +45,10 @@ class NoiseLevel:
         """The level from the B per-refit distances (arrays of length B ≥ 1)."""
         s = np.asarray(spectral, dtype=np.float64).ravel()
         f = np.asarray(frobenius, dtype=np.float64).ravel()
-        se = (lambda x: float(x.std(ddof=1) / np.sqrt(x.size)) if x.size > 1 else float("nan"))
+
+        def se(x):
+            return float(x.std(ddof=1) / np.sqrt(x.size)) if x.size > 1 else float("nan")
+
         return cls(
             float(s.mean()), float(f.mean()), int(s.size), int(samples_per_context), se(s), se(f)
         )
