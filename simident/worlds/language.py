@@ -66,6 +66,8 @@ class Vocabulary:
         )
         queries = take(len(spec.attributes))
         answers = tuple(take(a.values) for a in spec.attributes)
+        if nxt[0] != spec.vocab_size:
+            raise RuntimeError(f"internal error: vocabulary of {nxt[0]} != {spec.vocab_size}")
         return cls(nxt[0], 0, subjects, words, base, sup, markers, queries, answers)
 
     def to_dict(self) -> dict:

@@ -16,11 +16,11 @@ from simident.errors import SimidentError
 from simident.io import read_toml
 from simident.worlds.spec import (
     WorldSpec,
-    _check_float,
-    _check_int,
-    _check_keys,
-    _check_name,
-    _fail,
+    check_float,
+    check_int,
+    check_keys,
+    check_name,
+    fail_field,
 )
 
 KINDS = ("planted", "language", "hmm")
@@ -62,9 +62,9 @@ def _set(spec, name, value):
 
 
 def _check_fraction(name: str, value, hi_open: bool = True) -> float:
-    v = _check_float(name, value)
+    v = check_float(name, value)
     if not (0.0 <= v < 1.0 if hi_open else 0.0 <= v <= 1.0):
-        _fail(name, f"must lie in [0, 1{')' if hi_open else ']'} (got {v})")
+        fail_field(name, f"must lie in [0, 1{')' if hi_open else ']'} (got {v})")
     return v
 
 
@@ -72,10 +72,10 @@ def _attribute_from(a, i: int) -> AttributeSpec:
     where = f"attributes[{i}]"
     if isinstance(a, AttributeSpec):
         return a
-    _check_keys(where, a, _ATTR_KEYS)
+    check_keys(where, a, _ATTR_KEYS)
     for key in ("name", "values"):
         if key not in a:
-            _fail(f"{where}.{key}", "required key missing")
+            fail_field(f"{where}.{key}", "required key missing")
     return AttributeSpec(
         name=a["name"],
         values=a["values"],
@@ -121,9 +121,12 @@ class LanguageSpec:
 
     @property
     def vocab_size(self) -> int:
-        from simident.worlds.language import Vocabulary
-
-        return Vocabulary.of(self).V
+        """BOS, subjects, words, 2 tokens per adjective pair (with the broken one), the
+        markers of `latest` attributes, one query per attribute, the answers."""
+        pairs = self.adjective_pairs + 1 if self.adjective_pairs else 0
+        markers = sum(a.values for a in self.attributes if a.source == "latest")
+        J, answers = len(self.attributes), sum(self.K)
+        return 1 + self.subjects + self.words + 2 * pairs + markers + J + answers
 
     def max_contexts(self) -> int:
         """Upper bound on |S|: every prefix distinct, plus s ⊕ q_j for each plain one."""
@@ -149,81 +152,81 @@ class LanguageSpec:
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "spec") -> LanguageSpec:
-        _check_keys(source, data, [f.name for f in fields(cls)])
+        check_keys(source, data, [f.name for f in fields(cls)])
         kw = dict(data)
         attrs = data.get("attributes", [])
         if not isinstance(attrs, (list, tuple)):
-            _fail("attributes", f"expected a list of tables ([[attributes]]), got {attrs!r}")
+            fail_field("attributes", f"expected a list of tables ([[attributes]]), got {attrs!r}")
         kw["attributes"] = tuple(_attribute_from(a, i) for i, a in enumerate(attrs))
         return cls(**kw)
 
 
 def _validate_language(s: LanguageSpec) -> None:
     if s.kind != "language":
-        _fail("kind", f"expected 'language' (got {s.kind!r})")
-    _set(s, "name", _check_name("name", s.name))
-    _set(s, "seed", _check_int("seed", s.seed, 0))
-    _set(s, "subjects", _check_int("subjects", s.subjects, 2))
-    _set(
-        s, "sequences_per_subject", _check_int("sequences_per_subject", s.sequences_per_subject, 1)
-    )
-    T = _check_int("length", s.length, 1)
+        fail_field("kind", f"expected 'language' (got {s.kind!r})")
+    _set(s, "name", check_name("name", s.name))
+    _set(s, "seed", check_int("seed", s.seed, 0))
+    _set(s, "subjects", check_int("subjects", s.subjects, 2))
+    _set(s, "sequences_per_subject", check_int("sequences_per_subject", s.sequences_per_subject, 1))
+    T = check_int("length", s.length, 1)
     if T > MAX_LENGTH:
-        _fail("length", f"must be <= {MAX_LENGTH} tokens after the subject (got {T})")
+        fail_field("length", f"must be <= {MAX_LENGTH} tokens after the subject (got {T})")
     _set(s, "length", T)
     if not isinstance(s.attributes, tuple):
         _set(s, "attributes", tuple(_attribute_from(a, i) for i, a in enumerate(s.attributes)))
     if not s.attributes:
-        _fail("attributes", "at least one [[attributes]] table is required")
+        fail_field("attributes", "at least one [[attributes]] table is required")
     names: set[str] = set()
     for i, a in enumerate(s.attributes):
         where = f"attributes[{i}]"
         if not isinstance(a, AttributeSpec):
-            _fail(where, f"expected an attribute table, got {a!r}")
-        _check_name(f"{where}.name", a.name)
+            fail_field(where, f"expected an attribute table, got {a!r}")
+        check_name(f"{where}.name", a.name)
         if a.name in names:
-            _fail(f"{where}.name", f"name '{a.name}' is already used; attribute names are unique")
+            fail_field(
+                f"{where}.name", f"name '{a.name}' is already used; attribute names are unique"
+            )
         names.add(a.name)
-        k = _check_int(f"{where}.values", a.values, 2)
+        k = check_int(f"{where}.values", a.values, 2)
         if k > 64:
-            _fail(f"{where}.values", f"must be <= 64 (got {k})")
+            fail_field(f"{where}.values", f"must be <= 64 (got {k})")
         if a.source not in SOURCES:
-            _fail(f"{where}.source", f"must be one of {', '.join(SOURCES)} (got {a.source!r})")
-        vis = _check_float(f"{where}.visibility", a.visibility)
+            fail_field(f"{where}.source", f"must be one of {', '.join(SOURCES)} (got {a.source!r})")
+        vis = check_float(f"{where}.visibility", a.visibility)
         if not 0.0 <= vis <= 10.0:
-            _fail(f"{where}.visibility", f"must lie in [0, 10] (got {vis})")
+            fail_field(f"{where}.visibility", f"must lie in [0, 10] (got {vis})")
         object.__setattr__(a, "values", k)
         object.__setattr__(a, "visibility", vis)
     D = s.D
-    W = _check_int("words", s.words, 1)
+    W = check_int("words", s.words, 1)
     _set(s, "words", W)
-    r = D if s.signature_rank is None else _check_int("signature_rank", s.signature_rank, 1)
+    r = D if s.signature_rank is None else check_int("signature_rank", s.signature_rank, 1)
     if r > D:
-        _fail("signature_rank", f"must be <= D = Σ_j (values_j − 1) = {D} (got {r})")
+        fail_field("signature_rank", f"must be <= D = Σ_j (values_j − 1) = {D} (got {r})")
     if W < r:
-        _fail(
+        fail_field(
             "words",
             f"signatures of rank {r} need at least signature_rank = {r} words (got {W}); "
             "raise words or lower signature_rank",
         )
     _set(s, "signature_rank", r)
-    P = _check_int("adjective_pairs", s.adjective_pairs, 0)
+    P = check_int("adjective_pairs", s.adjective_pairs, 0)
     if P == 1:
-        _fail("adjective_pairs", "must be 0 or >= 2 (two pairs share the propensity τ; got 1)")
+        fail_field("adjective_pairs", "must be 0 or >= 2 (two pairs share the propensity τ; got 1)")
     if P and len(s.attributes) < 2:
-        _fail(
+        fail_field(
             "adjective_pairs",
             "needs at least 2 attributes: τ is driven by attributes[0], the broken pair by "
             "attributes[1]",
         )
     _set(s, "adjective_pairs", P)
-    alpha = _check_float("answer_sharpness", s.answer_sharpness)
+    alpha = check_float("answer_sharpness", s.answer_sharpness)
     if not 0.0 < alpha <= 20.0:
-        _fail("answer_sharpness", f"must lie in (0, 20] (got {alpha})")
+        fail_field("answer_sharpness", f"must lie in (0, 20] (got {alpha})")
     _set(s, "answer_sharpness", alpha)
     eps = _check_fraction("noise", s.noise)
     if eps > 0 and math.prod(s.K) > MAX_TUPLES:
-        _fail(
+        fail_field(
             "noise",
             f"noise > 0 mixes over all {math.prod(s.K)} attribute tuples; at most "
             f"{MAX_TUPLES} are supported (lower attributes' values)",
@@ -232,12 +235,14 @@ def _validate_language(s: LanguageSpec) -> None:
     h = _check_fraction("heldout_subjects", s.heldout_subjects)
     _set(s, "heldout_subjects", h)
     if h > 0 and s.n_heldout < 1:
-        _fail("heldout_subjects", f"{h} of {s.subjects} subjects rounds to 0 held-out subjects")
+        fail_field(
+            "heldout_subjects", f"{h} of {s.subjects} subjects rounds to 0 held-out subjects"
+        )
     if s.subjects - s.n_heldout < 1:
-        _fail("heldout_subjects", f"leaves no training subject (got {h})")
-    _set(s, "n_sequences", _check_int("n_sequences", s.n_sequences, 0))
+        fail_field("heldout_subjects", f"leaves no training subject (got {h})")
+    _set(s, "n_sequences", check_int("n_sequences", s.n_sequences, 0))
     if s.vocab_size > MAX_VOCAB:
-        _fail(
+        fail_field(
             "subjects",
             f"the vocabulary has {s.vocab_size} tokens; at most {MAX_VOCAB} are supported "
             "(lower subjects, words or attribute values)",
@@ -260,25 +265,25 @@ class HMMSpec:
 
     def __post_init__(self):
         if self.kind != "hmm":
-            _fail("kind", f"expected 'hmm' (got {self.kind!r})")
-        _set(self, "name", _check_name("name", self.name))
-        _set(self, "seed", _check_int("seed", self.seed, 0))
-        _set(self, "states", _check_int("states", self.states, 1))
+            fail_field("kind", f"expected 'hmm' (got {self.kind!r})")
+        _set(self, "name", check_name("name", self.name))
+        _set(self, "seed", check_int("seed", self.seed, 0))
+        _set(self, "states", check_int("states", self.states, 1))
         if self.states > 64:
-            _fail("states", f"must be <= 64 (got {self.states})")
-        V = _check_int("vocab_size", self.vocab_size, 2)
+            fail_field("states", f"must be <= 64 (got {self.states})")
+        V = check_int("vocab_size", self.vocab_size, 2)
         if V > MAX_VOCAB:
-            _fail("vocab_size", f"must be <= {MAX_VOCAB} (got {V})")
+            fail_field("vocab_size", f"must be <= {MAX_VOCAB} (got {V})")
         _set(self, "vocab_size", V)
-        T = _check_int("length", self.length, 2)
+        T = check_int("length", self.length, 2)
         if T > MAX_LENGTH:
-            _fail("length", f"must be <= {MAX_LENGTH} (got {T})")
+            fail_field("length", f"must be <= {MAX_LENGTH} (got {T})")
         _set(self, "length", T)
-        c = _check_float("concentration", self.concentration)
+        c = check_float("concentration", self.concentration)
         if not 0.1 <= c <= 100.0:
-            _fail("concentration", f"must lie in [0.1, 100] (got {c})")
+            fail_field("concentration", f"must lie in [0.1, 100] (got {c})")
         _set(self, "concentration", c)
-        _set(self, "n_sequences", _check_int("n_sequences", self.n_sequences, 1))
+        _set(self, "n_sequences", check_int("n_sequences", self.n_sequences, 1))
 
     def max_contexts(self) -> int:
         return self.n_sequences * (self.length - 1)
@@ -292,7 +297,7 @@ class HMMSpec:
 
     @classmethod
     def from_dict(cls, data: dict, source: str = "spec") -> HMMSpec:
-        _check_keys(source, data, [f.name for f in fields(cls)])
+        check_keys(source, data, [f.name for f in fields(cls)])
         return cls(**data)
 
 
@@ -307,7 +312,7 @@ def spec_from_dict(data, source: str = "spec") -> AnySpec:
         raise SimidentError(f"{source}: expected a table of keys, got {data!r}")
     kind = data.get("kind", "planted")
     if kind not in KINDS:
-        _fail("kind", f"must be one of {', '.join(KINDS)} (got {kind!r})")
+        fail_field("kind", f"must be one of {', '.join(KINDS)} (got {kind!r})")
     if kind == "language":
         return LanguageSpec.from_dict(data, source)
     if kind == "hmm":
