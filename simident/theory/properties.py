@@ -42,6 +42,11 @@ class View:
     spans: Spans
     RG: np.ndarray  # Ḡ = Q_G R_G, so ‖Ḡ x‖ = ‖R_G x‖
     RF: np.ndarray  # F = Q_F R_F, so ‖F x‖ = ‖R_F x‖ and σ(F) = σ(R_F)
+    band: Band | None = None  # this model's own band (an exact model's: tol); None: the pair's
+
+    def band_or(self, pair: Band) -> Band:
+        """The band that decides this model's scores."""
+        return pair if self.band is None else self.band
 
     @property
     def K(self) -> np.ndarray:
@@ -84,8 +89,11 @@ def _parallel(va: View, vb: View, vectors, matrix, b: Band, names) -> dict:
             proj=parallelism(P @ u1, P @ u2),
             dist=parallelism(X @ u1, X @ u2),
         )
-        bounds[tag] = a5_bound(X, u1, u2, b.lower)
-    dec = {t: {k: decide(out[t][k].sin, b) for k in ("full", "proj", "dist")} for t in "ab"}
+        bounds[tag] = a5_bound(X, u1, u2, v.band_or(b).lower)
+    bands = {"a": va.band_or(b), "b": vb.band_or(b)}
+    dec = {
+        t: {k: decide(out[t][k].sin, bands[t]) for k in ("full", "proj", "dist")} for t in "ab"
+    }
     dist_a, dist_b = dec["a"]["dist"], dec["b"]["dist"]
     none_dist = not3(or3(dist_a, dist_b))
     a5 = bounds["a"].guaranteed and bounds["b"].guaranteed
@@ -192,8 +200,9 @@ def _affine_checks(va: View, vb: View, S, target, b: Band) -> dict:
             dist=affine_fit(v.logit_coords(S), Y, b.tol),
             cap=_dim_cap_uperp(v, S, b.tol),
         )
-    out["holds"] = tuple(decide(out[t]["model"].rel_residual, b) for t in "ab")
-    out["dist_each"] = tuple(decide(out[t]["dist"].rel_residual, b) for t in "ab")
+    bands = {"a": va.band_or(b), "b": vb.band_or(b)}
+    out["holds"] = tuple(decide(out[t]["model"].rel_residual, bands[t]) for t in "ab")
+    out["dist_each"] = tuple(decide(out[t]["dist"].rel_residual, bands[t]) for t in "ab")
     out["dist"] = and3(*out["dist_each"])
     out["no_cap"] = out["a"]["cap"] == 0 and out["b"]["cap"] == 0
     return out
@@ -316,8 +325,8 @@ def steering(va: View, vb: View, bd: Band, pairs=None, vector=None) -> dict:
         scores["same_combination_residual"] = (
             float(np.linalg.norm(shift - shift_b) / den) if den > 0 else 0.0
         )
-    dist = decide(in_LT, bd)
-    in_E = decide(out_of_E, bd)
+    dist = decide(in_LT, va.band_or(bd))
+    in_E = decide(out_of_E, va.band_or(bd))
     if in_E:
         reason = "v lies in the context span E, so the same combination steers every model"
     elif dist:
@@ -329,7 +338,7 @@ def steering(va: View, vb: View, bd: Band, pairs=None, vector=None) -> dict:
             "v has a part the distribution cannot see (outside E + U⊥): "
             "a minimal model cannot reproduce the shift"
         )
-    holds_b = decide(transfer, bd)
+    holds_b = decide(transfer, vb.band_or(bd))
     return {
         "holds_a": True,
         "holds_b": holds_b,
