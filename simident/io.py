@@ -203,3 +203,27 @@ def load_model(path) -> tuple[np.ndarray, np.ndarray]:
     from simident.arrays import check_arrays
 
     return check_arrays(F, G, str(path))
+
+
+RECORD_PREFIXES = ("noise/", "meta/")  # small arrays a model file may carry beside F, G
+
+
+def load_model_record(path) -> dict:
+    """The small arrays `noise/*` and `meta/*` of a model file (scalars and strings: its ν̂
+    and where its data came from), {} when it has none. Each must be 0-d."""
+    path = Path(path)
+    out = {}
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            for name in z.files:
+                if not name.startswith(RECORD_PREFIXES):
+                    continue
+                a = z[name]
+                if a.ndim != 0 or a.dtype.kind not in "iufU":
+                    raise SimidentError(f"{path}: array '{name}' must be a scalar or a string")
+                out[name] = a.item()
+    except SimidentError:
+        raise
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
+        raise SimidentError(f"{path}: not a readable .npz file ({e})") from None
+    return out

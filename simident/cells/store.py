@@ -50,6 +50,13 @@ def numeric_versions() -> dict:
     return {k: v.get(k) for k in VERSION_KEYS}
 
 
+def _noise(entries):
+    """The stored ν̂ of a cell's seeds (None when it ran no bootstrap)."""
+    from simident.theory.noise import NoiseLevel
+
+    return None if entries is None else [NoiseLevel(**e) for e in entries]
+
+
 class CellStore:
     """Finished cells in one folder, by content key."""
 
@@ -88,6 +95,8 @@ class CellStore:
                         eval_seconds=float(meta["eval_seconds"]),
                         history=point.get("history", {}),
                         shared=point.get("shared", {}),
+                        noise=_noise(point.get("noise")),
+                        bootstrap=point.get("bootstrap") or {},
                     )
                 )
             return out
@@ -113,7 +122,13 @@ class CellStore:
                 "seconds": float(first.seconds),
                 "eval_seconds": float(first.eval_seconds),
                 "points": [
-                    {"config": r.config.to_dict(), "history": r.history, "shared": r.shared}
+                    {
+                        "config": r.config.to_dict(),
+                        "history": r.history,
+                        "shared": r.shared,
+                        "noise": None if r.noise is None else [n.to_dict() for n in r.noise],
+                        "bootstrap": r.bootstrap or None,
+                    }
                     for r in results
                 ],
                 "about": about or {},

@@ -4,7 +4,8 @@ On disk a world is a folder:
   truth.npz        arrays F (n×d), G (V×d) in the `compare` format, rows in context order
   properties.json  planted properties in the `compare --properties` format
   world.json       world_id, resolved spec, contexts (token lists), split, queries, measured
-  data.npz         optional: `samples` (n × n_samples int32) of sampled next tokens
+  data.npz         optional: `samples` (n × n_samples int32) of sampled next tokens, and
+                   a process world's sampled sequences (`sequences`, ... int32 arrays)
 
 Context order: base contexts 0..n_base-1, then for each query q (in spec order) the
 extended contexts s ⊕ q in the order of their base context.
@@ -38,6 +39,7 @@ class World:
     properties: list = field(default_factory=list)  # `compare --properties` entries
     samples: np.ndarray | None = None  # n × n_samples int32 or None (population loss)
     extra: dict = field(default_factory=dict)  # anything else stored in world.json
+    sequences: dict = field(default_factory=dict)  # name -> (m × T) int32 token sequences
 
     @property
     def n(self) -> int:
@@ -78,12 +80,16 @@ class World:
         from simident.env import versions
 
         writers = {
-            "truth.npz": model_writer(self.F, self.G),
+            "truth.npz": model_writer(
+                self.F, self.G, **{"meta/data": "exact", "meta/data_id": f"{self.world_id}/truth"}
+            ),
             "properties.json": json_writer({"properties": self.properties}),
         }
+        arrays = {k: np.asarray(v, dtype=np.int32) for k, v in self.sequences.items()}
         if self.samples is not None:
-            samples = np.asarray(self.samples, dtype=np.int32)
-            writers["data.npz"] = lambda fh: np.savez(fh, samples=samples)
+            arrays["samples"] = np.asarray(self.samples, dtype=np.int32)
+        if arrays:
+            writers["data.npz"] = lambda fh: np.savez(fh, **arrays)
         writers["world.json"] = json_writer(
             {
                 "world_id": self.world_id,
@@ -165,9 +171,9 @@ def load_world(world_dir) -> World:
         props = props.get("properties", []) if isinstance(props, dict) else props
         if not isinstance(props, list):
             raise SimidentError(f"{d / 'properties.json'}: field 'properties' must be a list")
-    samples = None
+    samples, sequences = None, {}
     if (d / "data.npz").is_file():
-        samples = _load_samples(d / "data.npz", n, V)
+        samples, sequences = _load_samples(d / "data.npz", n, V)
     return World(
         world_id=str(meta["world_id"]),
         spec=meta["spec"],
@@ -181,6 +187,7 @@ def load_world(world_dir) -> World:
         properties=props,
         samples=samples,
         extra=meta.get("extra", {}),
+        sequences=sequences,
     )
 
 
@@ -188,17 +195,26 @@ def _is_id(x, bound: int) -> bool:
     return isinstance(x, int) and not isinstance(x, bool) and 0 <= x < bound
 
 
-def _load_samples(path: Path, n: int, V: int) -> np.ndarray | None:
-    """data.npz's `samples` (n × S token ids in [0, V)), checked."""
+def _load_samples(path: Path, n: int, V: int) -> tuple[np.ndarray | None, dict]:
+    """data.npz's `samples` (n × S token ids in [0, V)) and its other arrays (token
+    sequences of a process world), checked."""
     import zipfile
 
     try:
         with np.load(path, allow_pickle=False) as z:
-            samples = z["samples"] if "samples" in z.files else None
+            arrays = {k: z[k] for k in z.files}
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
         raise SimidentError(f"{path}: not a readable .npz file ({e})") from None
+    samples = arrays.pop("samples", None)
+    for key, seq in arrays.items():
+        if seq.ndim != 2 or not np.issubdtype(seq.dtype, np.integer):
+            raise SimidentError(
+                f"{path}: {key} must be a 2-d integer array (got {seq.dtype} {seq.shape})"
+            )
+        if seq.size and (seq.min() < 0 or seq.max() >= V):
+            raise SimidentError(f"{path}: {key} must hold token ids in [0, {V})")
     if samples is None:
-        return None
+        return None, arrays
     if samples.ndim != 2 or samples.shape[0] != n or not np.issubdtype(samples.dtype, np.integer):
         raise SimidentError(
             f"{path}: samples must be an integer array with {n} rows (got {samples.dtype} "
@@ -206,4 +222,4 @@ def _load_samples(path: Path, n: int, V: int) -> np.ndarray | None:
         )
     if samples.size and (samples.min() < 0 or samples.max() >= V):
         raise SimidentError(f"{path}: samples must be token ids in [0, {V})")
-    return samples
+    return samples, arrays
