@@ -40,8 +40,10 @@ def choose_margins(V, grid, holdout: str | None, target: float = TARGET) -> dict
     cal = V[V["family"] != holdout] if holdout else V
     rows = by_margin(cal)
     ok = [r for r in rows if r["right"] >= target]
-    best = max(ok, key=lambda r: (r["decided"], r["right"])) if ok else max(
-        rows, key=lambda r: (r["right"], r["decided"])
+    best = (
+        max(ok, key=lambda r: (r["decided"], r["right"]))
+        if ok
+        else max(rows, key=lambda r: (r["right"], r["decided"]))
     )
     lo, hi = grid[best["margin"]]
     return {"margin": best["margin"], "lo": lo, "hi": hi, "calibration": best, "met": bool(ok),

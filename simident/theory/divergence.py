@@ -233,3 +233,19 @@ def kl_pass(fac: Factors, ids=None, weighted: bool = True, chunk: int | None = N
         return tuple(np.zeros(0) for _ in range(3 if weighted else 1))
     with jax.enable_x64(True):
         return tuple(_run(fac, ids, weighted, chunk))
+
+
+def kl_terms(Fa, Ga, Fb, Gb, chunk: int | None = None, weighted: bool = True):
+    """Per context: KL(p_a ‖ p_b) in nats, and (with `weighted`) the two sums behind r_p,
+    Σ_y p̄ (δ − E_p̄ δ)² and Σ_y p̄ (ℓ̄ − E_p̄ ℓ̄)² with p̄ = (p_a + p_b)/2, δ = ℓ_a − ℓ_b,
+    ℓ̄ = (ℓ_a + ℓ_b)/2; numpy float64 arrays, chunk by chunk (never n×V numbers)."""
+    from simident.theory.tallqr import compress
+
+    c = compress(Fa, Ga, Fb, Gb)
+    return kl_pass(factors(Fa, Ga, Fb, Gb, c.RF, c.RG), weighted=weighted, chunk=chunk)
+
+
+def kl_per_context(Fa, Ga, Fb, Gb, chunk: int | None = None):
+    """KL(p_a ‖ p_b) in nats for every context (n,): the KL alone (the training
+    evaluation's path)."""
+    return kl_terms(Fa, Ga, Fb, Gb, chunk, weighted=False)[0]

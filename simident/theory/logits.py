@@ -2,7 +2,8 @@
 
 L[s, y] = log p(y|s) - mean_y' log p(y'|s) is a function of the distribution alone (E1).
 Only `centered_logits` and `log_probs` form the n×V matrix (small cases and tests);
-`kl_terms` walks over the contexts in chunks and never holds more than chunk×V numbers.
+The per-context KL and r_p sums walk over the contexts in chunks
+(`simident.theory.divergence.kl_terms`, `kl_per_context`).
 """
 
 from __future__ import annotations
@@ -30,22 +31,3 @@ def log_probs(F, G):
 def default_chunk(V: int, budget: int = 2**22) -> int:
     """Rows per chunk so that one chunk×V block holds about `budget` numbers (32 MiB f64)."""
     return int(max(1, min(4096, budget // max(V, 1))))
-
-
-def kl_terms(Fa, Ga, Fb, Gb, chunk: int | None = None, weighted: bool = True):
-    """Per context: KL(p_a ‖ p_b) in nats, and (with `weighted`) the two sums behind r_p,
-    Σ_y p̄ (δ − E_p̄ δ)² and Σ_y p̄ (ℓ̄ − E_p̄ ℓ̄)² with p̄ = (p_a + p_b)/2, δ = ℓ_a − ℓ_b,
-    ℓ̄ = (ℓ_a + ℓ_b)/2; numpy float64 arrays. Chunks of contexts (never n×V numbers at
-    once); float32 speed with float64-grade answers (`simident.theory.divergence`)."""
-    from simident.theory import divergence
-    from simident.theory.equivalence import compress
-
-    c = compress(Fa, Ga, Fb, Gb)
-    fac = divergence.factors(Fa, Ga, Fb, Gb, c.RF, c.RG)
-    return divergence.kl_pass(fac, weighted=weighted, chunk=chunk)
-
-
-def kl_per_context(Fa, Ga, Fb, Gb, chunk: int | None = None):
-    """KL(p_a ‖ p_b) in nats for every context (n,), computed chunk by chunk (the KL
-    alone: the training evaluation's path)."""
-    return kl_terms(Fa, Ga, Fb, Gb, chunk, weighted=False)[0]

@@ -11,6 +11,7 @@ fixed block height.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -57,3 +58,63 @@ def stacked_r(block: Callable[[int, int], np.ndarray], n: int, m: int, rows: int
         X = np.concatenate([R, np.asarray(block(i, min(i + rows, n)), dtype=np.float64)])
         R = np.linalg.qr(X, mode="r") if X.shape[0] > m else X
     return R
+
+
+@dataclass(frozen=True)
+class Compressed:
+    """Small factors of a model pair: F_a = Q_F Xa, 1 = Q_F e, Ḡ_a = Q_G Ya (same for b);
+    RF = [e | Xa | Xb] and RG = [Ya | Yb] are the R factors of the two thin QRs."""
+
+    n: int
+    V: int
+    e: np.ndarray
+    Xa: np.ndarray
+    Xb: np.ndarray
+    Ya: np.ndarray
+    Yb: np.ndarray
+    ga: float = 0.0  # ‖G_a‖_F before centering (sets the noise floor of Ḡ_a)
+    gb: float = 0.0
+    RF: np.ndarray | None = field(default=None, repr=False)
+    RG: np.ndarray | None = field(default=None, repr=False)
+
+
+def _f64(X) -> np.ndarray:
+    return np.asarray(X, dtype=np.float64)
+
+
+def compress(Fa, Ga, Fb=None, Gb=None) -> Compressed:
+    """Thin-QR factors of a pair (or of one model when Fb, Gb are None), float64.
+
+    The inputs stay in their own dtype; [1 | F_a | F_b] and [Ḡ_a | Ḡ_b] go through the
+    QR one block of rows at a time (`tallqr.stacked_r`), so no n×(1+d_a+d_b) float64
+    copy is made."""
+    Fa, Ga = np.asarray(Fa), np.asarray(Ga)
+    if Fb is None:
+        Fb, Gb = np.zeros((Fa.shape[0], 0)), np.zeros((Ga.shape[0], 0))
+    Fb, Gb = np.asarray(Fb), np.asarray(Gb)
+    n, da = Fa.shape
+    V = Ga.shape[0]
+
+    def rows_F(i, j):
+        return np.concatenate([np.ones((j - i, 1)), _f64(Fa[i:j]), _f64(Fb[i:j])], axis=1)
+
+    mean = np.concatenate([_f64(Ga).mean(0), _f64(Gb).mean(0)])
+
+    def rows_G(i, j):
+        return np.concatenate([_f64(Ga[i:j]), _f64(Gb[i:j])], axis=1) - mean
+
+    RF = stacked_r(rows_F, n, 1 + da + Fb.shape[1])
+    RG = stacked_r(rows_G, V, da + Gb.shape[1])
+    return Compressed(
+        n=int(n),
+        V=int(V),
+        e=RF[:, 0],
+        Xa=RF[:, 1 : 1 + da],
+        Xb=RF[:, 1 + da :],
+        Ya=RG[:, :da],
+        Yb=RG[:, da:],
+        ga=float(np.linalg.norm(_f64(Ga))),
+        gb=float(np.linalg.norm(_f64(Gb))),
+        RF=RF,
+        RG=RG,
+    )

@@ -127,9 +127,7 @@ def train_world_grid(
     tokens, lengths = world.tokens()
     data = make_data(world, config.loss, config.val_fraction, config.data)
     n_draws = draws_per_context(world, config.loss)
-    static = make_static(
-        config, world.n, world.V, tokens.shape[1], int(data.ids.shape[0]), n_draws
-    )
+    static = make_static(config, world.n, world.V, tokens.shape[1], int(data.ids.shape[0]), n_draws)
     evals = make_evals(world, config.loss, config.val_fraction, EVAL_ROWS, config.data)
     if config.early_stop and evals.heldout is None and not has_validation_share(static, evals):
         raise SimidentError(
@@ -383,7 +381,7 @@ def eval_chunk(static) -> int:
 
 def _kl_all(world, F, G) -> np.ndarray:
     """KL(p* ‖ p_model) over all contexts for every lane (P×n), float64 truth."""
-    from simident.theory.logits import kl_per_context
+    from simident.theory.divergence import kl_per_context
 
     out = np.empty((F.shape[0], F.shape[1]))
     for p in range(F.shape[0]):

@@ -209,9 +209,7 @@ def _batch_idx(static: Static, data_key, t):
     return jax.random.randint(k, (static.batch_size,), 0, static.m, dtype=jnp.int32)
 
 
-def train_lane(
-    static: Static, data: TrainData, t0, params, opt_state, key, lr, wd, teacher=None
-):
+def train_lane(static: Static, data: TrainData, t0, params, opt_state, key, lr, wd, teacher=None):
     """`chunk_steps` optimiser steps of one lane as one lax.scan; steps ≥ static.steps
     are computed but not applied. Returns params, opt_state, losses, KLs (chunk,).
     `teacher`: the parameters whose own distribution the refit's samples come from

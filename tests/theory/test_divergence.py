@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from simident.theory import constructors as C
+from simident.theory.divergence import kl_terms
 from simident.theory.equivalence import compare_models
-from simident.theory.logits import kl_terms
 from simident.theory.tallqr import stacked_r
 
 from ._models import SEEDS

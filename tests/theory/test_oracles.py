@@ -14,8 +14,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from simident.theory import constructors as C
+from simident.theory.divergence import kl_per_context
 from simident.theory.equivalence import compare_models, spans
-from simident.theory.logits import centered_logits, kl_per_context, log_probs
+from simident.theory.logits import centered_logits, log_probs
 
 from ._models import (
     ANY,
