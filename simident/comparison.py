@@ -280,7 +280,7 @@ def compare_at_margins(
     for margins in grid:
         results = ()
         if views:
-            bd = band(eq.tol, verdict_noise(eq), margins)  # one band for every property
+            bd = band(eq.tol, verdict_noise(eq), margins, eq.logit_residual)
             exact = band(eq.tol, 0.0, margins)  # an exact model (a world's truth) has no error
             va, vb = (
                 replace(v, band=exact if m.data == "exact" else None)

@@ -39,7 +39,8 @@ def run(args) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise SimidentError(f"--out {out}: exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()) and not (out / "cells").is_dir():
+    study = any((out / m).exists() for m in ("cells", "cache", "calibration.json"))
+    if out.is_dir() and any(out.iterdir()) and not study:
         raise SimidentError(f"--out {out}: not empty and not a calibration study folder")
     C, V, info = run_study(cells, out, progress=not args.quiet)
     record = summarize(C, V, info, args.mode, args.holdout, list(FAMILIES), MARGIN_GRID, out)
