@@ -62,6 +62,7 @@ def summarize(C, V, info, mode, holdout, families, grid, out: Path) -> dict:
     from simident.io import atomic_write, write_json
 
     choice = R.choose_margins(V, grid, holdout)
+    choice_all = R.choose_margins(V, grid, None)  # every family: the library's default
     loo = {}
     for fam in families:
         if fam in set(V["family"]):
@@ -76,6 +77,7 @@ def summarize(C, V, info, mode, holdout, families, grid, out: Path) -> dict:
         "holdout": holdout,
         "margin_grid": [list(m) for m in grid],
         "choice": choice,
+        "choice_all_families": choice_all,
         "holdout_summary": R.summary(held),
         "leave_one_out": loo,
         "tables": tabs,
