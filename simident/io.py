@@ -25,10 +25,21 @@ def replace_files(folder, writers: dict, stale=()) -> None:
     new is complete: each `writers[name](fh)` fills a temporary sibling first; only when
     all are written are they renamed into place (in the given order: the last one marks
     completion), and then the files named in `stale` that were not rewritten are removed.
-    A crash or Ctrl-C before the renames leaves the folder as it was."""
+    A crash or Ctrl-C before the renames leaves the folder as it was. A failing write
+    (full disk, file-size limit, no permission) raises SimidentError naming the target
+    file, not the temporary; a target that exists and is not a regular file (a folder, a
+    device) is refused before anything is written."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    for name in writers:
+        target = folder / name
+        if (target.exists() or target.is_symlink()) and not target.is_file():
+            raise SimidentError(f"cannot write {target}: exists and is not a regular file")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise SimidentError(f"cannot create folder {folder} ({e.strerror or e})") from None
     temps: list[tuple[str, str]] = []
+    name = None
     try:
         for name, write in writers.items():
             fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
@@ -42,10 +53,13 @@ def replace_files(folder, writers: dict, stale=()) -> None:
             os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual permissions
         for tmp, name in temps:
             os.replace(tmp, folder / name)
-    except BaseException:
+    except BaseException as e:
         for tmp, _ in temps:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+        if isinstance(e, OSError):
+            where = folder / name if name is not None else folder
+            raise SimidentError(f"cannot write {where} ({e.strerror or e})") from None
         raise
     for name in set(stale) - set(writers):
         (folder / name).unlink(missing_ok=True)
@@ -159,14 +173,23 @@ def read_toml(path, what: str = "TOML file") -> dict:
         raise SimidentError(f"{path}: cannot read ({e.strerror or e})") from None
 
 
-def model_writer(F, G, **extra):
-    """A `replace_files` writer of a model in the `compare` format (arrays F, G, extra)."""
-    arrays = {
+def model_arrays(F, G, **extra) -> dict:
+    """The arrays of a model file in the `compare` format: F, G and any `extra`."""
+    return {
         "F": np.asarray(F),
         "G": np.asarray(G),
         **{k: np.asarray(v) for k, v in extra.items()},
     }
+
+
+def npz_writer(arrays: dict):
+    """A `replace_files` writer of `arrays` as an `.npz` (uncompressed, no pickles)."""
     return lambda fh: np.savez(fh, **arrays)
+
+
+def model_writer(F, G, **extra):
+    """A `replace_files` writer of a model in the `compare` format (arrays F, G, extra)."""
+    return npz_writer(model_arrays(F, G, **extra))
 
 
 def save_model(path, F, G, **extra) -> None:
@@ -174,32 +197,53 @@ def save_model(path, F, G, **extra) -> None:
     atomic_write(path, model_writer(F, G, **extra))
 
 
-def load_model(path) -> tuple[np.ndarray, np.ndarray]:
-    """Read and validate a model file: arrays `F` (n×d) and `G` (V×d) (`arrays.check_arrays`).
+def load_model(path, limit=None) -> tuple[np.ndarray, np.ndarray]:
+    """Read and validate a model file: arrays `F` (n×d) and `G` (V×d) (`arrays.check_arrays`),
+    read in bounds (`integrity.read_npz`: headers checked before any array is read, at
+    most `limit` bytes). A file listed with checksums in the run.json, world.json or
+    embed.json beside it must match them.
 
     Raises SimidentError naming the file and the problem.
     """
+    from simident.arrays import check_arrays
+    from simident.integrity import read_npz, verify
+
     path = Path(path)
     _check_readable(path, "model file")
-    try:
-        loaded = np.load(path, allow_pickle=False)
-        if not isinstance(loaded, np.lib.npyio.NpzFile):
-            raise SimidentError(
-                f"{path}: not an .npz archive (a single array? save F and G with numpy.savez)"
-            )
-        with loaded as z:
-            names = set(z.files)
-            missing = [k for k in ("F", "G") if k not in names]
-            if missing:
-                raise SimidentError(
-                    f"{path}: missing array(s) {', '.join(missing)} "
-                    f"(found: {sorted(names) or 'none'})"
-                )
-            F, G = z["F"], z["G"]
-    except SimidentError:
-        raise
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
-        raise SimidentError(f"{path}: not a readable .npz file ({e})") from None
-    from simident.arrays import check_arrays
+    if not zipfile.is_zipfile(path):
+        raise SimidentError(
+            f"{path}: not an .npz archive (a single array? save F and G with numpy.savez)"
+        )
+    arrays = read_npz(
+        path,
+        "model file",
+        expect={"F": (None, None), "G": (None, None)},
+        required=("F", "G"),
+        limit=limit,
+    )
+    record = sibling_checksums(path)
+    if record is not None:
+        verify(arrays, record, path)
+    return check_arrays(arrays["F"], arrays["G"], str(path))
 
-    return check_arrays(F, G, str(path))
+
+RECORDS = ("run.json", "world.json", "embed.json")
+
+
+def sibling_checksums(path) -> dict | None:
+    """The checksum record of `path` in the run.json, world.json or embed.json of its
+    folder (written by `simident train`, `world`, `embed`), or None when none lists it."""
+    path = Path(path)
+    for name in RECORDS:
+        record = path.parent / name
+        if not record.is_file():
+            continue
+        try:
+            meta = json.loads(record.read_text())
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+            continue  # an unreadable record is the reader's of that folder to refuse
+        seal = meta.get("integrity") if isinstance(meta, dict) else None
+        files = seal.get("files") if isinstance(seal, dict) else None
+        if isinstance(files, dict) and path.name in files:
+            return files[path.name]
+    return None

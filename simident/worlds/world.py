@@ -3,7 +3,8 @@
 On disk a world is a folder:
   truth.npz        arrays F (n×d), G (V×d) in the `compare` format, rows in context order
   properties.json  planted properties in the `compare --properties` format
-  world.json       world_id, resolved spec, contexts (token lists), split, queries, measured
+  world.json       world_id, resolved spec, contexts (token lists), split, queries, measured,
+                   and `integrity`: checksums of every array of truth.npz and data.npz
   data.npz         optional: `samples` (n × n_samples int32) of sampled next tokens
 
 Context order: base contexts 0..n_base-1, then for each query q (in spec order) the
@@ -19,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from simident.errors import SimidentError
-from simident.io import json_writer, load_model, model_writer, read_json, replace_files
+from simident.io import json_writer, load_model, model_arrays, npz_writer, read_json, replace_files
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,14 +77,13 @@ class World:
         an earlier world in `out_dir` is replaced only once all of them are written
         (`io.replace_files`), and its data.npz is removed when this world has none."""
         from simident.env import versions
+        from simident.integrity import seal
 
-        writers = {
-            "truth.npz": model_writer(self.F, self.G),
-            "properties.json": json_writer({"properties": self.properties}),
-        }
+        files = {"truth.npz": model_arrays(self.F, self.G)}
         if self.samples is not None:
-            samples = np.asarray(self.samples, dtype=np.int32)
-            writers["data.npz"] = lambda fh: np.savez(fh, samples=samples)
+            files["data.npz"] = {"samples": np.asarray(self.samples, dtype=np.int32)}
+        writers = {name: npz_writer(arrays) for name, arrays in files.items()}
+        writers["properties.json"] = json_writer({"properties": self.properties})
         writers["world.json"] = json_writer(
             {
                 "world_id": self.world_id,
@@ -100,6 +100,7 @@ class World:
                 "measured": self.measured,
                 "extra": self.extra,
                 "versions": versions(),
+                "integrity": seal(files),  # checksums of truth.npz and data.npz
             }
         )
         replace_files(out_dir, writers, stale=["data.npz"])
@@ -167,7 +168,7 @@ def load_world(world_dir) -> World:
             raise SimidentError(f"{d / 'properties.json'}: field 'properties' must be a list")
     samples = None
     if (d / "data.npz").is_file():
-        samples = _load_samples(d / "data.npz", n, V)
+        samples = _load_samples(d / "data.npz", n, V, meta)
     return World(
         world_id=str(meta["world_id"]),
         spec=meta["spec"],
@@ -188,15 +189,16 @@ def _is_id(x, bound: int) -> bool:
     return isinstance(x, int) and not isinstance(x, bool) and 0 <= x < bound
 
 
-def _load_samples(path: Path, n: int, V: int) -> np.ndarray | None:
-    """data.npz's `samples` (n × S token ids in [0, V)), checked."""
-    import zipfile
+def _load_samples(path: Path, n: int, V: int, meta: dict) -> np.ndarray | None:
+    """data.npz's `samples` (n × S token ids in [0, V)), read in bounds and checked against
+    the checksums world.json records for it."""
+    from simident.integrity import read_npz, recorded, verify
 
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            samples = z["samples"] if "samples" in z.files else None
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
-        raise SimidentError(f"{path}: not a readable .npz file ({e})") from None
+    arrays = read_npz(path, "world data file", expect={"samples": (n, None)})
+    want = recorded(meta, path.name, path.parent / "world.json")
+    if want is not None:
+        verify(arrays, want, path)
+    samples = arrays.get("samples")
     if samples is None:
         return None
     if samples.ndim != 2 or samples.shape[0] != n or not np.issubdtype(samples.dtype, np.integer):
