@@ -11,6 +11,7 @@ import importlib
 import io
 import os
 import sys
+import warnings
 
 from simident.errors import SimidentError
 
@@ -112,7 +113,11 @@ def _main(argv) -> int:
             sys.stdout.flush()
             return 2
         name = f"simident {args.command}"
-        code = int(modules[args.command].run(args) or 0)
+        with warnings.catch_warnings():  # library warnings as one line each, on stderr
+            warnings.showwarning = lambda message, *_, **__: print(
+                f"{name}: warning: {message}", file=sys.stderr
+            )
+            code = int(modules[args.command].run(args) or 0)
         sys.stdout.flush()  # everything printed reached stdout before the exit code says so
         return code
     except SimidentError as e:

@@ -117,7 +117,10 @@ class Comparison:
         for p in self.properties:
             if p.name == name:
                 return p
-        raise KeyError(name)
+        from simident.errors import SimidentError
+
+        known = ", ".join(repr(p.name) for p in self.properties) or "none were tested"
+        raise SimidentError(f"Comparison.property: no property named {name!r} (known: {known})")
 
     def to_dict(self) -> dict:
         out = self.equivalence.to_dict()

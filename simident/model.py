@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from simident.arrays import check_arrays
+from simident.errors import SimidentError
 
 
 @dataclass(frozen=True, eq=False)
@@ -45,8 +46,26 @@ class Model:
         return int(self.F.shape[1])
 
     def restrict(self, contexts) -> Model:
-        """The same model on a subset of contexts (rows of F, in the given order)."""
-        return Model(self.F[np.asarray(contexts, dtype=np.int64)], self.G)
+        """The same model on a subset of contexts (rows of F, in the given order).
+        `contexts`: a non-empty sequence of integer ids in [0, n) (no negative indexing);
+        anything else raises SimidentError naming the argument."""
+        ids = np.asarray(contexts)
+        if ids.ndim != 1 or ids.size == 0:
+            raise SimidentError(
+                f"Model.restrict: contexts must be a non-empty 1-D sequence of ids "
+                f"(got shape {ids.shape})"
+            )
+        if ids.dtype == np.bool_ or not np.issubdtype(ids.dtype, np.integer):
+            raise SimidentError(
+                f"Model.restrict: contexts must be integer ids in [0, {self.n}) "
+                f"(got dtype {ids.dtype})"
+            )
+        bad = ids[(ids < 0) | (ids >= self.n)]
+        if bad.size:
+            raise SimidentError(
+                f"Model.restrict: contexts must be ids in [0, {self.n}) (got {int(bad[0])})"
+            )
+        return Model(self.F[ids.astype(np.int64)], self.G)
 
     @classmethod
     def load(cls, path: str | Path) -> Model:

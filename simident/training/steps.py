@@ -184,7 +184,8 @@ def train_lane(static: Static, data: TrainData, t0, params, opt_state, key, lr, 
     graphdef = graphdef_of(static)
     tx = make_optimizer(static, lr, wd)
     data_key = jax.random.fold_in(key, 1)
-    masked = static.steps % static.chunk_steps != 0
+    # early stopping's dense first chunks shift the later chunk ends: mask there too
+    masked = static.steps % static.chunk_steps != 0 or static.early_stop
 
     def step(carry, t):
         params, opt_state = carry
