@@ -211,9 +211,10 @@ def load_model(path, limit=None) -> tuple[np.ndarray, np.ndarray]:
     path = Path(path)
     _check_readable(path, "model file")
     if not zipfile.is_zipfile(path):
-        raise SimidentError(
-            f"{path}: not an .npz archive (a single array? save F and G with numpy.savez)"
-        )
+        with open(path, "rb") as fh:
+            single = fh.read(6) == b"\x93NUMPY"
+        why = "a single array? save F and G with numpy.savez" if single else "truncated?"
+        raise SimidentError(f"{path}: not an .npz archive ({why})")
     arrays = read_npz(
         path,
         "model file",
