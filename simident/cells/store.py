@@ -101,7 +101,9 @@ class CellStore:
         if not isinstance(meta, dict):
             raise SimidentError(f"{meta_path}: not a JSON object")
         seal = meta.get("integrity")
-        if not isinstance(seal, dict) or seal.get("record_sha256") != record_digest(meta):
+        if not isinstance(seal, dict):
+            raise SimidentError(f"{meta_path}: has no checksums (from an older simident?)")
+        if seal.get("record_sha256") != record_digest(meta):
             raise SimidentError(f"{meta_path}: its record does not match its digest (edited?)")
         if meta.get("key") != key:
             raise SimidentError(f"{meta_path}: holds entry {meta.get('key')!r}, not {key}")
