@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import zipfile
 from pathlib import Path
 
@@ -94,11 +95,10 @@ def verify(arrays: dict, record, path) -> None:
 
 
 def record_digest(record: dict, skip: str = "integrity") -> str:
-    """sha256 of a JSON-able record without its field `skip` (keys sorted)."""
-    from simident.io import _jsonable
-
+    """sha256 of a record in its JSON-read form (plain types, as `json.loads` gives;
+    keys sorted) without its field `skip`."""
     body = {k: v for k, v in record.items() if k != skip}
-    text = json.dumps(_jsonable(body), sort_keys=True, allow_nan=False)
+    text = json.dumps(body, sort_keys=True, allow_nan=False)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -139,6 +139,18 @@ def members(path) -> dict:
     return out
 
 
+def check_readable(path: Path, what: str) -> None:
+    """A file that exists, is not a directory and can be opened; else SimidentError."""
+    if path.is_dir():
+        raise SimidentError(f"{what} {path}: is a directory")
+    if not path.exists():
+        raise SimidentError(f"{what} {path}: no such file")
+    if not path.is_file():
+        raise SimidentError(f"{what} {path}: not a regular file")
+    if not os.access(path, os.R_OK):
+        raise SimidentError(f"{what} {path}: permission denied")
+
+
 def read_npz(
     path, what: str = "array file", expect: dict | None = None, required=(), limit=None
 ) -> dict:
@@ -150,11 +162,10 @@ def read_npz(
     `limit` bytes (default: MEMORY_FRACTION of this machine's memory). Only then are the
     arrays read (zip CRCs checked), so no read allocates more than its header declared.
     """
-    from simident.io import _check_readable
     from simident.memory import MEMORY_FRACTION, gib, total_memory_bytes
 
     path = Path(path)
-    _check_readable(path, what)
+    check_readable(path, what)
     heads = members(path)
     missing = [k for k in required if k not in heads]
     if missing:

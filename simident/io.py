@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from simident.errors import SimidentError
+from simident.integrity import check_readable as _check_readable
 
 
 def atomic_write(path, write) -> None:
@@ -118,18 +119,6 @@ def json_writer(obj):
 def write_json(path, obj) -> None:
     """Write JSON atomically (a crash never leaves a half-written file)."""
     atomic_write(path, json_writer(obj))
-
-
-def _check_readable(path: Path, what: str) -> None:
-    """A file that exists, is not a directory and can be opened; else SimidentError."""
-    if path.is_dir():
-        raise SimidentError(f"{what} {path}: is a directory")
-    if not path.exists():
-        raise SimidentError(f"{what} {path}: no such file")
-    if not path.is_file():
-        raise SimidentError(f"{what} {path}: not a regular file")
-    if not os.access(path, os.R_OK):
-        raise SimidentError(f"{what} {path}: permission denied")
 
 
 def read_json(path, what: str = "JSON file"):

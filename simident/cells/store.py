@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from simident.io import atomic_write, npz_writer, read_json, write_json
+from simident.io import atomic_write, npz_writer, read_json, to_json, write_json
 
 ARRAYS = (
     "F",
@@ -177,6 +177,6 @@ class CellStore:
         }
         meta["integrity"] = {
             **seal({arrays_path.name: arrays}),
-            "record_sha256": record_digest(meta),
+            "record_sha256": record_digest(json.loads(to_json(meta))),  # as it reads back
         }
         write_json(meta_path, meta)

@@ -104,13 +104,12 @@ COPIES = 6
 def _check_headers(path_a, path_b) -> None:
     """From the two files' headers alone (nothing materialised): matching n and V, and a
     comparison whose float64 arrays fit in this machine's memory."""
-    from simident.integrity import members
-    from simident.io import _check_readable
+    from simident.integrity import check_readable, members
     from simident.memory import check_fits
 
     shapes = []
     for path in (path_a, path_b):
-        _check_readable(Path(path), "model file")
+        check_readable(Path(path), "model file")
         if not zipfile.is_zipfile(path):
             return  # refused by Model.load with its own message
         heads = members(path)
