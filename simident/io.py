@@ -233,7 +233,11 @@ def sibling_checksums(path) -> dict | None:
         except (OSError, UnicodeDecodeError, ValueError, RecursionError):
             continue  # an unreadable record is the reader's of that folder to refuse
         seal = meta.get("integrity") if isinstance(meta, dict) else None
+        if seal is None:
+            continue  # written by an older simident: nothing to verify against
         files = seal.get("files") if isinstance(seal, dict) else None
-        if isinstance(files, dict) and path.name in files:
+        if not isinstance(files, dict):
+            raise SimidentError(f"{record}: field 'integrity' is malformed (no 'files' object)")
+        if path.name in files:
             return files[path.name]
     return None

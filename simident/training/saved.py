@@ -56,6 +56,8 @@ def load_run(run_dir) -> SavedRun:
     shape = record["model_shape"]
     if not isinstance(shape, dict) or any(not isinstance(shape.get(k), int) for k in "nVT"):
         raise SimidentError(f"{run_dir / 'run.json'}: model_shape must hold integers n, V, T")
+    if not isinstance(record["seeds"], list) or not record["seeds"]:
+        raise SimidentError(f"{run_dir / 'run.json'}: field 'seeds' must be a non-empty list")
     seeds, weights = [], []
     for entry in record["seeds"]:
         if not isinstance(entry, dict) or not _is_seed(entry.get("seed")):
@@ -64,6 +66,8 @@ def load_run(run_dir) -> SavedRun:
                 f"'seed' in [0, 2^32) (got {entry!r:.80})"
             )
         seed = int(entry["seed"])
+        if seed in seeds:
+            raise SimidentError(f"{run_dir / 'run.json'}: field 'seeds' lists seed {seed} twice")
         path = run_dir / f"seed_{seed}.npz"
         seeds.append(seed)
         weights.append(_read_weights(path, record))

@@ -114,11 +114,14 @@ def load_world(world_dir) -> World:
     for name in ("truth.npz", "world.json"):
         if not (d / name).is_file():
             raise SimidentError(f"{d}: missing {name} (is this a `simident world` output?)")
-    F, G = load_model(d / "truth.npz")
+    F, G = load_model(d / "truth.npz")  # verified against world.json's checksums
     wj = d / "world.json"
     meta = read_json(wj, "world file")
     if not isinstance(meta, dict):
         raise SimidentError(f"{wj}: expected a JSON object")
+    from simident.integrity import recorded
+
+    recorded(meta, "truth.npz", wj)  # a record with checksums must list truth.npz
     for key in ("world_id", "spec", "contexts", "split"):
         if key not in meta:
             raise SimidentError(f"{wj}: missing field '{key}'")
