@@ -55,6 +55,12 @@ class _FullWrites(io.RawIOBase):
     def writable(self) -> bool:
         return True
 
+    def fileno(self) -> int:
+        return self.fd
+
+    def isatty(self) -> bool:
+        return os.isatty(self.fd)
+
     def write(self, b) -> int:
         view = memoryview(b).cast("B")
         done = 0

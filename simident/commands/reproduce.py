@@ -51,7 +51,7 @@ def run(args) -> int:
         raise SimidentError("--quick and --tiny exclude each other")
     if args.seeds is not None and not 2 <= args.seeds <= 2**16:
         raise SimidentError(
-            f"--seeds {args.seeds}: must lie in [2, 2^16] (claims compare seed pairs)"
+            f"--seeds {args.seeds}: need at least 2 (claims compare seed pairs) and at most 2^16"
         )
     only = None
     if args.only:

@@ -124,9 +124,10 @@ class TrainConfig:
         value = getattr(self, name)
         if value is None and none_ok:
             return
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            within = f"≥ {low}" if high == math.inf else f"in [{low}, {_power(high)}]"
-            raise SimidentError(f"{name} must be an integer {within} (got {value!r})")
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise SimidentError(f"{name} must be an integer ≥ {low} (got {value!r})")
+        if value > high:
+            raise SimidentError(f"{name} must be an integer ≤ {_power(high)} (got {value!r})")
 
     def _check_float(self, name, positive, none_ok=False):
         value = getattr(self, name)

@@ -67,13 +67,13 @@ def test_import_is_light():
 @pytest.mark.parametrize(
     "field, value, message",
     [
-        ("steps", 10**12, r"steps must be an integer in \[1, 2\^30\]"),
-        ("chunk_steps", 10**12, r"chunk_steps must be an integer in \[0, 2\^30\]"),
-        ("seeds", 2**32 + 1, "seeds must be an integer in"),
-        ("seed_offset", 2**32, "seed_offset must be an integer in"),
+        ("steps", 10**12, r"steps must be an integer ≤ 2\^30 \(got 1000000000000\)"),
+        ("chunk_steps", 10**12, r"chunk_steps must be an integer ≤ 2\^30"),
+        ("seeds", 2**32 + 1, r"seeds must be an integer ≤ 2\^32"),
+        ("seed_offset", 2**32, r"seed_offset must be an integer ≤ 2\^32 − 1"),
         ("seed_offset", 2**32 - 1, r"seeds 4294967295..4294967298 must lie in \[0, 2\^32\)"),
-        ("width", 10**20, r"width must be an integer in \[1, 2\^31 − 1\]"),
-        ("warmup", -1, "warmup must be an integer in"),
+        ("width", 10**20, r"width must be an integer ≤ 2\^31 − 1"),
+        ("warmup", -1, "warmup must be an integer ≥ 0"),
         ("batch_size", -1, "batch_size must be an integer ≥ 0"),
     ],
 )
