@@ -5,6 +5,7 @@ Typed API (imported on first use, so `import simident` does no work):
   compare(a, b, ...)           -> Comparison: equivalence, k, residuals, property verdicts
   ParallelUnembedding, ParallelEmbedding, Relational, Probe, Steering   property specs
   PropertyResult, Comparison   results (frozen dataclasses with to_dict())
+  NoiseLevel, ParallelBound    a model's bootstrap noise level ν̂ (A6); A5 on a parallel pair
 
 Stages of the pipeline, one sub-package each:
   theory/    the mathematics of THEORY.md (equivalence, spans, properties P1-P5, §4 A1-A4)
@@ -31,23 +32,32 @@ _EXPORTS = {
     "Relational": "simident.specs",
     "Probe": "simident.specs",
     "Steering": "simident.specs",
+    "NoiseLevel": "simident.theory.noise",
+    "ParallelBound": "simident.theory.parallel",
+    "SimidentError": "simident.errors",
 }
 __all__ = [
     "Comparison",
     "Model",
+    "NoiseLevel",
+    "ParallelBound",
     "ParallelEmbedding",
     "ParallelUnembedding",
     "Probe",
     "PropertyResult",
     "Relational",
+    "SimidentError",
     "Steering",
     "compare",
 ]
 
 if TYPE_CHECKING:
     from simident.comparison import Comparison, PropertyResult, compare
+    from simident.errors import SimidentError
     from simident.model import Model
     from simident.specs import ParallelEmbedding, ParallelUnembedding, Probe, Relational, Steering
+    from simident.theory.noise import NoiseLevel
+    from simident.theory.parallel import ParallelBound
 
 
 def __getattr__(name: str):

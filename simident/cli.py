@@ -23,6 +23,7 @@ COMMANDS = {
     "reproduce": "run every claim of THEORY.md end to end and write a report",
     "sweep": "run a resumable grid over diversity and learner settings",
     "plot": "draw heatmaps of a finished sweep",
+    "calibrate": "measure how often compare's decided verdicts are right, and choose its bands",
 }
 
 

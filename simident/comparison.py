@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from numbers import Integral
 
 import numpy as np
@@ -37,6 +37,7 @@ from simident.theory import properties as P
 from simident.theory.decisions import DEFAULT_MARGINS, Band, band, check_margins, same3
 from simident.theory.equivalence import Equivalence, compare_models
 from simident.theory.linalg import RankDecision
+from simident.theory.noise import pair_level
 from simident.theory.precision import in_float64
 
 Verdict = bool | None
@@ -64,6 +65,7 @@ class PropertyResult:
     tol: float
     scores: dict = field(repr=False)
     extra: dict = field(default_factory=dict)
+    a5: tuple | None = None  # P1, P2: (ParallelBound of A, of B), THEORY.md §4 A5
 
     def to_dict(self) -> dict:
         return {
@@ -79,6 +81,7 @@ class PropertyResult:
             "band": self.band.to_dict(),
             "scores": self.scores,
             "tol": self.tol,
+            **({"a5": {t: b.to_dict() for t, b in zip("ab", self.a5)}} if self.a5 else {}),
         }
 
 
@@ -184,6 +187,7 @@ def _evaluate(sp: PropertySpec, va: P.View, vb: P.View, bd: Band) -> PropertyRes
         tol=float(bd.tol),
         scores=r["scores"],
         extra=extra,
+        a5=r.get("a5"),
     )
 
 
@@ -208,6 +212,35 @@ def compare(
     outside are dropped with a note). properties: specs or their JSON dicts.
     kl: compute the per-context KL and r_p (O(nVd)). margins: (lo, hi) of the bands.
     """
+    return compare_at_margins(
+        a,
+        b,
+        [margins],
+        tol=tol,
+        k=k,
+        contexts=contexts,
+        properties=properties,
+        kl=kl,
+        contexts_name=contexts_name,
+    )[0]
+
+
+@in_float64
+def compare_at_margins(
+    a: Model | tuple,
+    b: Model | tuple,
+    margin_grid: Sequence[tuple[float, float]],
+    *,
+    tol: float | None = None,
+    k: int | None = None,
+    contexts: Sequence[int] | None = None,
+    properties: Iterable[PropertySpec | dict] | dict = (),
+    kl: bool = True,
+    contexts_name: str | None = None,
+) -> list[Comparison]:
+    """`compare` at several band margins (lo, hi) at once, one Comparison per margins: the
+    equivalence and the property scores are computed once, only the verdicts differ
+    (the calibration study chooses the margins this way)."""
     A, B = _as_model(a, "A"), _as_model(b, "B")
     if A.n != B.n:
         raise SimidentError(f"number of contexts differs: A has n={A.n}, B n={B.n}")
@@ -218,9 +251,11 @@ def compare(
     if k is not None and not 0 <= k <= min(A.d, B.d):
         raise SimidentError(f"k = {k}: must lie in [0, min(d_a, d_b)] = [0, {min(A.d, B.d)}]")
     try:
-        margins = check_margins(margins)
+        grid = [check_margins(m) for m in margin_grid]
     except (ValueError, TypeError) as e:
         raise SimidentError(str(e)) from None
+    if not grid:
+        raise SimidentError("margin_grid: give at least one (lo, hi) pair")
     props = properties
     if isinstance(props, dict) or props:
         props = parse_properties(props, A.n, A.V, A.d)
@@ -232,13 +267,34 @@ def compare(
         props, notes = restrict(props, ids.tolist())
         subset = {"name": contexts_name or "given", "n_used": int(ids.size), "n_total": A.n}
         A, B = A.restrict(ids), B.restrict(ids)
-    eq = compare_models(A.F, A.G, B.F, B.G, tol=tol, k=k, kl=kl)
-    results = ()
+    eq = compare_models(
+        A.F, A.G, B.F, B.G, tol=tol, k=k, kl=kl, sample_noise=pair_level(A.noise, B.noise)
+    )
+    errors, why = error_independence(A, B)
+    kdec = replace(eq.k, errors=errors, errors_note=why)
+    eq = replace(eq, k=kdec)
+    if math.isnan(eq.logit_residual) or math.isnan(eq.identified_r2):
+        bad = [k for k in ("logit_residual", "identified_r2") if math.isnan(getattr(eq, k))]
+        raise SimidentError(f"numerical failure: {', '.join(bad)} is NaN for this pair")
+    views = None
     if props:  # the views (centred G, projectors) only serve the properties
-        va, vb = P.make_view(A.F, A.G, eq.a), P.make_view(B.F, B.G, eq.b)
-        bd = band(eq.tol, verdict_noise(eq), margins)  # one band for every property
-        results = tuple(_evaluate(sp, va, vb, bd) for sp in props)
-    out = Comparison(
+        views = P.make_view(A.F, A.G, eq.a), P.make_view(B.F, B.G, eq.b)
+    out = []
+    for margins in grid:
+        results = ()
+        if views:
+            bd = band(eq.tol, verdict_noise(eq), margins)  # one band for every property
+            exact = band(eq.tol, 0.0, margins)  # an exact model (a world's truth) has no error
+            va, vb = (
+                replace(v, band=exact if m.data == "exact" else None) for v, m in zip(views, (A, B))
+            )
+            results = tuple(_evaluate(sp, va, vb, bd) for sp in props)
+        out.append(_comparison(eq, k, results, margins, subset, notes))
+    return out
+
+
+def _comparison(eq: Equivalence, k, results, margins, subset, notes) -> Comparison:
+    return Comparison(
         equivalent=eq.equivalent,
         tol=eq.tol,
         logit_residual=eq.logit_residual,
@@ -259,18 +315,41 @@ def compare(
         notes=tuple(notes),
         equivalence=eq,
     )
-    bad = [key for key in ("logit_residual", "identified_r2") if math.isnan(getattr(out, key))]
-    if bad:
-        raise SimidentError(f"numerical failure: {', '.join(bad)} is NaN for this pair")
-    return out
 
 
 def verdict_noise(eq: Equivalence) -> float:
-    """The noise level of the verdict bands: sqrt of the A1 bound (0 for an exact pair;
-    inf when the disagreement leaves nothing identified, k = 0, so nothing is decided)."""
+    """The noise level of the verdict bands: sqrt of the A1 bound at the pair's error level
+    max(‖Δ‖_F, ν̂_F) (`Equivalence.error_bound`; 0 for an exact pair without ν̂; inf when
+    the error level leaves nothing identified, k = 0, so nothing is decided)."""
+    noisy = eq.logit_residual > 0.0 or eq.sample_noise_f > 0.0
     if eq.k.rank == 0:
-        return float("inf") if eq.logit_residual > 0.0 else 0.0
-    return math.sqrt(eq.a1_bound) if eq.logit_residual > 0.0 else 0.0
+        return float("inf") if noisy else 0.0
+    return math.sqrt(eq.error_bound) if noisy else 0.0
+
+
+def error_independence(a: Model, b: Model) -> tuple[str, str]:
+    """Whether A4's assumption (the two models' errors are independent) holds for a pair,
+    from the models' data records: ("independent" | "shared" | "unknown", why)."""
+    if "exact" in (a.data, b.data):
+        return "independent", "one model is exact (a world's truth): its error is zero"
+    if a.data is None or b.data is None:
+        return "unknown", (
+            "a model carries no data record (not a simident seed file): A4's assumption of "
+            "independent errors is made, not checked"
+        )
+    if a.data_id is not None and a.data_id == b.data_id and a.data != "population":
+        level = (
+            "ν̂ (the bootstrap level, A6) sets the noise level"
+            if (a.noise or b.noise)
+            else "no ν̂ is known, so k and the bands may keep noise-fitted directions (A6)"
+        )
+        return "shared", (
+            f"both were fitted to the same samples ({a.data_id}): their disagreement misses "
+            f"the sampling error they share; {level}"
+        )
+    if a.data == b.data == "population":
+        return "independent", "both were fitted to the exact p* (no sampling error)"
+    return "independent", "the models were fitted to independent data (A4 applies)"
 
 
 def run_compare(Fa, Ga, Fb, Gb, properties=None, tol=None, k=None, kl=True) -> dict:

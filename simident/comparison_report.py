@@ -65,7 +65,12 @@ def format_report(r: dict, name_a: str = "A", name_b: str = "B") -> str:
                     str(r["k"]),
                     f"{r['k_source']}, decided by {kd['decided_by']}: σ_k = {_fmt(kd['sigma_k'])}, "
                     f"σ_k+1 = {_fmt(kd['sigma_k1'])}, threshold {_fmt(kd['threshold'])}, "
-                    f"‖Δ‖_2 = {_fmt(r['delta_2'])} (A4)",
+                    f"‖Δ‖_2 = {_fmt(r['delta_2'])} (A4), ν̂ = {_fmt(r['sample_noise_2'])} (A6)",
+                ],
+                [
+                    "errors",
+                    str(kd.get("errors")),
+                    str(kd.get("errors_note")),
                 ],
                 [
                     "identified misfit",

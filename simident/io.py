@@ -241,3 +241,28 @@ def sibling_checksums(path) -> dict | None:
         if path.name in files:
             return files[path.name]
     return None
+
+
+RECORD_PREFIXES = ("noise/", "meta/")  # small arrays a model file may carry beside F, G
+RECORD_BYTES = 1 << 16  # each at most this large (read in bounds: checked from its header)
+
+
+def load_model_record(path) -> dict:
+    """The small arrays `noise/*` and `meta/*` of a model file (scalars and strings: its ν̂
+    and where its data came from), {} when it has none. Each must be 0-d; their headers
+    are checked before any is read (`integrity.members`)."""
+    from simident.integrity import members
+
+    path = Path(path)
+    heads = {k: v for k, v in members(path).items() if k.startswith(RECORD_PREFIXES)}
+    for name, (shape, dtype, size) in heads.items():
+        if shape != () or dtype.kind not in "iufU" or size > RECORD_BYTES:
+            raise SimidentError(f"{path}: array '{name}' must be a scalar or a short string")
+    out = {}
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            for name in heads:
+                out[name] = z[name].item()
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
+        raise SimidentError(f"{path}: not a readable .npz file ({e})") from None
+    return out

@@ -81,11 +81,11 @@ _FIELDS = {
 
 # Annotations a world's properties.json records for the reader (ignored by the checks).
 _NOTES = {
-    "parallel_unembedding": {"lambda"},
-    "parallel_embedding": {"lambda"},
-    "relational": {"inclusion"},
-    "probe": {"visible"},
-    "steering": set(),
+    "parallel_unembedding": {"lambda", "predicted"},
+    "parallel_embedding": {"lambda", "predicted"},
+    "relational": {"inclusion", "predicted"},
+    "probe": {"visible", "predicted"},
+    "steering": {"predicted"},
 }
 
 

@@ -128,7 +128,10 @@ def seed_pair_rows(world, result, *, ids=None, tol: float = 1e-2) -> list[dict]:
     N = F_all.shape[0]
     ids = np.arange(world.n) if ids is None else np.asarray(ids)
     k = world_k(world, ids)
-    models = [Model(F_all[i].astype(np.float64), G_all[i].astype(np.float64)) for i in range(N)]
+    if hasattr(result, "model"):  # a TrainResult: each model with its ν̂ and data record
+        models = [result.model(i) for i in range(N)]
+    else:
+        models = [Model(F_all[i].astype(np.float64), G_all[i].astype(np.float64)) for i in range(N)]
     free = [free_parts(m.F[ids], m.G, k) for m in models]
     seeds = list(getattr(result, "seeds", range(N)))
     kl_mean = np.asarray(result.kl_mean, dtype=float)

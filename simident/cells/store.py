@@ -58,6 +58,13 @@ def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+def _noise(entries):
+    """The stored ν̂ of a cell's seeds (None when it ran no bootstrap)."""
+    from simident.theory.noise import NoiseLevel
+
+    return None if entries is None else [NoiseLevel(**e) for e in entries]
+
+
 class CellStore:
     """Finished cells in one folder, by content key. `log(line)` reports a bad entry
     (default: stderr)."""
@@ -143,6 +150,8 @@ class CellStore:
                         eval_seconds=float(meta["eval_seconds"]),
                         history=point.get("history", {}),
                         shared=point.get("shared", {}),
+                        noise=_noise(point.get("noise")),
+                        bootstrap=point.get("bootstrap") or {},
                     )
                 )
             except (KeyError, TypeError, ValueError, AttributeError) as e:
@@ -169,7 +178,13 @@ class CellStore:
             "seconds": float(first.seconds),
             "eval_seconds": float(first.eval_seconds),
             "points": [
-                {"config": r.config.to_dict(), "history": r.history, "shared": r.shared}
+                {
+                    "config": r.config.to_dict(),
+                    "history": r.history,
+                    "shared": r.shared,
+                    "noise": None if r.noise is None else [n.to_dict() for n in r.noise],
+                    "bootstrap": r.bootstrap or None,
+                }
                 for r in results
             ],
             "about": about or {},

@@ -12,6 +12,8 @@ from pathlib import Path
 from simident.errors import SimidentError
 from simident.models import MODELS
 from simident.training.config import (
+    BOOTSTRAP_STARTS,
+    DATA_MODES,
     LOSSES,
     MODEL_DEFAULTS,
     OPTIMIZERS,
@@ -33,6 +35,10 @@ _FIELDS = {
     "optimizer": "optimizer",
     "schedule": "schedule",
     "loss": "loss",
+    "data": "data",
+    "bootstrap": "bootstrap",
+    "bootstrap_steps": "bootstrap_steps",
+    "bootstrap_start": "bootstrap_start",
     "depth": "depth",
     "width": "width",
     "heads": "heads",
@@ -115,6 +121,36 @@ def configure(parser) -> None:
         default=None,
         help="population: cross-entropy to the exact p*; samples: to the "
         f"world's sampled next tokens (default {D.loss})",
+    )
+    parser.add_argument(
+        "--data",
+        choices=DATA_MODES,
+        default=None,
+        help="--loss samples: independent = each seed draws its own samples from p* (as "
+        "many per context as the world's data.npz holds), shared = every seed fits the "
+        f"world's one sample set (default {D.data}; see docs/train.md)",
+    )
+    parser.add_argument(
+        "--bootstrap",
+        type=int,
+        default=None,
+        metavar="B",
+        help="--loss samples: refits of the parametric bootstrap of each seed's noise level "
+        f"ν̂, stored in its seed file for compare (default {D.bootstrap}; 0: none)",
+    )
+    parser.add_argument(
+        "--bootstrap-start",
+        choices=BOOTSTRAP_STARTS,
+        default=None,
+        help="cold: each refit repeats the training recipe from a fresh initialisation; "
+        f"warm: it starts from the trained model (cheaper; default {D.bootstrap_start})",
+    )
+    parser.add_argument(
+        "--bootstrap-steps",
+        type=int,
+        default=None,
+        help="optimiser steps of each bootstrap refit (default: --steps, or steps // 4 "
+        "with --bootstrap-start warm)",
     )
     parser.add_argument("--depth", type=int, default=None, help=f"transformer blocks ({D.depth})")
     parser.add_argument("--width", type=int, default=None, help=f"transformer width ({D.width})")

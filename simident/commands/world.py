@@ -16,7 +16,8 @@ def configure(p) -> None:
         "spec",
         metavar="SPEC",
         help="a world spec (.toml file) or the name of an example world "
-        "(tiny, diverse, low_context, low_token, both_low, random_tiny)",
+        "(tiny, diverse, low_context, low_token, both_low, random_tiny, language_visible, "
+        "language_hidden, language_confounded, hmm_small)",
     )
     p.add_argument("--out", metavar="DIR", default=None, help="folder to write the world into")
     p.add_argument(
@@ -67,6 +68,79 @@ def summary(world, out: Path, seconds: float) -> dict:
     }
 
 
+def process_summary(world, out: Path, seconds: float) -> dict:
+    """What `simident world` prints for a process world (language, hmm)."""
+    m = world.measured
+    pred = m.get("predictions", {})
+    return {
+        "world_id": world.world_id,
+        "out": str(out),
+        "kind": world.spec["kind"],
+        "vocab_size": world.V,
+        "n_contexts_total": world.n,
+        "n_train": int(len(world.train_ids)),
+        "n_heldout": int(len(world.heldout_ids)),
+        "measured": {"k": m["k"], "gap": m["rank_decision"]["gap"]},
+        "discarded_tail": m["discarded_tail"],
+        "distinct_rows": m["distinct_rows"],
+        "properties": [
+            {k: p[k] for k in ("name", "kind", "holds", "predicted") if k in p}
+            for p in m["properties"]
+        ],
+        "predictions": pred,
+        "n_sequences": {k: int(v.shape[0]) for k, v in world.sequences.items()},
+        "seconds": seconds,
+    }
+
+
+def format_process_summary(s: dict) -> str:
+    pred = s["predictions"]
+    lines = [
+        f"simident world {s['world_id']} -> {s['out']}",
+        f"  {s['kind']} world: V = {s['vocab_size']}, contexts = {s['n_contexts_total']} "
+        f"(train {s['n_train']}, held out {s['n_heldout']}), {s['distinct_rows']} distinct rows",
+    ]
+    k = pred.get("k")
+    if k:
+        lines.append(
+            f"  k: predicted (W1) {k['predicted']}, measured {k['measured']} "
+            f"(gap {k['gap']:.3g}); rank(M) = {pred['rank_M']} of D = {pred['D']}"
+        )
+    else:
+        lines.append(
+            f"  k (numerical rank of L*) = {s['measured']['k']}, discarded tail "
+            f"{s['discarded_tail']:.2e}"
+        )
+    for q in pred.get("queries", []):
+        lines.append(
+            f"  {q['name']}: D3 predicted {'holds' if q['predicted_d3'] else 'fails'}, "
+            f"residual {q['d3_residual']:.2e}"
+        )
+    for p in pred.get("probes", []):
+        lines.append(
+            f"  {p['name']}: probe predicted {'yes' if p['predicted'] else 'no'}, R² {p['r2']:.4f}"
+        )
+    for p in pred.get("parallel", []):
+        lines.append(
+            f"  {p['name']}: parallel predicted {'yes' if p['predicted'] else 'no'}, "
+            f"λ {p['lambda']:.4f}, residual {p['residual']:.2e}"
+        )
+    if "w6" in pred:
+        w = pred["w6"]
+        lines.append(
+            f"  W6 (noise {w['noise']}): tail σ_(k+1)/σ_1 = {w['tail']:.2e}, numerical rank "
+            f"{w['numerical_rank']} (bound {w['rank_bound']})"
+        )
+    if "prob_rank" in pred:
+        pr = pred["prob_rank"]
+        lines.append(
+            f"  rank of P: {pr['measured']} (predicted <= {pr['predicted_at_most']} states)"
+        )
+    seqs = ", ".join(f"{v} {k}" for k, v in s["n_sequences"].items())
+    lines.append(f"  data: {seqs or 'none'}; {s['seconds']:.2f} s")
+    return "\n".join(lines)
+
+
 def format_summary(s: dict) -> str:
     m, p = s["measured"], s["planted"]
     n_s = s["n_samples"]
@@ -102,7 +176,14 @@ def run(args) -> int:
     from simident.worlds.cost import WORLD_KNOBS, world_memory_bytes
 
     spec = resolve_spec(args.spec)  # all validation happens here, before any work
-    need = world_memory_bytes(spec)
+    kind = getattr(spec, "kind", "planted")
+    need = world_memory_bytes(spec) if kind == "planted" else spec.memory_bytes()
+    if args.dry_run and kind != "planted":
+        print(
+            f"world {spec.name} ({kind}): memory ≈ {gib(need)} of {gib(total_memory_bytes())} "
+            f"(at most {spec.max_contexts()} contexts, V = {spec.vocab_size})"
+        )
+        return 0
     if args.dry_run:
         print(
             f"world {spec.name}: memory ≈ {gib(need)} of {gib(total_memory_bytes())} "
@@ -110,7 +191,12 @@ def run(args) -> int:
             f"d = {spec.d}, {spec.n_samples} samples per context)"
         )
         return 0
-    check_fits(need, f"generating world '{spec.name}'", WORLD_KNOBS)
+    knobs = {
+        "planted": WORLD_KNOBS,
+        "language": "subjects, sequences_per_subject, length or words",
+        "hmm": "n_sequences, length or vocab_size",
+    }[kind]
+    check_fits(need, f"generating world '{spec.name}'", knobs)
     if args.out is None:
         from simident.errors import SimidentError
 
@@ -121,9 +207,13 @@ def run(args) -> int:
     t0 = time.perf_counter()
     world = generate_world(spec)
     world.save(out)
-    s = summary(world, out, time.perf_counter() - t0)
+    seconds = time.perf_counter() - t0
+    if kind == "planted":
+        s, fmt = summary(world, out, seconds), format_summary
+    else:
+        s, fmt = process_summary(world, out, seconds), format_process_summary
     if args.json:
         sys.stdout.write(to_json(s) + "\n")
     else:
-        print(format_summary(s))
+        print(fmt(s))
     return 0

@@ -208,6 +208,9 @@ class Equivalence:
     - delta_2: ‖L_a − L_b‖_2, the noise level of the pair's rank decisions (A4)
     - identified_misfit_f / _g: ‖Φ_a − Φ_b‖_F² / ‖Φ̄‖_F² (context side; token side with Ψ)
       in the canonical basis of L̄, and a1_bound = ‖Δ‖_F² / (σ_k Σ_{i≤k} σ_i) bounding both
+    - sample_noise_2 / _f: the larger of the two models' bootstrap levels ν̂ (A6; 0 when
+      unknown), spectral and Frobenius; error_bound: the A1 bound at the pair's error
+      level, max(‖Δ‖_F, ν̂_F)² / (σ_k Σ_{i≤k} σ_i) (= a1_bound without ν̂)
     - identified_r2_f: 1 - Σ‖T_a f_a(s) - T_b f_b(s)‖² / SST (canonical coordinates agree)
     - identified_r2_g: the same for R_a ḡ_a(y) versus R_b ḡ_b(y)
     - full_r2: pooled R² of the best affine map from F_a to F_b (full_r2_ba: b to a)
@@ -234,6 +237,9 @@ class Equivalence:
     n_residual: float
     tr_error_a: float
     tr_error_b: float
+    sample_noise_2: float
+    sample_noise_f: float
+    error_bound: float
     a: Spans
     b: Spans
     T_a: np.ndarray = field(repr=False)
@@ -270,6 +276,9 @@ class Equivalence:
             "n_residual": self.n_residual,
             "tr_error_a": self.tr_error_a,
             "tr_error_b": self.tr_error_b,
+            "sample_noise_2": self.sample_noise_2,
+            "sample_noise_f": self.sample_noise_f,
+            "error_bound": self.error_bound,
             "a": self.a.summary(),
             "b": self.b.summary(),
         }
@@ -325,12 +334,16 @@ def compare_models(
     k: int | None = None,
     kl: bool = True,
     kl_chunk: int | None = None,
+    sample_noise: tuple[float, float] = (0.0, 0.0),
 ) -> Equivalence:
     """Decide whether (F_a, G_a) and (F_b, G_b) induce the same distribution and recover
     the maps between their identified parts (E1, E3, E4), with the rank decisions at the
-    pair's noise level (A4) and the A1 misfits. Dimensions d_a, d_b may differ; n and V
-    must match. `k` overrides the estimated effective complexity. Runs in float64.
+    pair's noise level (A4; with `sample_noise` = (ν̂_2, ν̂_F), the larger of the models'
+    bootstrap levels, at max(‖Δ‖_2, ν̂_2), A6) and the A1 misfits. Dimensions d_a, d_b
+    may differ; n and V must match. `k` overrides the estimated effective complexity.
+    Runs in float64.
     """
+    nu_2, nu_f = (max(float(x), 0.0) for x in sample_noise)
     if tol is None:
         tol = max(default_tol(np.asarray(x).dtype) for x in (Fa, Ga, Fb, Gb))
     Fa, Ga, Fb, Gb = (jnp.asarray(x, jnp.float64) for x in (Fa, Ga, Fb, Gb))
@@ -347,8 +360,8 @@ def compare_models(
     delta_2 = float(jnp.linalg.norm(D, 2)) if D.size else 0.0
     noise = delta_2 if delta_2 > floor else 0.0
     da, db = int(c.Xa.shape[1]), int(c.Xb.shape[1])
-    sa = _spans(c.Xa, c.Ya, tol, c.ga, noise=noise)
-    sb = _spans(c.Xb, c.Yb, tol, c.gb, noise=noise)
+    sa = _spans(c.Xa, c.Ya, tol, c.ga, noise=max(noise, nu_2))
+    sb = _spans(c.Xb, c.Yb, tol, c.gb, noise=max(noise, nu_2))
 
     diff = max(float(np.sqrt(_fro2(D))) - floor, 0.0)
     ref = max(float(np.sqrt(0.5 * (_fro2(core_a) + _fro2(core_b)))), floor)
@@ -357,9 +370,15 @@ def compare_models(
     if k is not None and not 0 <= k <= min(da, db):
         raise ValueError(f"k={k} must lie in [0, min(d_a, d_b)] = [0, {min(da, db)}]")
     Uc, s, Vct = jnp.linalg.svd(0.5 * (core_a + core_b))
-    kdec = decide_rank(np.asarray(s), tol, k, floor=0.5 * floor, noise=noise, cap=min(da, db))
+    kdec = decide_rank(
+        np.asarray(s), tol, k, floor=0.5 * floor, noise=noise, cap=min(da, db), sample_noise=nu_2
+    )
     r = kdec.rank
     mis_f, mis_g, bound = a1_terms(core_a, core_b, s, Uc, Vct, r)
+    error_bound = bound
+    if nu_f > 0.0 and r > 0:
+        den = float(s[r - 1]) * float(jnp.sum(s[:r]))
+        error_bound = max(_fro2(D), nu_f**2) / den if den > 0.0 else float("inf")
     sq = jnp.sqrt(jnp.where(s[:r] > 0, s[:r], 1.0))
     Uk, Vk = Uc[:, :r], Vct[:r].T
     T_a, T_b = (Vk.T @ c.Ya) / sq[:, None], (Vk.T @ c.Yb) / sq[:, None]
@@ -409,6 +428,9 @@ def compare_models(
         n_residual=n_res,
         tr_error_a=tr_a,
         tr_error_b=tr_b,
+        sample_noise_2=nu_2,
+        sample_noise_f=nu_f,
+        error_bound=error_bound,
         a=sa,
         b=sb,
         T_a=np.asarray(T_a),

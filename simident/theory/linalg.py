@@ -31,10 +31,13 @@ def default_tol(dtype) -> float:
 class RankDecision:
     """A numerical rank: how many σ_i exceed the threshold, what set it, how clear the cut was.
 
-    threshold = max(noise, tol·σ_1, floor) (THEORY.md §4, A4): `noise` is the disagreement
-    of a pair (‖L_a − L_b‖_2, zero for one model), `floor` the rounding-noise floor.
-    `decided_by` names the term that set it ("disagreement", "tol", "floor"), or "given"
-    (rank forced by the caller) or "cap" (rank limited by `cap`, e.g. min(d_a, d_b)).
+    threshold = max(noise, sample_noise, tol·σ_1, floor) (THEORY.md §4, A4 and A6):
+    `noise` is the disagreement of a pair (‖L_a − L_b‖_2, zero for one model),
+    `sample_noise` the models' bootstrap level ν̂ (A6; zero when none is known), `floor`
+    the rounding-noise floor. `decided_by` names the term that set it ("disagreement",
+    "sample noise", "tol", "floor"), or "given" (rank forced by the caller) or "cap" (rank
+    limited by `cap`, e.g. min(d_a, d_b)). `errors` says, for a pair, whether A4's
+    assumption of independent errors holds (set by `compare`; None for one model).
     """
 
     rank: int
@@ -48,6 +51,9 @@ class RankDecision:
     noise: float = 0.0  # the pair's disagreement term (‖Δ‖_2, scaled where stated)
     threshold: float = 0.0  # absolute cut applied to σ
     decided_by: str = "tol"
+    sample_noise: float = 0.0  # ν̂ term (A6)
+    errors: str | None = None  # "independent" | "shared" | "unknown" (a pair's errors, A4)
+    errors_note: str | None = None  # why, in words
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -67,8 +73,10 @@ def decide_rank(
     floor: float = 0.0,
     noise: float = 0.0,
     cap: int | None = None,
+    sample_noise: float = 0.0,
 ) -> RankDecision:
-    """Rank from singular values `s` (any order): count σ_i > max(noise, tol·σ_1, floor).
+    """Rank from singular values `s` (any order): count σ_i > max(noise, sample_noise,
+    tol·σ_1, floor).
 
     `floor` is an absolute rounding-noise level (see `noise_floor`): without it, a matrix
     that is zero up to rounding (L = 0 for a uniform distribution) would get full rank.
@@ -78,11 +86,13 @@ def decide_rank(
     """
     s = np.sort(np.abs(np.asarray(s, dtype=np.float64)))[::-1]
     noise = float(noise) if np.isfinite(noise) else 0.0
+    sample_noise = float(sample_noise) if np.isfinite(sample_noise) else 0.0
     terms = {"disagreement": noise, "tol": float(tol) * (float(s[0]) if s.size else 0.0)}
     terms["floor"] = float(floor)
+    terms["sample noise"] = sample_noise
     by = max(terms, key=lambda t: (terms[t], t == "tol"))
     thr = terms[by]
-    if s.size == 0 or s[0] == 0.0 or (rank is None and s[0] <= max(floor, noise)):
+    if s.size == 0 or s[0] == 0.0 or (rank is None and s[0] <= max(floor, noise, sample_noise)):
         r = 0 if rank is None else int(rank)
         s1 = float(s[0]) if s.size else 0.0
         return RankDecision(
@@ -97,6 +107,7 @@ def decide_rank(
             noise,
             thr,
             "given" if rank is not None else by,
+            sample_noise,
         )
     if rank is not None:
         r, by = int(min(rank, s.size)), "given"
@@ -120,6 +131,7 @@ def decide_rank(
         noise,
         thr,
         by,
+        sample_noise,
     )
 
 

@@ -13,6 +13,7 @@ Distribution-level forms are computed in the metric of centered logits: with the
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import jax.numpy as jnp
@@ -28,17 +29,24 @@ from simident.theory.decisions import (
 from simident.theory.equivalence import Spans
 from simident.theory.linalg import affine_fit, decide_rank, parallelism
 from simident.theory.logits import center
+from simident.theory.parallel import a5_bound
 from simident.theory.precision import in_float64
 
 
 @dataclass(frozen=True)
 class View:
-    """One model seen by the property checks: F, centered Ḡ, its spans, and R_G."""
+    """One model seen by the property checks: F, centered Ḡ, its spans, R_G and R_F."""
 
     F: np.ndarray
     Gc: np.ndarray
     spans: Spans
     RG: np.ndarray  # Ḡ = Q_G R_G, so ‖Ḡ x‖ = ‖R_G x‖
+    RF: np.ndarray  # F = Q_F R_F, so ‖F x‖ = ‖R_F x‖ and σ(F) = σ(R_F)
+    band: Band | None = None  # this model's own band (an exact model's: tol); None: the pair's
+
+    def band_or(self, pair: Band) -> Band:
+        """The band that decides this model's scores."""
+        return pair if self.band is None else self.band
 
     @property
     def K(self) -> np.ndarray:
@@ -56,7 +64,8 @@ def make_view(F, G, spans: Spans) -> View:
     F = np.asarray(F, dtype=np.float64)
     Gc = np.asarray(center(jnp.asarray(G, dtype=jnp.float64)))
     RG = np.asarray(jnp.linalg.qr(jnp.asarray(Gc), mode="r"))
-    return View(F, Gc, spans, RG)
+    RF = np.asarray(jnp.linalg.qr(jnp.asarray(F), mode="r"))
+    return View(F, Gc, spans, RG, RF)
 
 
 def _undecided(b: Band, what: str) -> str:
@@ -66,29 +75,43 @@ def _undecided(b: Band, what: str) -> str:
     )
 
 
-def _parallel(va: View, vb: View, vectors, dist_of, diverse, b: Band, names) -> dict:
+def _parallel(va: View, vb: View, vectors, matrix, b: Band, names) -> dict:
     """Shared body of P1 and P2: parallelism of the model vectors, of their projections
-    onto the identified span, and of their distribution-level images, each decided."""
-    out = {}
+    onto the identified span, and of their distribution-level images (under `matrix`: R_F
+    for P1, R_G for P2), each decided; and A5's bound on the full angle in each model,
+    at the angle θ the band calls parallel (sin θ = b.lower)."""
+    out, bounds = {}, {}
     for tag, v in (("a", va), ("b", vb)):
         u1, u2, P = vectors(v)
+        X = matrix(v)
         out[tag] = dict(
             full=parallelism(u1, u2),
             proj=parallelism(P @ u1, P @ u2),
-            dist=parallelism(*dist_of(v, u1, u2)),
+            dist=parallelism(X @ u1, X @ u2),
         )
-    dec = {t: {k: decide(out[t][k].sin, b) for k in ("full", "proj", "dist")} for t in "ab"}
+        bounds[tag] = a5_bound(X, u1, u2, v.band_or(b).lower)
+    bands = {"a": va.band_or(b), "b": vb.band_or(b)}
+    dec = {t: {k: decide(out[t][k].sin, bands[t]) for k in ("full", "proj", "dist")} for t in "ab"}
     dist_a, dist_b = dec["a"]["dist"], dec["b"]["dist"]
     none_dist = not3(or3(dist_a, dist_b))
-    guaranteed = or3(none_dist, diverse)
+    a5 = bounds["a"].guaranteed and bounds["b"].guaranteed
+    guaranteed = or3(none_dist, a5)
+    theta = math.degrees(bounds["a"].theta)
     if guaranteed is None:
         reason = _undecided(b, "the distribution-level score")
     elif none_dist:
         reason = names["none"]
-    elif diverse:
-        reason = names["diverse"]
+    elif a5:
+        reason = (
+            f"A5: σ_d ≥ τ_θ in both models ({names['matrix']}), so the differences are "
+            f"parallel within θ = {theta:.3g}° in both"
+        )
     else:
-        reason = names["partial"]
+        reason = (
+            f"A5 gives no guarantee at θ = {theta:.3g}° (σ_d of {names['matrix']} below τ_θ "
+            f"in some model): only projected parallelism ({names['projected']}) is shared; "
+            "full parallelism can differ"
+        )
     return {
         "holds_a": dec["a"]["full"],
         "holds_b": dec["b"]["full"],
@@ -98,6 +121,7 @@ def _parallel(va: View, vb: View, vectors, dist_of, diverse, b: Band, names) -> 
         "guaranteed": guaranteed,
         "reason": reason,
         "band": b,
+        "a5": (bounds["a"], bounds["b"]),
         "scores": {
             f"{name}_{t}": out[t][key].to_dict()
             for t in "ab"
@@ -110,27 +134,27 @@ def parallel_unembedding(va: View, vb: View, pairs, bd: Band) -> dict:
     """P1. δ1 = g(b)-g(a), δ2 = g(d)-g(c). Model level: δ1 ∥ δ2. Projected: P_E δ1 ∥ P_E δ2.
     Distribution level: log p(b|s)/p(a|s) = λ log p(d|s)/p(c|s) ∀s ⇔ F δ1 ∥ F δ2.
     Guaranteed shared when the distribution-level form fails (then no model has it) or
-    both models have context diversity (E = R^d)."""
+    A5 bounds the angle in both models by θ: σ_d(F) ≥ τ_θ (context diversity with room
+    for the log-ratio error)."""
     (a, b), (c, d) = pairs
 
     def vectors(v):
         return v.Gc[b] - v.Gc[a], v.Gc[d] - v.Gc[c], np.asarray(v.spans.P_E())
 
-    diverse = va.spans.dim_E == va.spans.d and vb.spans.dim_E == vb.spans.d
     names = {
         "dist": "log_ratio",
         "none": "equal log-ratios fail, so no equivalent model has these parallel differences",
-        "diverse": "both models have context diversity (E = R^d), so parallelism is all-or-none",
-        "partial": "the context span is not full in some model, so only projected "
-        "parallelism (P_E δ1 ∥ P_E δ2) is shared; full parallelism can differ",
+        "matrix": "F",
+        "projected": "P_E δ1 ∥ P_E δ2",
     }
-    return _parallel(va, vb, vectors, lambda v, u1, u2: (v.F @ u1, v.F @ u2), diverse, bd, names)
+    return _parallel(va, vb, vectors, lambda v: v.RF, bd, names)
 
 
 def parallel_embedding(va: View, vb: View, pairs, bd: Band) -> dict:
     """P2. Δ1 = f(s1)-f(s0), Δ2 = f(s3)-f(s2). Model level: Δ1 ∥ Δ2. Projected: P_U Δ1 ∥ P_U Δ2.
     Distribution level: ℓ(s1)-ℓ(s0) ∥ ℓ(s3)-ℓ(s2) (= Ḡ Δ1 ∥ Ḡ Δ2). Guaranteed when the
-    distribution-level form fails or both models have token diversity (U = R^d)."""
+    distribution-level form fails or A5 (mirror image: σ_d(Ḡ) ≥ τ_θ) bounds the angle in
+    both models by θ."""
     (s0, s1), (s2, s3) = pairs
 
     def vectors(v):
@@ -138,18 +162,13 @@ def parallel_embedding(va: View, vb: View, pairs, bd: Band) -> dict:
 
     # ḠΔ in the orthonormal basis of col(Ḡ): R_G Δ. (The quadratic form ΔᵀKΔ with
     # K = ḠᵀḠ loses half the digits when Δ has a large part in U⊥.)
-    def dist_of(v, u1, u2):
-        return v.RG @ u1, v.RG @ u2
-
-    diverse = va.spans.dim_U == va.spans.d and vb.spans.dim_U == vb.spans.d
     names = {
         "dist": "logit_diff",
         "none": "the logit differences are not parallel, so no equivalent model has this",
-        "diverse": "both models have token diversity (U = R^d), so parallelism is all-or-none",
-        "partial": "the unembedding span is not full in some model, so only projected "
-        "parallelism (P_U Δ1 ∥ P_U Δ2) is shared; full parallelism can differ",
+        "matrix": "Ḡ",
+        "projected": "P_U Δ1 ∥ P_U Δ2",
     }
-    return _parallel(va, vb, vectors, dist_of, diverse, bd, names)
+    return _parallel(va, vb, vectors, lambda v: v.RG, bd, names)
 
 
 def _dim_cap_uperp(v: View, ids, tol: float) -> int:
@@ -179,8 +198,9 @@ def _affine_checks(va: View, vb: View, S, target, b: Band) -> dict:
             dist=affine_fit(v.logit_coords(S), Y, b.tol),
             cap=_dim_cap_uperp(v, S, b.tol),
         )
-    out["holds"] = tuple(decide(out[t]["model"].rel_residual, b) for t in "ab")
-    out["dist_each"] = tuple(decide(out[t]["dist"].rel_residual, b) for t in "ab")
+    bands = {"a": va.band_or(b), "b": vb.band_or(b)}
+    out["holds"] = tuple(decide(out[t]["model"].rel_residual, bands[t]) for t in "ab")
+    out["dist_each"] = tuple(decide(out[t]["dist"].rel_residual, bands[t]) for t in "ab")
     out["dist"] = and3(*out["dist_each"])
     out["no_cap"] = out["a"]["cap"] == 0 and out["b"]["cap"] == 0
     return out
@@ -303,8 +323,8 @@ def steering(va: View, vb: View, bd: Band, pairs=None, vector=None) -> dict:
         scores["same_combination_residual"] = (
             float(np.linalg.norm(shift - shift_b) / den) if den > 0 else 0.0
         )
-    dist = decide(in_LT, bd)
-    in_E = decide(out_of_E, bd)
+    dist = decide(in_LT, va.band_or(bd))
+    in_E = decide(out_of_E, va.band_or(bd))
     if in_E:
         reason = "v lies in the context span E, so the same combination steers every model"
     elif dist:
@@ -316,7 +336,7 @@ def steering(va: View, vb: View, bd: Band, pairs=None, vector=None) -> dict:
             "v has a part the distribution cannot see (outside E + U⊥): "
             "a minimal model cannot reproduce the shift"
         )
-    holds_b = decide(transfer, bd)
+    holds_b = decide(transfer, vb.band_or(bd))
     return {
         "holds_a": True,
         "holds_b": holds_b,

@@ -13,6 +13,8 @@ from simident.errors import SimidentError
 from simident.models import MODELS
 
 LOSSES = ("population", "samples")
+DATA_MODES = ("independent", "shared")  # loss "samples": each seed's own draws, or the world's
+BOOTSTRAP_STARTS = ("cold", "warm")  # refits: the training recipe again, or from the model
 OPTIMIZERS = ("adamw", "sgd")
 SCHEDULES = ("cosine", "constant")
 
@@ -59,6 +61,10 @@ class TrainConfig:
     final_lr_frac: float = 0.01  # cosine schedule ends at this fraction of lr
     b2: float = 0.99  # Adam second-moment decay
     loss: str = "population"  # "population": CE to exact p*; "samples": CE to sampled tokens
+    data: str = "independent"  # loss "samples": "independent" draws per seed, or "shared"
+    bootstrap: int = 4  # loss "samples": refits B of the parametric bootstrap of ν̂ (0: none)
+    bootstrap_start: str = "cold"  # refits start from a fresh init ("cold") or the model
+    bootstrap_steps: int | None = None  # steps of each refit; None: steps (warm: steps // 4)
     depth: int = 2  # transformer blocks
     width: int = 64  # transformer residual width
     heads: int = 4  # attention heads (must divide width)
@@ -72,6 +78,10 @@ class TrainConfig:
     def __post_init__(self):
         self._check_choice("model", MODELS)
         self._check_choice("loss", LOSSES)
+        self._check_choice("data", DATA_MODES)
+        self._check_int("bootstrap", 0)
+        self._check_choice("bootstrap_start", BOOTSTRAP_STARTS)
+        self._check_int("bootstrap_steps", 1, none_ok=True)
         self._check_choice("optimizer", OPTIMIZERS)
         self._check_choice("schedule", SCHEDULES)
         self._check_int("d", 1, none_ok=True)
@@ -174,9 +184,31 @@ class TrainConfig:
                 depth=self.depth,
                 mlp_ratio=self.mlp_ratio,
             )
+        boot = self.bootstrap_steps
+        if boot is None and not (self.early_stop and self.bootstrap_start == "cold"):
+            # (early stopping, cold: the refits run as long as the seeds' kept parameters)
+            boot = max(1, steps if self.bootstrap_start == "cold" else steps // 4)
         return replace(
-            self, d=d, steps=steps, lr=lr, warmup=warmup, chunk_steps=chunk, batch_size=batch
+            self,
+            d=d,
+            steps=steps,
+            lr=lr,
+            warmup=warmup,
+            chunk_steps=chunk,
+            batch_size=batch,
+            bootstrap_steps=boot,
         )
+
+    @property
+    def sampled(self) -> bool:
+        """Trained on sampled next tokens (finite data)."""
+        return self.loss == "samples"
+
+    @property
+    def data_mode(self) -> str:
+        """What the seeds were fitted to: "population" (exact p*), "independent" (each seed
+        its own draws from p*) or "shared" (every seed the world's one sample set)."""
+        return self.data if self.sampled else "population"
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -194,3 +226,11 @@ class TrainConfig:
                 f"(known: {', '.join(sorted(names))})"
             )
         return cls(**data)
+
+    @classmethod
+    def from_record(cls, data: dict) -> TrainConfig:
+        """from_dict of a run's stored config; a record written before `data` and
+        `bootstrap` existed had its seeds share the world's samples, with no bootstrap."""
+        if isinstance(data, dict) and "data" not in data:
+            data = {"data": "shared", "bootstrap": 0, **data}
+        return cls.from_dict(data)

@@ -30,7 +30,8 @@ class TrainData(NamedTuple):
     F_star: jax.Array  # m×d*     true context embeddings of the training contexts
     G_star: jax.Array  # V×d*     true unembeddings
     logp_star: jax.Array | None  # m×V  log p*(·|s), only when m·V ≤ PRECOMPUTE_LIMIT
-    samples: jax.Array | None  # m×S  sampled next tokens (loss = "samples")
+    samples: jax.Array | None  # m×S  the world's sampled next tokens (data "shared")
+    salt: jax.Array  # uint32 scalar: the world's data salt (independent draws, `draw_key`)
 
 
 def n_val_samples(n_samples: int, val_fraction: float) -> int:
@@ -38,11 +39,40 @@ def n_val_samples(n_samples: int, val_fraction: float) -> int:
     return 0 if val_fraction <= 0 else max(1, int(round(n_samples * val_fraction)))
 
 
-def make_data(world, loss: str, val_fraction: float = 0.0) -> TrainData:
+def data_salt(world) -> int:
+    """32 bits of the world's id: mixed into every seed's independent draws, so two worlds
+    (or one world's sampler seed changed) never give a seed the same data."""
+    import hashlib
+
+    return int(hashlib.sha256(str(world.world_id).encode()).hexdigest()[:8], 16)
+
+
+def draws_per_context(world, loss: str) -> int:
+    """S, the sampled next tokens per context of a finite-data run (0 for the population
+    loss); a seed with independent draws gets as many as the world's sample set holds."""
+    if loss != "samples":
+        return 0
+    if world.samples is None:
+        raise SimidentError(
+            f"world {world.world_id}: loss 'samples' needs sampled next tokens "
+            "(data.npz), and this world has none; use loss 'population'"
+        )
+    return int(world.samples.shape[1])
+
+
+def draw_key(lane_key, salt):
+    """The key of a lane's own data set (independent draws, bootstrap refits): from the
+    lane's seed key and the world's salt alone."""
+    return jax.random.fold_in(jax.random.fold_in(lane_key, 2), salt)
+
+
+def make_data(world, loss: str, val_fraction: float = 0.0, data: str = "shared") -> TrainData:
     """Collect the training contexts of `world` for the given loss.
 
     With val_fraction > 0 the last round(S·val_fraction) sampled tokens of every context
-    are left out of `samples` (they form the validation share, `make_evals`).
+    are left out of training (they form the validation share, `make_evals`). With data
+    "independent" no sample set is stored: each lane draws its own inside the compiled
+    step (`draw_key`, `worlds.sampling.draw_tokens`).
     """
     ids = np.sort(np.asarray(world.train_ids, dtype=np.int64))
     if ids.size == 0:
@@ -55,20 +85,16 @@ def make_data(world, loss: str, val_fraction: float = 0.0) -> TrainData:
         logp = _log_softmax_f64(np.asarray(world.F, np.float64)[ids] @ np.asarray(world.G).T)
         logp = jnp.asarray(logp.astype(np.float32))
     samples = None
-    if loss == "samples":
-        if world.samples is None:
-            raise SimidentError(
-                f"world {world.world_id}: loss 'samples' needs sampled next tokens "
-                "(data.npz), and this world has none; use loss 'population'"
-            )
-        S = int(world.samples.shape[1])
+    S = draws_per_context(world, loss)
+    if S:
         keep = S - n_val_samples(S, val_fraction)
         if keep < 1:
             raise SimidentError(
                 f"--val-fraction {val_fraction:g} leaves no training samples "
                 f"({S} sampled tokens per context)"
             )
-        samples = jnp.asarray(np.asarray(world.samples, dtype=np.int32)[ids, :keep])
+        if data == "shared":
+            samples = jnp.asarray(np.asarray(world.samples, dtype=np.int32)[ids, :keep])
     return TrainData(
         ids=jnp.asarray(ids.astype(np.int32)),
         tokens=jnp.asarray(tokens[ids].astype(np.int32)),
@@ -77,6 +103,7 @@ def make_data(world, loss: str, val_fraction: float = 0.0) -> TrainData:
         G_star=jnp.asarray(G_star),
         logp_star=logp,
         samples=samples,
+        salt=jnp.asarray(data_salt(world), dtype=jnp.uint32),
     )
 
 
@@ -142,14 +169,15 @@ class Evals(NamedTuple):
     heldout: EvalSet | None
 
 
-def make_evals(world, loss: str, val_fraction: float, chunk: int) -> Evals:
+def make_evals(world, loss: str, val_fraction: float, chunk: int, data: str = "shared") -> Evals:
     """Evaluation sets of `world`: its training contexts (with, for loss "samples" and
-    val_fraction > 0, the held-out share of their sampled tokens) and held-out contexts."""
+    val_fraction > 0, the held-out share of the world's sampled tokens; with independent
+    draws each lane draws its validation share itself) and held-out contexts."""
     held = np.asarray(world.heldout_ids, dtype=np.int64)
     heldout = make_eval_set(world, held, chunk=chunk) if held.size else None
     ids = np.sort(np.asarray(world.train_ids, dtype=np.int64))
     val = None
-    if loss == "samples" and val_fraction > 0 and world.samples is not None:
+    if loss == "samples" and val_fraction > 0 and world.samples is not None and data == "shared":
         S = int(world.samples.shape[1])
         val = np.asarray(world.samples)[ids, S - n_val_samples(S, val_fraction) :]
     return Evals(make_eval_set(world, ids, val, chunk=chunk), heldout)

@@ -19,12 +19,13 @@ import numpy as np
 from simident.errors import SimidentError
 from simident.memory import check_fits
 from simident.training.config import TrainConfig
-from simident.training.data import EVAL_ROWS, make_data, make_evals
+from simident.training.data import EVAL_ROWS, draws_per_context, make_data, make_evals
 from simident.training.devices import device_record, lane_layout, pad_lanes, place
 from simident.training.outputs import TrainResult
 from simident.training.steps import (
     Hyper,
     embed_contexts,
+    has_validation_share,
     init_lanes,
     lane_keys,
     make_static,
@@ -97,6 +98,14 @@ def train_world_grid(
     n_seeds = config.seeds if seeds is None else len(seeds)
     config, cost = plan(world, config, n_seeds * len(grid))
     check_fits(cost.memory_bytes, f"training ({cost.line()})", KNOBS[config.model])
+    n_boot = config.bootstrap if config.sampled else 0
+    if n_boot:  # the bootstrap refits run B lanes per trained lane
+        boot_cost = plan(world, config, n_seeds * len(grid) * n_boot)[1]
+        check_fits(
+            boot_cost.memory_bytes,
+            f"the bootstrap of ν̂ ({boot_cost.line()})",
+            KNOBS[config.model] + " or --bootstrap",
+        )
     seeds = list(config.seed_list if seeds is None else seeds)
     if not seeds or any(not isinstance(s, (int, np.integer)) or not 0 <= s < 2**32 for s in seeds):
         raise SimidentError(
@@ -116,10 +125,11 @@ def train_world_grid(
     keys, hyper = place(pad_lanes((keys, hyper), layout), layout, lane_leading=True)
 
     tokens, lengths = world.tokens()
-    data = make_data(world, config.loss, config.val_fraction)
-    static = make_static(config, world.n, world.V, tokens.shape[1], int(data.ids.shape[0]))
-    evals = make_evals(world, config.loss, config.val_fraction, EVAL_ROWS)
-    if config.early_stop and evals.heldout is None and evals.train.samples is None:
+    data = make_data(world, config.loss, config.val_fraction, config.data)
+    n_draws = draws_per_context(world, config.loss)
+    static = make_static(config, world.n, world.V, tokens.shape[1], int(data.ids.shape[0]), n_draws)
+    evals = make_evals(world, config.loss, config.val_fraction, EVAL_ROWS, config.data)
+    if config.early_stop and evals.heldout is None and not has_validation_share(static, evals):
         raise SimidentError(
             "--early-stop needs a validation signal: held-out contexts in the world "
             "(heldout_fraction > 0), or --loss samples with --val-fraction > 0"
@@ -148,6 +158,13 @@ def train_world_grid(
     kl = _kl_all(world, F, G)
     eval_seconds = time.perf_counter() - t_eval
     _check_final(kl, log, lanes, config, static.steps, static.V)
+    boot = None
+    if n_boot:
+        from simident.training.bootstrap import bootstrap
+
+        boot = bootstrap(
+            static, config, weights, lanes, data, tokens, lengths, F, G, log.best_step, devices
+        )
 
     train, held = np.asarray(world.train_ids), np.asarray(world.heldout_ids)
     N = len(seeds)
@@ -178,6 +195,8 @@ def train_world_grid(
                 model_shape=shape,
                 devices=device_record(layout),
                 cost=cost.to_dict(),
+                noise=None if boot is None else boot.noise[sl],
+                bootstrap={} if boot is None else boot.record(),
             )
         )
     return results
@@ -266,8 +285,9 @@ def _run(static, config, state, keys, hyper, data, evals, lanes, layout, progres
             train_kl, val_kl, val_nll = (np.asarray(x)[:P] for x in signals)
             val_bad = np.zeros_like(loss, dtype=bool)
             val_bad[:, -1] = ~np.isfinite(train_kl)
-            for v, present in ((val_kl, evals.heldout), (val_nll, evals.train.samples)):
-                if present is not None:
+            own_val = has_validation_share(static, evals)
+            for v, present in ((val_kl, evals.heldout is not None), (val_nll, own_val)):
+                if present:
                     val_bad[:, -1] |= ~np.isfinite(v)
             limit = divergence_limit(static.V)
             bad = ~np.isfinite(loss) | ~np.isfinite(kl) | val_bad | (loss > limit) | (kl > limit)

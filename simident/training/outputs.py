@@ -76,6 +76,29 @@ class TrainResult:
     model_shape: dict = field(default_factory=dict)  # {"n", "V", "T"} the model was built for
     devices: dict = field(default_factory=dict)  # device count, kind, devices_used
     cost: dict = field(default_factory=dict)  # the estimate made before training
+    noise: list | None = None  # per seed: its NoiseLevel ν̂ (A6), None without a bootstrap
+    bootstrap: dict = field(default_factory=dict)  # refits, steps, seconds of the bootstrap
+
+    def data_id(self, i: int) -> str:
+        """Which data set seed i was fitted to (equal ids: the same samples)."""
+        mode = self.config.data_mode
+        tail = f"/seed {int(self.seeds[i])}" if mode == "independent" else ""
+        return f"{self.world_id}/{mode}{tail}"
+
+    def record_arrays(self, i: int) -> dict:
+        """Seed i's ν̂ and data record, as stored in its seed file (`model.record_arrays`)."""
+        from simident.model import record_arrays
+
+        noise = None if self.noise is None else self.noise[i]
+        return record_arrays(noise, self.config.data_mode, self.data_id(i))
+
+    def model(self, i: int):
+        """Seed i as a `simident.Model` (float64) with its ν̂ and data record."""
+        from simident.model import Model
+
+        noise = None if self.noise is None else self.noise[i]
+        F, G = np.asarray(self.F[i], np.float64), np.asarray(self.G[i], np.float64)
+        return Model(F, G, noise, self.config.data_mode, self.data_id(i))
 
     def seed_summary(self) -> list[dict]:
         return [
@@ -89,6 +112,8 @@ class TrainResult:
                 "final_loss": float(self.final_loss[i]),
                 "diverged_step": int(self.diverged_step[i]),
                 "best_step": None if self.best_step is None else int(self.best_step[i]),
+                "data_id": self.data_id(i),
+                "nu_hat": None if self.noise is None else self.noise[i].to_dict(),
             }
             for i, s in enumerate(self.seeds)
         ]
@@ -114,6 +139,8 @@ class TrainResult:
             "model_shape": self.model_shape,
             "devices": self.devices,
             "cost_estimate": self.cost,
+            "data": self.config.data_mode,
+            "bootstrap": self.bootstrap or None,
             "versions": versions(),
         }
 
@@ -132,7 +159,10 @@ class TrainResult:
 
         files = {
             f"seed_{int(s)}.npz": model_arrays(
-                self.F[i], self.G[i], **(flat_weights(self.weights[i]) if self.weights else {})
+                self.F[i],
+                self.G[i],
+                **(flat_weights(self.weights[i]) if self.weights else {}),
+                **self.record_arrays(i),
             )
             for i, s in enumerate(self.seeds)
         }

@@ -52,7 +52,7 @@ def load_run(run_dir) -> SavedRun:
                 f"{run_dir / 'run.json'}: missing field '{key}' (a run from an older "
                 "simident, without saved weights?)"
             )
-    config = TrainConfig.from_dict(record["config"])
+    config = TrainConfig.from_record(record["config"])
     shape = record["model_shape"]
     if not isinstance(shape, dict) or any(not isinstance(shape.get(k), int) for k in "nVT"):
         raise SimidentError(f"{run_dir / 'run.json'}: model_shape must hold integers n, V, T")

@@ -19,9 +19,18 @@ import optax
 from flax import nnx
 
 from simident.models import build_model
-from simident.training.data import EVAL_ROWS, Evals, EvalSet, TrainData, take, target_logp
+from simident.training.data import (
+    EVAL_ROWS,
+    Evals,
+    EvalSet,
+    TrainData,
+    draw_key,
+    take,
+    target_logp,
+)
 from simident.training.devices import over_lanes
 from simident.training.optimizer import make_optimizer
+from simident.worlds.sampling import draw_tokens
 
 
 class Static(NamedTuple):
@@ -47,6 +56,9 @@ class Static(NamedTuple):
     batch_size: int  # 0: full batch
     chunk_steps: int
     early_stop: bool = False  # keep each lane's best-validation parameters
+    data: str = "population"  # "population" | "shared" | "independent" | "teacher" (refit)
+    n_draws: int = 0  # S: sampled next tokens per context (finite data)
+    n_fit: int = 0  # of which the first n_fit are trained on (the rest: validation share)
 
 
 class Hyper(NamedTuple):
@@ -57,9 +69,14 @@ class Hyper(NamedTuple):
     init_scale: jax.Array
 
 
-def make_static(config, n: int, V: int, T: int, m: int) -> Static:
+def make_static(config, n: int, V: int, T: int, m: int, n_draws: int = 0) -> Static:
+    """The Static of a resolved config on a world of n contexts (m for training); n_draws:
+    the sampled next tokens per context of a finite-data run (`data.draws_per_context`)."""
+    from simident.training.data import n_val_samples
+
     c = config
     B = c.batch_size if 0 < (c.batch_size or 0) < m else 0
+    n_fit = n_draws - n_val_samples(n_draws, c.val_fraction) if n_draws else 0
     return Static(
         c.model,
         n,
@@ -81,6 +98,9 @@ def make_static(config, n: int, V: int, T: int, m: int) -> Static:
         B,
         c.chunk_steps,
         bool(c.early_stop),
+        c.data_mode,
+        int(n_draws),
+        int(n_fit),
     )
 
 
@@ -147,27 +167,38 @@ def init_lanes(static: Static, mesh, keys, hyper: Hyper) -> LaneState:
     return over_lanes(local, mesh, 2, 0)(keys, hyper)
 
 
-def batch_loss(graphdef, static: Static, data: TrainData, idx, params):
+def batch_loss(graphdef, static: Static, data: TrainData, idx, params, draw=None, teacher=None):
     """(loss, KL) on the training contexts at positions idx (None: all of them).
 
     KL = mean over the batch of KL(p*(·|s) ‖ p_model(·|s)), nats. Population loss is this
     KL (same gradient as cross-entropy to p*); sample loss is the mean negative
-    log-likelihood of the world's sampled next tokens.
+    log-likelihood of the training share of the sampled next tokens: the world's (data
+    "shared"), the lane's own draws from p* with key `draw` ("independent"), or draws
+    from the `teacher` parameters' own distribution ("teacher": a bootstrap refit).
     """
-    return model_loss(nnx.merge(graphdef, params), static, data, idx)
+    teacher = None if teacher is None else nnx.merge(graphdef, teacher)
+    return model_loss(nnx.merge(graphdef, params), static, data, idx, draw, teacher)
 
 
-def model_loss(model, static: Static, data: TrainData, idx):
+def model_loss(model, static: Static, data: TrainData, idx, draw=None, teacher=None):
     """`batch_loss` of a live model object (used by the per-step baseline benchmark)."""
     # full batch over every context (ids = 0..n-1, sorted by make_data): no gather/scatter
     ids = None if idx is None and static.m == static.n else take(data.ids, idx)
-    logits = model.logits(ids, take(data.tokens, idx), take(data.lengths, idx))
-    logq = jax.nn.log_softmax(logits, axis=-1)
+    tokens, lengths = take(data.tokens, idx), take(data.lengths, idx)
+    logq = jax.nn.log_softmax(model.logits(ids, tokens, lengths), axis=-1)
     logp = target_logp(data, idx)
     kl = jnp.mean(jnp.sum(jnp.exp(logp) * (logp - logq), axis=-1))
     if static.loss == "population":
         return kl, kl
-    y = take(data.samples, idx)
+    if static.data == "shared":
+        y = take(data.samples, idx)
+    else:
+        source = logp
+        if static.data == "teacher":
+            source = jax.nn.log_softmax(teacher.logits(ids, tokens, lengths), axis=-1)
+            source = jax.lax.stop_gradient(source)
+        y = draw_tokens(jnp.exp(source), take(data.ids, idx), draw, static.n_draws)
+        y = y[:, : static.n_fit]
     return -jnp.mean(jnp.take_along_axis(logq, y, axis=1)), kl
 
 
@@ -178,19 +209,22 @@ def _batch_idx(static: Static, data_key, t):
     return jax.random.randint(k, (static.batch_size,), 0, static.m, dtype=jnp.int32)
 
 
-def train_lane(static: Static, data: TrainData, t0, params, opt_state, key, lr, wd):
+def train_lane(static: Static, data: TrainData, t0, params, opt_state, key, lr, wd, teacher=None):
     """`chunk_steps` optimiser steps of one lane as one lax.scan; steps ≥ static.steps
-    are computed but not applied. Returns params, opt_state, losses, KLs (chunk,)."""
+    are computed but not applied. Returns params, opt_state, losses, KLs (chunk,).
+    `teacher`: the parameters whose own distribution the refit's samples come from
+    (data "teacher")."""
     graphdef = graphdef_of(static)
     tx = make_optimizer(static, lr, wd)
     data_key = jax.random.fold_in(key, 1)
+    draw = draw_key(key, data.salt)
     # early stopping's dense first chunks shift the later chunk ends: mask there too
     masked = static.steps % static.chunk_steps != 0 or static.early_stop
 
     def step(carry, t):
         params, opt_state = carry
         idx = _batch_idx(static, data_key, t)
-        loss_fn = partial(batch_loss, graphdef, static, data, idx)
+        loss_fn = partial(batch_loss, graphdef, static, data, idx, draw=draw, teacher=teacher)
         (loss, kl), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
         updates, new_opt = tx.update(grads, opt_state, params)
         new_params = optax.apply_updates(params, updates)
@@ -205,9 +239,12 @@ def train_lane(static: Static, data: TrainData, t0, params, opt_state, key, lr, 
     return params, opt_state, loss, kl
 
 
-def eval_set_metrics(model, static: Static, es: EvalSet):
-    """(mean KL(p* ‖ p_model), mean NLL of es.samples (nan without)) over the real rows
-    of `es`, chunk by chunk of EVAL_ROWS rows (memory O(EVAL_ROWS·V) per lane)."""
+def eval_set_metrics(model, static: Static, es: EvalSet, draw=None):
+    """(mean KL(p* ‖ p_model), mean NLL of the validation samples (nan without)) over the
+    real rows of `es`, chunk by chunk of EVAL_ROWS rows (memory O(EVAL_ROWS·V) per lane).
+    The validation samples are es.samples, or with a `draw` key the validation share
+    (draws n_fit..n_draws-1) of the lane's own independent draws."""
+    drawn = es.samples is None and draw is not None
     k = es.ids.shape[0]
     n_chunks = k // EVAL_ROWS
     parts = [es.ids, es.tokens, es.lengths, es.F_star, es.mask]
@@ -224,11 +261,15 @@ def eval_set_metrics(model, static: Static, es: EvalSet):
         nll = jnp.zeros_like(kl)
         if es.samples is not None:
             nll = -jnp.mean(jnp.take_along_axis(logq, c[5], axis=1), axis=1)
+        elif drawn:
+            y = draw_tokens(jnp.exp(logp), c[0], draw, static.n_draws)[:, static.n_fit :]
+            nll = -jnp.mean(jnp.take_along_axis(logq, y, axis=1), axis=1)
         return jnp.sum(jnp.where(mask, kl, 0.0)), jnp.sum(jnp.where(mask, nll, 0.0))
 
     kl_sum, nll_sum = jax.lax.map(chunk, parts)
     count = jnp.sum(es.mask)
-    nll = jnp.sum(nll_sum) / count if es.samples is not None else jnp.float32(jnp.nan)
+    has_nll = es.samples is not None or drawn
+    nll = jnp.sum(nll_sum) / count if has_nll else jnp.float32(jnp.nan)
     return jnp.sum(kl_sum) / count, nll
 
 
@@ -240,20 +281,29 @@ class Signals(NamedTuple):
     val_nll: jax.Array  # mean NLL of the validation share of the samples
 
 
-def validate(static: Static, evals: Evals, params) -> Signals:
-    """The Signals of one lane's parameters."""
+def has_validation_share(static: Static, evals: Evals) -> bool:
+    """Whether the training contexts carry a validation share of sampled tokens."""
+    own = static.data == "independent" and static.n_draws > static.n_fit
+    return evals.train.samples is not None or own
+
+
+def validate(static: Static, evals: Evals, params, key=None, salt=None) -> Signals:
+    """The Signals of one lane's parameters (`key`, `salt`: the lane's seed key and the
+    world's data salt, for the validation share of independent draws)."""
     model = nnx.merge(graphdef_of(static), params)
-    train_kl, val_nll = eval_set_metrics(model, static, evals.train)
+    own = static.data == "independent" and static.n_draws > static.n_fit and key is not None
+    draw = draw_key(key, salt) if own else None
+    train_kl, val_nll = eval_set_metrics(model, static, evals.train, draw)
     val_kl = jnp.float32(jnp.nan)
     if evals.heldout is not None:
         val_kl = eval_set_metrics(model, static, evals.heldout)[0]
     return Signals(train_kl, val_kl, val_nll)
 
 
-def stop_metric(evals: Evals, signals: Signals):
+def stop_metric(static: Static, evals: Evals, signals: Signals):
     """The metric early stopping minimises: validation NLL when the samples have a
     validation share, else the held-out KL."""
-    return signals.val_nll if evals.train.samples is not None else signals.val_kl
+    return signals.val_nll if has_validation_share(static, evals) else signals.val_kl
 
 
 @partial(jax.jit, static_argnums=(0, 1, 2), donate_argnums=(3,))
@@ -284,10 +334,10 @@ def run_chunk(
         params, opt_state, loss, kl = train_lane(
             static, data, t0, lane.params, lane.opt_state, key, lr, wd
         )
-        signals = validate(static, evals, params)
+        signals = validate(static, evals, params, key, data.salt)
         best, metric, step = lane.best, lane.best_metric, lane.best_step
         if static.early_stop:
-            m = stop_metric(evals, signals)
+            m = stop_metric(static, evals, signals)
             better = m < metric  # a non-finite metric is never better
             best = jax.tree.map(partial(jnp.where, better), params, best)
             metric = jnp.where(better, m, metric)
@@ -335,3 +385,31 @@ def embed_contexts(
         return F.reshape(n_chunks * chunk, -1)[:n], model.g()
 
     return over_lanes(lambda p: jax.lax.map(lane, p), mesh, 1, 0)(params)
+
+
+@partial(jax.jit, static_argnums=(0, 1, 2))
+def refit_lanes(static: Static, group: int, mesh, params, teacher, keys, hyper: Hyper, data):
+    """The refits of a parametric bootstrap (THEORY.md §4 A6): every lane starts from its
+    `teacher` parameters (a trained model, warm start) with a fresh optimiser and fits, for
+    `static.steps` steps in one scan, n_fit tokens per training context drawn from the
+    teacher's own distribution (static.data "teacher"; the draws come from the lane's key).
+    Returns the refitted parameters and each lane's final loss (lane-leading)."""
+
+    def one(data, params, teacher, key, lr, wd):
+        opt_state = make_optimizer(static, lr, wd).init(params)
+        params, _, loss, _ = train_lane(
+            static, data, jnp.int32(0), params, opt_state, key, lr, wd, teacher=teacher
+        )
+        return params, loss[-1]
+
+    def local(params, teacher, keys, hyper, data):
+        lane = jax.vmap(partial(one, data))
+        args = (params, teacher, keys, hyper.lr, hyper.weight_decay)
+        P = keys.shape[0]
+        if not 0 < group < P:
+            return lane(*args)
+        split = jax.tree.map(lambda x: x.reshape(P // group, group, *x.shape[1:]), args)
+        out = jax.lax.map(lambda a: lane(*a), split)
+        return jax.tree.map(lambda x: x.reshape(P, *x.shape[2:]), out)
+
+    return over_lanes(local, mesh, 4, 1)(params, teacher, keys, hyper, data)

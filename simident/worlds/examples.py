@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 
 from simident.errors import SimidentError
-from simident.worlds.spec import WorldSpec
+from simident.worlds.process_spec import spec_from_toml
 
 
 def _folder():
@@ -29,16 +29,21 @@ def example_path(name: str) -> Path:
     return Path(str(_folder().joinpath(f"{name}.toml")))
 
 
-def example_spec(name: str) -> WorldSpec:
-    """The validated spec of a shipped example."""
-    return WorldSpec.from_toml(example_path(name))
+def example_spec(name: str):
+    """The validated spec of a shipped example (WorldSpec, LanguageSpec or HMMSpec)."""
+    return spec_from_toml(example_path(name))
 
 
-def resolve_spec(arg: str) -> WorldSpec:
-    """A spec from a TOML path, or from an example name when no such file exists."""
+def example_kind(name: str) -> str:
+    """ "planted", "language" or "hmm": the kind of a shipped example."""
+    return getattr(example_spec(name), "kind", "planted")
+
+
+def resolve_spec(arg: str):
+    """A spec (any kind) from a TOML path, or from an example name when no such file exists."""
     p = Path(arg)
     if p.suffix == ".toml" or p.is_file() or "/" in arg:
-        return WorldSpec.from_toml(p)
+        return spec_from_toml(p)
     if arg in example_names():
         return example_spec(arg)
     raise SimidentError(

@@ -62,10 +62,21 @@ def _base_contexts(spec: WorldSpec, sigma):
     )
 
 
-def generate_world(spec: WorldSpec | dict) -> World:
-    """Build the world of `spec` (a WorldSpec or its dict form)."""
+def generate_world(spec) -> World:
+    """Build the world of `spec`: a WorldSpec, a LanguageSpec, an HMMSpec or the dict form
+    of any of them (dispatched on `kind`, see process_spec)."""
+    from simident.worlds.process_spec import HMMSpec, LanguageSpec, spec_from_dict
+
     if isinstance(spec, dict):
-        spec = WorldSpec.from_dict(spec)
+        spec = spec_from_dict(spec)
+    if isinstance(spec, LanguageSpec):
+        from simident.worlds.language import generate_language_world
+
+        return generate_language_world(spec)
+    if isinstance(spec, HMMSpec):
+        from simident.worlds.hmm import generate_hmm_world
+
+        return generate_hmm_world(spec)
     seed = spec.seed
     n, V, d = spec.n_contexts, spec.vocab_size, spec.d
     e, u, k = spec.rank_E, spec.rank_U, spec.k

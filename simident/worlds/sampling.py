@@ -18,8 +18,11 @@ import numpy as np
 from simident.theory.logits import default_chunk
 
 
-def _sample_rows(F, G, ids, key, n_samples):
-    p = jax.nn.softmax(F @ G.T, axis=-1)
+def draw_tokens(p, ids, key, n_samples: int):
+    """n_samples next tokens per row of the probabilities `p` (B×V, any positive scale),
+    row i drawn by inverse CDF from u ~ Uniform[0, 1)^n_samples of fold_in(key, ids[i]):
+    a row's draws depend on (key, its context id) alone, so the same data set is drawn
+    again whenever it is needed (inside a compiled training step, or up front)."""
     cdf = jnp.cumsum(p, axis=-1)
 
     def one(c, i):
@@ -27,7 +30,11 @@ def _sample_rows(F, G, ids, key, n_samples):
         return jnp.searchsorted(c, u * c[-1], side="right")
 
     y = jax.vmap(one)(cdf, ids)
-    return jnp.minimum(y, G.shape[0] - 1).astype(jnp.int32)
+    return jnp.minimum(y, p.shape[-1] - 1).astype(jnp.int32)
+
+
+def _sample_rows(F, G, ids, key, n_samples):
+    return draw_tokens(jax.nn.softmax(F @ G.T, axis=-1), ids, key, n_samples)
 
 
 @partial(jax.jit, static_argnames=("n_samples", "chunk"))

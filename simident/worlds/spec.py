@@ -21,7 +21,7 @@ CONTEXT_KINDS = ("compositional", "random")
 PARALLEL_PREFIX = "parallel_"
 
 
-def _fail(field_name: str, msg: str):
+def fail_field(field_name: str, msg: str):
     raise SimidentError(f"{field_name}: {msg}")
 
 
@@ -31,38 +31,38 @@ MAX_INT = 2**31 - 1
 MAX_SEED = 2**32 - 1
 
 
-def _check_int(name: str, value, lo: int | None = None, hi: int = MAX_INT) -> int:
+def check_int(name: str, value, lo: int | None = None, hi: int = MAX_INT) -> int:
     if isinstance(value, bool) or not isinstance(value, Integral):
-        _fail(name, f"expected an integer, got {value!r}")
+        fail_field(name, f"expected an integer, got {value!r}")
     if lo is not None and value < lo:
-        _fail(name, f"must be >= {lo} (got {value})")
+        fail_field(name, f"must be >= {lo} (got {value})")
     if value > hi:
         bound = "2^32 - 1" if hi == MAX_SEED else "2^31 - 1"
-        _fail(name, f"must be <= {bound} (got {value})")
+        fail_field(name, f"must be <= {bound} (got {value})")
     return int(value)
 
 
-def _check_float(name: str, value) -> float:
+def check_float(name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-        _fail(name, f"expected a finite number, got {value!r}")
+        fail_field(name, f"expected a finite number, got {value!r}")
     return float(value)
 
 
-def _check_bool(name: str, value) -> bool:
+def check_bool(name: str, value) -> bool:
     if not isinstance(value, bool):
-        _fail(name, f"expected true or false, got {value!r}")
+        fail_field(name, f"expected true or false, got {value!r}")
     return value
 
 
-def _check_name(name: str, value) -> str:
+def check_name(name: str, value) -> str:
     if not isinstance(value, str) or not value.strip():
-        _fail(name, f"expected a non-empty string, got {value!r}")
+        fail_field(name, f"expected a non-empty string, got {value!r}")
     if value != value.strip() or any(c.isspace() or not c.isprintable() for c in value):
-        _fail(name, f"must not contain whitespace or control characters (got {value!r})")
+        fail_field(name, f"must not contain whitespace or control characters (got {value!r})")
     return value
 
 
-def _check_keys(where: str, data, allowed) -> None:
+def check_keys(where: str, data, allowed) -> None:
     if not isinstance(data, dict):
         raise SimidentError(f"{where}: expected a table of keys, got {data!r}")
     unknown = sorted(set(data) - set(allowed))
@@ -167,7 +167,7 @@ class WorldSpec:
     def from_dict(cls, data: dict, source: str = "spec") -> WorldSpec:
         """Build and validate a spec from a dict; unknown keys are errors."""
         allowed = [f.name for f in fields(cls)]
-        _check_keys(source, data, allowed)
+        check_keys(source, data, allowed)
         for key in ("vocab_size", "d", "n_contexts"):
             if key not in data:
                 raise SimidentError(f"{key}: required key missing from {source}")
@@ -190,20 +190,20 @@ class WorldSpec:
 def _list(data: dict, key: str) -> list:
     v = data.get(key, [])
     if not isinstance(v, (list, tuple)):
-        _fail(key, f"expected a list of tables ([[{key}]]), got {v!r}")
+        fail_field(key, f"expected a list of tables ([[{key}]]), got {v!r}")
     return list(v)
 
 
 def _query_from(q, i: int) -> QuerySpec:
     if isinstance(q, QuerySpec):
         return q
-    _check_keys(f"queries[{i}]", q, _QUERY_KEYS)
+    check_keys(f"queries[{i}]", q, _QUERY_KEYS)
     if "name" not in q:
-        _fail(f"queries[{i}].name", "required key missing")
+        fail_field(f"queries[{i}].name", "required key missing")
     tokens = q.get("tokens")
     if tokens is not None:
         if not isinstance(tokens, (list, tuple)):
-            _fail(f"queries[{i}].tokens", f"expected a list of token ids, got {tokens!r}")
+            fail_field(f"queries[{i}].tokens", f"expected a list of token ids, got {tokens!r}")
         tokens = tuple(tokens)
     return QuerySpec(name=q["name"], inclusion=q.get("inclusion", True), tokens=tokens)
 
@@ -211,9 +211,9 @@ def _query_from(q, i: int) -> QuerySpec:
 def _probe_from(p, i: int) -> ProbeSpec:
     if isinstance(p, ProbeSpec):
         return p
-    _check_keys(f"probes[{i}]", p, _PROBE_KEYS)
+    check_keys(f"probes[{i}]", p, _PROBE_KEYS)
     if "name" not in p:
-        _fail(f"probes[{i}].name", "required key missing")
+        fail_field(f"probes[{i}].name", "required key missing")
     return ProbeSpec(name=p["name"], visible=p.get("visible", True))
 
 
@@ -223,27 +223,27 @@ def _set(spec, name, value):
 
 def _validate(s: WorldSpec) -> None:
     """Every constraint of a spec; the first violation raises SimidentError."""
-    _set(s, "name", _check_name("name", s.name))
-    _set(s, "seed", _check_int("seed", s.seed, 0, MAX_SEED))
-    V = _check_int("vocab_size", s.vocab_size, 2)
-    d = _check_int("d", s.d, 1)
-    n = _check_int("n_contexts", s.n_contexts, 2)
+    _set(s, "name", check_name("name", s.name))
+    _set(s, "seed", check_int("seed", s.seed, 0, MAX_SEED))
+    V = check_int("vocab_size", s.vocab_size, 2)
+    d = check_int("d", s.d, 1)
+    n = check_int("n_contexts", s.n_contexts, 2)
     _set(s, "vocab_size", V)
     _set(s, "d", d)
     _set(s, "n_contexts", n)
 
     # ranks: dim E, dim U, k
-    e = d if s.rank_E is None else _check_int("rank_E", s.rank_E, 1)
-    u = d if s.rank_U is None else _check_int("rank_U", s.rank_U, 1)
+    e = d if s.rank_E is None else check_int("rank_E", s.rank_E, 1)
+    u = d if s.rank_U is None else check_int("rank_U", s.rank_U, 1)
     if e > d:
-        _fail("rank_E", f"must be <= d = {d} (got {e})")
+        fail_field("rank_E", f"must be <= d = {d} (got {e})")
     if u > d:
-        _fail("rank_U", f"must be <= d = {d} (got {u})")
-    k = min(e, u) if s.k is None else _check_int("k", s.k, 1)
+        fail_field("rank_U", f"must be <= d = {d} (got {u})")
+    k = min(e, u) if s.k is None else check_int("k", s.k, 1)
     if k > min(e, u):
-        _fail("k", f"must be <= min(rank_E, rank_U) = {min(e, u)} (got {k})")
+        fail_field("k", f"must be <= min(rank_E, rank_U) = {min(e, u)} (got {k})")
     if k < e + u - d:
-        _fail(
+        fail_field(
             "k",
             f"must be >= rank_E + rank_U - d = {e + u - d}, since E and U together fit in "
             f"R^d: dim E + dim U - k <= d (got k = {k})",
@@ -252,43 +252,45 @@ def _validate(s: WorldSpec) -> None:
     _set(s, "rank_U", u)
     _set(s, "k", k)
     if u > V - 1:
-        _fail(
+        fail_field(
             "vocab_size",
             f"rank_U = {u} needs vocab_size >= rank_U + 1 = {u + 1} (the centered "
             f"unembeddings of V tokens span at most V - 1 dimensions; got {V})",
         )
 
     # contexts
-    T = _check_int("context_length", s.context_length, 1)
+    T = check_int("context_length", s.context_length, 1)
     _set(s, "context_length", T)
     if s.context_kind not in CONTEXT_KINDS:
-        _fail("context_kind", f"must be one of {', '.join(CONTEXT_KINDS)} (got {s.context_kind!r})")
+        fail_field(
+            "context_kind", f"must be one of {', '.join(CONTEXT_KINDS)} (got {s.context_kind!r})"
+        )
     if n < e + 2:
-        _fail(
+        fail_field(
             "n_contexts",
             f"needs >= rank_E + 2 = {e + 2} base contexts: rank_E + 1 to span E affinely, "
             f"one more so a planted affine relation is testable (got {n})",
         )
     if V**T < n:
-        _fail(
+        fail_field(
             "n_contexts",
             f"only vocab_size^context_length = {V}^{T} = {V**T} distinct base contexts "
             f"exist (got n_contexts = {n}); base contexts must be distinct",
         )
     if s.context_kind == "compositional" and e > T * (V - 1):
-        _fail(
+        fail_field(
             "rank_E",
             f"a compositional f*(s) = sum_t P_t x(s_t) + c spans at most "
             f"context_length * (vocab_size - 1) = {T * (V - 1)} dimensions (got {e})",
         )
 
     # held-out split
-    h = _check_float("heldout_fraction", s.heldout_fraction)
+    h = check_float("heldout_fraction", s.heldout_fraction)
     _set(s, "heldout_fraction", h)
     if not 0.0 <= h < 1.0:
-        _fail("heldout_fraction", f"must lie in [0, 1) (got {h})")
+        fail_field("heldout_fraction", f"must lie in [0, 1) (got {h})")
     if s.context_kind == "random" and h != 0.0:
-        _fail(
+        fail_field(
             "heldout_fraction",
             "must be 0 for context_kind = 'random' (an arbitrary vector per context cannot "
             f"be predicted for an unseen context; got {h})",
@@ -296,16 +298,18 @@ def _validate(s: WorldSpec) -> None:
     if h > 0.0:
         n_h = s.n_heldout
         if n_h < 1:
-            _fail("heldout_fraction", f"{h} of {n} base contexts rounds to 0 held-out contexts")
+            fail_field(
+                "heldout_fraction", f"{h} of {n} base contexts rounds to 0 held-out contexts"
+            )
         if n - n_h < e + 2:
-            _fail(
+            fail_field(
                 "heldout_fraction",
                 f"leaves {n - n_h} training base contexts; at least rank_E + 2 = {e + 2} "
                 "are needed to span E",
             )
 
     # queries
-    Lq = _check_int("query_length", s.query_length, 1)
+    Lq = check_int("query_length", s.query_length, 1)
     _set(s, "query_length", Lq)
     if not isinstance(s.queries, tuple):
         _set(s, "queries", tuple(_query_from(q, i) for i, q in enumerate(s.queries)))
@@ -314,26 +318,26 @@ def _validate(s: WorldSpec) -> None:
     for i, q in enumerate(s.queries):
         where = f"queries[{i}]"
         if not isinstance(q, QuerySpec):
-            _fail(where, f"expected a query table, got {q!r}")
-        _check_name(f"{where}.name", q.name)
-        _check_bool(f"{where}.inclusion", q.inclusion)
+            fail_field(where, f"expected a query table, got {q!r}")
+        check_name(f"{where}.name", q.name)
+        check_bool(f"{where}.inclusion", q.inclusion)
         _claim_name(names, q.name, f"{where}.name")
         if not q.inclusion and e <= k:
-            _fail(
+            fail_field(
                 f"{where}.inclusion",
                 f"inclusion = false needs rank_E > k (a direction in E ∩ U⊥ for A_q to "
                 f"bring into view); here rank_E = k = {k}",
             )
         if q.tokens is not None:
             if len(q.tokens) == 0:
-                _fail(f"{where}.tokens", "must hold at least one token id")
+                fail_field(f"{where}.tokens", "must hold at least one token id")
             for j, t in enumerate(q.tokens):
-                _check_int(f"{where}.tokens[{j}]", t)
+                check_int(f"{where}.tokens[{j}]", t)
                 if not 0 <= t < V:
-                    _fail(f"{where}.tokens[{j}]", f"token id {t} out of range [0, {V})")
+                    fail_field(f"{where}.tokens[{j}]", f"token id {t} out of range [0, {V})")
             tok = tuple(int(t) for t in q.tokens)
             if tok in seen_tokens:
-                _fail(
+                fail_field(
                     f"{where}.tokens",
                     f"same tokens {list(tok)} as query '{seen_tokens[tok]}': the extended "
                     "context ids would collide",
@@ -342,23 +346,23 @@ def _validate(s: WorldSpec) -> None:
     n_auto = sum(q.tokens is None for q in s.queries)
     taken = sum(len(t) == Lq for t in seen_tokens)
     if n_auto and V**Lq - taken < n_auto:
-        _fail(
+        fail_field(
             "query_length",
             f"{n_auto} queries need distinct token sequences of length {Lq}, but only "
             f"{V**Lq - taken} are free",
         )
 
     # parallel quadruples
-    m = _check_int("n_parallel", s.n_parallel, 0)
+    m = check_int("n_parallel", s.n_parallel, 0)
     _set(s, "n_parallel", m)
     if 4 * m > V:
-        _fail(
+        fail_field(
             "n_parallel",
             f"each quadruple uses 4 distinct tokens: needs 4 * n_parallel <= "
             f"vocab_size = {V} (got {m})",
         )
     if V - 1 - m < u:
-        _fail(
+        fail_field(
             "n_parallel",
             f"each quadruple fixes one unembedding; needs vocab_size - 1 - n_parallel >= "
             f"rank_U = {u} (got n_parallel = {m})",
@@ -366,9 +370,9 @@ def _validate(s: WorldSpec) -> None:
     for i in range(m):
         _claim_name(names, f"{PARALLEL_PREFIX}{i}", "n_parallel")
     if s.parallel_lambda is not None:
-        lam = _check_float("parallel_lambda", s.parallel_lambda)
+        lam = check_float("parallel_lambda", s.parallel_lambda)
         if abs(lam) < 1e-3 or abs(lam) > 1e3:
-            _fail("parallel_lambda", f"|λ| must lie in [1e-3, 1e3] (got {lam})")
+            fail_field("parallel_lambda", f"|λ| must lie in [1e-3, 1e3] (got {lam})")
         _set(s, "parallel_lambda", lam)
 
     # probes
@@ -377,34 +381,36 @@ def _validate(s: WorldSpec) -> None:
     for i, p in enumerate(s.probes):
         where = f"probes[{i}]"
         if not isinstance(p, ProbeSpec):
-            _fail(where, f"expected a probe table, got {p!r}")
-        _check_name(f"{where}.name", p.name)
-        _check_bool(f"{where}.visible", p.visible)
+            fail_field(where, f"expected a probe table, got {p!r}")
+        check_name(f"{where}.name", p.name)
+        check_bool(f"{where}.visible", p.visible)
         _claim_name(names, p.name, f"{where}.name")
         if not p.visible and e <= k:
-            _fail(
+            fail_field(
                 f"{where}.visible",
                 f"visible = false needs rank_E > k (a direction in E ∩ U⊥); here rank_E = k = {k}",
             )
 
     # data and scales
-    _set(s, "n_samples", _check_int("n_samples", s.n_samples, 0))
-    ls = _check_float("logit_scale", s.logit_scale)
+    _set(s, "n_samples", check_int("n_samples", s.n_samples, 0))
+    ls = check_float("logit_scale", s.logit_scale)
     if not 0.0 < ls <= 10.0:
-        _fail("logit_scale", f"must lie in (0, 10] (got {ls})")
+        fail_field("logit_scale", f"must lie in (0, 10] (got {ls})")
     _set(s, "logit_scale", ls)
-    sr = _check_float("spectrum_ratio", s.spectrum_ratio)
+    sr = check_float("spectrum_ratio", s.spectrum_ratio)
     if not 1.0 <= sr <= 10.0:
-        _fail("spectrum_ratio", f"must lie in [1, 10] (got {sr})")
+        fail_field("spectrum_ratio", f"must lie in [1, 10] (got {sr})")
     _set(s, "spectrum_ratio", sr)
 
 
 def _claim_name(names: dict, name: str, where: str) -> None:
     """Property names are unique across queries, probes and parallel_<i>."""
     if name in names:
-        _fail(where, f"name '{name}' is already used by {names[name]}; property names are unique")
+        fail_field(
+            where, f"name '{name}' is already used by {names[name]}; property names are unique"
+        )
     if name.startswith(PARALLEL_PREFIX) and where != "n_parallel":
-        _fail(where, f"names starting with '{PARALLEL_PREFIX}' are reserved (got '{name}')")
+        fail_field(where, f"names starting with '{PARALLEL_PREFIX}' are reserved (got '{name}')")
     names[name] = where
 
 

@@ -5,7 +5,8 @@ On disk a world is a folder:
   properties.json  planted properties in the `compare --properties` format
   world.json       world_id, resolved spec, contexts (token lists), split, queries, measured,
                    and `integrity`: checksums of every array of truth.npz and data.npz
-  data.npz         optional: `samples` (n × n_samples int32) of sampled next tokens
+  data.npz         optional: `samples` (n × n_samples int32) of sampled next tokens, and
+                   a process world's sampled sequences (`sequences`, ... int32 arrays)
 
 Context order: base contexts 0..n_base-1, then for each query q (in spec order) the
 extended contexts s ⊕ q in the order of their base context.
@@ -39,6 +40,7 @@ class World:
     properties: list = field(default_factory=list)  # `compare --properties` entries
     samples: np.ndarray | None = None  # n × n_samples int32 or None (population loss)
     extra: dict = field(default_factory=dict)  # anything else stored in world.json
+    sequences: dict = field(default_factory=dict)  # name -> (m × T) int32 token sequences
 
     @property
     def n(self) -> int:
@@ -79,9 +81,16 @@ class World:
         from simident.env import versions
         from simident.integrity import seal
 
-        files = {"truth.npz": model_arrays(self.F, self.G)}
+        files = {
+            "truth.npz": model_arrays(
+                self.F, self.G, **{"meta/data": "exact", "meta/data_id": f"{self.world_id}/truth"}
+            )
+        }
+        arrays = {k: np.asarray(v, dtype=np.int32) for k, v in self.sequences.items()}
         if self.samples is not None:
-            files["data.npz"] = {"samples": np.asarray(self.samples, dtype=np.int32)}
+            arrays["samples"] = np.asarray(self.samples, dtype=np.int32)
+        if arrays:
+            files["data.npz"] = arrays
         writers = {name: npz_writer(arrays) for name, arrays in files.items()}
         writers["properties.json"] = json_writer({"properties": self.properties})
         writers["world.json"] = json_writer(
@@ -169,9 +178,9 @@ def load_world(world_dir) -> World:
         props = props.get("properties", []) if isinstance(props, dict) else props
         if not isinstance(props, list):
             raise SimidentError(f"{d / 'properties.json'}: field 'properties' must be a list")
-    samples = None
+    samples, sequences = None, {}
     if (d / "data.npz").is_file():
-        samples = _load_samples(d / "data.npz", n, V, meta)
+        samples, sequences = _load_samples(d / "data.npz", n, V, meta)
     return World(
         world_id=str(meta["world_id"]),
         spec=meta["spec"],
@@ -185,6 +194,7 @@ def load_world(world_dir) -> World:
         properties=props,
         samples=samples,
         extra=meta.get("extra", {}),
+        sequences=sequences,
     )
 
 
@@ -192,18 +202,26 @@ def _is_id(x, bound: int) -> bool:
     return isinstance(x, int) and not isinstance(x, bool) and 0 <= x < bound
 
 
-def _load_samples(path: Path, n: int, V: int, meta: dict) -> np.ndarray | None:
-    """data.npz's `samples` (n × S token ids in [0, V)), read in bounds and checked against
-    the checksums world.json records for it."""
+def _load_samples(path: Path, n: int, V: int, meta: dict) -> tuple[np.ndarray | None, dict]:
+    """data.npz's `samples` (n × S token ids in [0, V)) and its other arrays (token
+    sequences of a process world), read in bounds and checked against the checksums
+    world.json records for them."""
     from simident.integrity import read_npz, recorded, verify
 
     arrays = read_npz(path, "world data file", expect={"samples": (n, None)})
     want = recorded(meta, path.name, path.parent / "world.json")
     if want is not None:
         verify(arrays, want, path)
-    samples = arrays.get("samples")
+    samples = arrays.pop("samples", None)
+    for key, seq in arrays.items():
+        if seq.ndim != 2 or not np.issubdtype(seq.dtype, np.integer):
+            raise SimidentError(
+                f"{path}: {key} must be a 2-d integer array (got {seq.dtype} {seq.shape})"
+            )
+        if seq.size and (seq.min() < 0 or seq.max() >= V):
+            raise SimidentError(f"{path}: {key} must hold token ids in [0, {V})")
     if samples is None:
-        return None
+        return None, arrays
     if samples.ndim != 2 or samples.shape[0] != n or not np.issubdtype(samples.dtype, np.integer):
         raise SimidentError(
             f"{path}: samples must be an integer array with {n} rows (got {samples.dtype} "
@@ -211,4 +229,4 @@ def _load_samples(path: Path, n: int, V: int, meta: dict) -> np.ndarray | None:
         )
     if samples.size and (samples.min() < 0 or samples.max() >= V):
         raise SimidentError(f"{path}: samples must be token ids in [0, {V})")
-    return samples
+    return samples, arrays

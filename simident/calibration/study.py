@@ -1,0 +1,145 @@
+"""Run the calibration study: train every cell through the engine, compare its seed pairs
+(and each seed with the truth) at every margin pair of the grid, and keep the scored
+verdicts. Resumable: trained cells live in DIR/cache/ (the engine's CellStore) and each
+cell's verdicts in DIR/cells/<key>.csv (+ .json, written last), so a killed run redoes at
+most one cell."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from simident.calibration.plan import MARGIN_GRID, StudyCell
+from simident.calibration.verdicts import scored_verdicts
+from simident.io import atomic_write, read_json, write_json
+
+TOL = 1e-2  # compare's tolerance for trained models (docs/compare.md)
+
+
+def _world(spec: dict, cache: dict):
+    from simident.worlds import generate_world
+
+    key = spec["name"], spec["n_samples"]
+    if key not in cache:
+        cache.clear()  # one world at a time (cells come grouped by world)
+        cache[key] = generate_world(spec)
+    return cache[key]
+
+
+def cell_rows(sc: StudyCell, world, result) -> tuple[list[dict], list[dict]]:
+    """(comparison rows, verdict rows) of one trained cell: every seed pair and every seed
+    against the truth, each at every margin pair of MARGIN_GRID."""
+    from simident.comparison import compare, compare_at_margins
+    from simident.model import Model
+
+    truth = Model(world.F, world.G, data="exact", data_id=f"{world.world_id}/truth")
+    exact = compare(truth, truth, properties=world.properties, kl=False)
+    k_true = exact.k
+    N = len(result.seeds)
+    pairs = [(i, j, "seeds") for i in range(N) for j in range(i + 1, N)]
+    pairs += [(i, None, "truth") for i in range(N)]
+    comps, verdicts = [], []
+    base = {"family": sc.family, "samples": sc.samples, "data": sc.data, "learner": sc.learner}
+    for i, j, kind in pairs:
+        a = result.model(i)
+        b = truth if j is None else result.model(j)
+        cs = compare_at_margins(a, b, MARGIN_GRID, tol=TOL, properties=world.properties, kl=False)
+        c0 = cs[0]
+        row = {
+            **base,
+            "pair": kind,
+            "seed_a": int(result.seeds[i]),
+            "seed_b": -1 if j is None else int(result.seeds[j]),
+            "r": c0.logit_residual,
+            "k_hat": c0.k,
+            "k_true": k_true,
+            "k_by": c0.k_decision.decided_by,
+            "errors": c0.k_decision.errors,
+            "noise": c0.equivalence.delta_2,
+            "nu_hat": c0.equivalence.sample_noise_2,
+            "kl_a": float(result.kl_mean[i]),
+        }
+        comps.append(row)
+        for m, c in enumerate(cs):
+            for s in scored_verdicts(c, exact):
+                verdicts.append(
+                    {
+                        **base,
+                        "pair": kind,
+                        "seed_a": row["seed_a"],
+                        "seed_b": row["seed_b"],
+                        "r": row["r"],
+                        "margin": m,
+                        "prop": s.prop,
+                        "kind": s.kind,
+                        "field": s.field,
+                        "decided": s.decided,
+                        "truth": s.truth,
+                    }
+                )
+    return comps, verdicts
+
+
+def run_study(cells: list[StudyCell], out: Path, progress: bool = True):
+    """Train (or reuse) and score every cell; returns (comparisons, verdicts) DataFrames."""
+    import pandas as pd
+    from tqdm.auto import tqdm
+
+    from simident.cells import CellStore, obtain
+
+    out = Path(out)
+    store = CellStore(out / "cache")
+    (out / "cells").mkdir(parents=True, exist_ok=True)
+    worlds: dict = {}
+    comps, verdicts = [], []
+    reused = trained = 0
+    t0 = time.perf_counter()
+    bar = tqdm(cells, desc="calibrate", unit="cell", disable=not progress)
+    for sc in bar:
+        bar.set_postfix_str(sc.label, refresh=True)
+        world = _world(sc.world, worlds)
+        key = sc.cell.key(world)
+        done = out / "cells" / f"{key}.json"
+        if done.is_file():
+            meta = read_json(done, "calibration cell record")
+            c = pd.read_csv(out / "cells" / f"{key}.comparisons.csv")
+            v = pd.read_csv(out / "cells" / f"{key}.verdicts.csv")
+            reused += 1
+        else:
+            results, was_cached = obtain(world, sc.cell, store=store)
+            c_rows, v_rows = cell_rows(sc, world, results[0])
+            c, v = pd.DataFrame(c_rows), pd.DataFrame(v_rows)
+            atomic_write(out / "cells" / f"{key}.comparisons.csv", lambda fh, c=c: _csv(c, fh))
+            atomic_write(out / "cells" / f"{key}.verdicts.csv", lambda fh, v=v: _csv(v, fh))
+            meta = {
+                "label": sc.label,
+                "key": key,
+                "world_id": world.world_id,
+                "bootstrap": results[0].bootstrap,
+                "training_seconds": float(results[0].seconds),
+                "reused_training": bool(was_cached),
+            }
+            write_json(done, meta)  # last: the cell is complete
+            trained += 0 if was_cached else 1
+        comps.append(c)
+        verdicts.append(v)
+    seconds = time.perf_counter() - t0
+    C, V = pd.concat(comps, ignore_index=True), pd.concat(verdicts, ignore_index=True)
+    for col in ("decided", "truth"):
+        V[col] = V[col].map(_bool3)
+    return C, V, {"cells": len(cells), "reused": reused, "trained": trained, "seconds": seconds}
+
+
+def _csv(df, fh):
+    fh.write(df.to_csv(index=False).encode())
+
+
+def _bool3(x):
+    """CSV round trip of a three-valued verdict: True / False / None."""
+    if x is None or (isinstance(x, float) and np.isnan(x)):
+        return None
+    if isinstance(x, str):
+        return {"True": True, "False": False}.get(x)
+    return bool(x)
