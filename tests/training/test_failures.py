@@ -82,8 +82,9 @@ def _corrupt(src, dst, edit=None, truth=None, unsealed=False):
         if edit is not None:
             edit(meta)
         (dst / "world.json").write_text(json.dumps(meta))
-    if truth is not None:
-        save_model(dst / "truth.npz", *truth)
+    if truth is not None:  # F, G replaced; the file's other arrays kept
+        kept = {k: v for k, v in np.load(dst / "truth.npz").items() if k not in ("F", "G")}
+        save_model(dst / "truth.npz", *truth, **kept)
     return dst
 
 
