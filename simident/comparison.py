@@ -120,7 +120,10 @@ class Comparison:
         for p in self.properties:
             if p.name == name:
                 return p
-        raise KeyError(name)
+        from simident.errors import SimidentError
+
+        known = ", ".join(repr(p.name) for p in self.properties) or "none were tested"
+        raise SimidentError(f"Comparison.property: no property named {name!r} (known: {known})")
 
     def to_dict(self) -> dict:
         out = self.equivalence.to_dict()
@@ -283,8 +286,7 @@ def compare_at_margins(
             bd = band(eq.tol, verdict_noise(eq), margins, eq.logit_residual)
             exact = band(eq.tol, 0.0, margins)  # an exact model (a world's truth) has no error
             va, vb = (
-                replace(v, band=exact if m.data == "exact" else None)
-                for v, m in zip(views, (A, B))
+                replace(v, band=exact if m.data == "exact" else None) for v, m in zip(views, (A, B))
             )
             results = tuple(_evaluate(sp, va, vb, bd) for sp in props)
         out.append(_comparison(eq, k, results, margins, subset, notes))

@@ -107,9 +107,7 @@ def _parallel(va: View, vb: View, vectors, matrix, b: Band, names, image) -> dic
         u1, u2, _ = vectors(v)
         bounds[tag] = a5_bound(matrix(v), u1, u2, v.band_or(b).lower)
     bands = {"a": va.band_or(b), "b": vb.band_or(b)}
-    dec = {
-        t: {k: decide(out[t][k].sin, bands[t]) for k in ("full", "proj", "dist")} for t in "ab"
-    }
+    dec = {t: {k: decide(out[t][k].sin, bands[t]) for k in ("full", "proj", "dist")} for t in "ab"}
     dist_a, dist_b = dec["a"]["dist"], dec["b"]["dist"]
     none_dist = not3(or3(dist_a, dist_b))
     a5 = bounds["a"].guaranteed and bounds["b"].guaranteed

@@ -135,9 +135,7 @@ def train_world_grid(
     tokens, lengths = world.tokens()
     data = make_data(world, config.loss, config.val_fraction, config.data)
     n_draws = draws_per_context(world, config.loss)
-    static = make_static(
-        config, world.n, world.V, tokens.shape[1], int(data.ids.shape[0]), n_draws
-    )
+    static = make_static(config, world.n, world.V, tokens.shape[1], int(data.ids.shape[0]), n_draws)
     evals = make_evals(world, config.loss, config.val_fraction, EVAL_ROWS, config.data)
     if config.early_stop and evals.heldout is None and not has_validation_share(static, evals):
         raise SimidentError(
@@ -256,19 +254,39 @@ class RunLog:
         return out
 
 
+DENSE_START = 8  # with early stopping the first chunk is validated this many times
+
+
+def chunk_plan(static) -> list[tuple[int, object]]:
+    """(first step, Static) of every chunk. With early stopping the first chunk's steps are
+    split into DENSE_START chunks (a second compiled chunk length), so that a model that
+    overfits within the first chunk is still validated near its best; later chunks have
+    the configured length."""
+    steps, chunk = static.steps, static.chunk_steps
+    plan, t0 = [], 0
+    small = chunk // DENSE_START
+    if static.early_stop and small >= 1:
+        dense = static._replace(chunk_steps=small)
+        plan = [(j * small, dense) for j in range(DENSE_START)]
+        t0 = DENSE_START * small
+    plan += [(t, static) for t in range(t0, steps, chunk)]
+    return plan
+
+
 def _run(static, config, state, keys, hyper, data, evals, lanes, layout, progress):
     """Host loop over chunks: run, check divergence, record histories, report progress."""
     from tqdm.auto import tqdm
 
-    steps, chunk = static.steps, static.chunk_steps
+    steps = static.steps
     P = len(lanes)
     group = lane_group(static, layout.padded // layout.devices_used, config.lane_group)
     log = RunLog(P)
     desc = f"train {static.model} d={static.d} ×{P}"
     with tqdm(total=steps, desc=desc, unit="step", disable=not progress, leave=False) as bar:
-        for t0 in range(0, steps, chunk):
+        for t0, chunk_static in chunk_plan(static):
+            chunk = chunk_static.chunk_steps
             state, loss, kl, signals = run_chunk(
-                static, group, layout.mesh, state, keys, hyper, data, evals, jnp.int32(t0)
+                chunk_static, group, layout.mesh, state, keys, hyper, data, evals, jnp.int32(t0)
             )
             valid = min(chunk, steps - t0)
             loss, kl = np.asarray(loss)[:P, :valid], np.asarray(kl)[:P, :valid]
@@ -300,9 +318,35 @@ def _run(static, config, state, keys, hyper, data, evals, lanes, layout, progres
             bar.update(valid)
     if static.early_stop:
         log.best_step = np.asarray(state.best_step)[:P].astype(np.int64)
+        _warn_first_best(log, lanes, chunk_plan(static), static.steps)
     else:
         log.best_step = np.full(P, steps, dtype=np.int64)
     return state, log
+
+
+class EarlyStopWarning(UserWarning):
+    """Early stopping kept the first validation: the best may lie before it."""
+
+
+def _warn_first_best(log, lanes, plan, steps: int) -> None:
+    """Warn (EarlyStopWarning) when a lane's kept parameters are those of the first
+    validation: the validation signal only rose after it, so the optimum may be earlier."""
+    first = min(plan[0][0] + plan[0][1].chunk_steps, steps)
+    hit = [i for i in range(len(lanes)) if log.best_step[i] == first and log.diverged[i] < 0]
+    if not hit:
+        return
+    import warnings
+
+    seeds = sorted({int(lanes[i][0]) for i in hit})
+    shown = ", ".join(map(str, seeds[:8])) + (", ..." if len(seeds) > 8 else "")
+    warnings.warn(
+        f"early stopping kept the first validation (step {first}) for seed(s) {shown}: the "
+        f"validation signal rose after it, so the best may lie earlier; rerun with a "
+        f"smaller --chunk-steps (validations come every {plan[0][1].chunk_steps} steps "
+        f"at first) or a smaller --lr",
+        EarlyStopWarning,
+        stacklevel=2,
+    )
 
 
 def _postfix(kl, val_kl, val_nll, alive) -> str:

@@ -241,9 +241,7 @@ def _batch_idx(static: Static, data_key, t):
     return jax.random.randint(k, (static.batch_size,), 0, static.m, dtype=jnp.int32)
 
 
-def train_lane(
-    static: Static, data: TrainData, t0, params, opt_state, key, lr, wd, teacher=None
-):
+def train_lane(static: Static, data: TrainData, t0, params, opt_state, key, lr, wd, teacher=None):
     """`chunk_steps` optimiser steps of one lane as one lax.scan; steps ≥ static.steps
     are computed but not applied. Returns params, opt_state, losses, KLs (chunk,).
     `teacher`: the parameters whose own distribution the refit's samples come from
@@ -252,7 +250,8 @@ def train_lane(
     tx = make_optimizer(static, lr, wd)
     data_key = jax.random.fold_in(key, 1)
     draw = draw_key(key, data.salt)
-    masked = static.steps % static.chunk_steps != 0
+    # early stopping's dense first chunks shift the later chunk ends: mask there too
+    masked = static.steps % static.chunk_steps != 0 or static.early_stop
     counts = draw_counts(graphdef, static, data, draw, teacher) if draws_counted(static) else None
 
     def step(carry, t):
