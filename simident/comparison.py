@@ -120,7 +120,10 @@ class Comparison:
         for p in self.properties:
             if p.name == name:
                 return p
-        raise KeyError(name)
+        from simident.errors import SimidentError
+
+        known = ", ".join(repr(p.name) for p in self.properties) or "none were tested"
+        raise SimidentError(f"Comparison.property: no property named {name!r} (known: {known})")
 
     def to_dict(self) -> dict:
         out = self.equivalence.to_dict()
@@ -298,7 +301,7 @@ def compare_at_margins(
     for margins in grid:
         results = ()
         if views:
-            bd = band(eq.tol, verdict_noise(eq), margins)  # one band for every property
+            bd = band(eq.tol, verdict_noise(eq), margins, eq.logit_residual)
             exact = band(eq.tol, 0.0, margins)  # an exact model (a world's truth) has no error
             va, vb = (
                 replace(v, band=exact if m.data == "exact" else None) for v, m in zip(views, (A, B))

@@ -5,7 +5,10 @@
 from __future__ import annotations
 
 import sys
+import zipfile
 from pathlib import Path
+
+from simident.errors import SimidentError
 
 EPILOG = """\
 fields (see docs/compare.md):
@@ -67,7 +70,8 @@ def configure(p) -> None:
         type=float,
         metavar=("LO", "HI"),
         default=None,
-        help="margins of the verdict bands in units of the pair's disagreement (default 1.15 1.4)",
+        help="margins of the verdict bands in units of the pair's disagreement "
+        "(default 2 6, chosen by simident calibrate)",
     )
 
 
@@ -121,6 +125,40 @@ def _kl_contexts(value):
     return n
 
 
+# float64 copies of F and G the comparison holds at once (inputs, centred, canonical
+# coordinates, maps): a rough upper count, used only to refuse hopeless inputs early
+COPIES = 6
+
+
+def _check_headers(path_a, path_b) -> None:
+    """From the two files' headers alone (nothing materialised): matching n and V, and a
+    comparison whose float64 arrays fit in this machine's memory."""
+    from simident.integrity import check_readable, members
+    from simident.memory import check_fits
+
+    shapes = []
+    for path in (path_a, path_b):
+        check_readable(Path(path), "model file")
+        if not zipfile.is_zipfile(path):
+            return  # refused by Model.load with its own message
+        heads = members(path)
+        F, G = heads.get("F", ((),))[0], heads.get("G", ((),))[0]
+        if len(F) != 2 or len(G) != 2:
+            return  # refused by Model.load (missing or not 2-D)
+        shapes.append((F, G))
+    (Fa, Ga), (Fb, Gb) = shapes
+    if Fa[0] != Fb[0]:
+        raise SimidentError(f"{path_b}: F has n={Fb[0]} contexts but {path_a} has n={Fa[0]}")
+    if Ga[0] != Gb[0]:
+        raise SimidentError(f"{path_b}: G has V={Gb[0]} tokens but {path_a} has V={Ga[0]}")
+    n, V = Fa[0], Ga[0]
+    check_fits(
+        COPIES * 8 * (n + V) * (Fa[1] + Fb[1]),
+        f"comparing {path_a} and {path_b} (n={n}, V={V}, d={Fa[1]} and {Fb[1]})",
+        "the models (fewer contexts, a smaller vocabulary or dimension)",
+    )
+
+
 def run(args) -> int:
     from simident.comparison import compare
     from simident.env import versions
@@ -139,6 +177,7 @@ def run(args) -> int:
         except ValueError:
             raise SimidentError(f"--band {args.band[0]} {args.band[1]}: need 0 < LO ≤ HI") from None
     kl_contexts = _kl_contexts(args.kl_contexts)
+    _check_headers(args.a, args.b)
     a, b = Model.load(args.a), Model.load(args.b)
     if a.n != b.n:
         raise SimidentError(f"{args.b}: F has n={b.n} contexts but {args.a} has n={a.n}")

@@ -70,12 +70,24 @@ def _undecided(b: Band, what: str) -> str:
     )
 
 
-def _parallel(va: View, vb: View, vectors, matrix, b: Band, names) -> dict:
+def _local_disagreement(xa, xb) -> float:
+    """max_i ‖x_a,i − x_b,i‖ / ‖(x_a,i + x_b,i)/2‖ over a pair's two log-ratio (P1) or
+    logit-difference (P2) vectors: how far the pair disagrees on what the property reads."""
+    rel = []
+    for u, w in zip(xa, xb):
+        mean = float(np.linalg.norm(0.5 * (u + w)))
+        rel.append(float(np.linalg.norm(u - w)) / mean if mean > 0 else float("inf"))
+    return max(rel)
+
+
+def _parallel(va: View, vb: View, vectors, matrix, b: Band, names, image) -> dict:
     """Shared body of P1 and P2: parallelism of the model vectors, of their projections
     onto the identified span, and of their distribution-level images (under `matrix`: R_F
     for P1, R_G for P2), each decided; and A5's bound on the full angle in each model,
-    at the angle θ the band calls parallel (sin θ = b.lower)."""
-    out, bounds = {}, {}
+    at the angle θ the band calls parallel (sin θ = b.lower). The band is the pair's,
+    widened where the pair disagrees more on these vectors (under `image`: F u for P1,
+    Ḡ u for P2) than on the logits overall (`Band.local`)."""
+    out, bounds, images = {}, {}, {}
     for tag, v in (("a", va), ("b", vb)):
         u1, u2, P = vectors(v)
         X = matrix(v)
@@ -84,7 +96,11 @@ def _parallel(va: View, vb: View, vectors, matrix, b: Band, names) -> dict:
             proj=parallelism(P @ u1, P @ u2),
             dist=parallelism(X @ u1, X @ u2),
         )
-        bounds[tag] = a5_bound(X, u1, u2, v.band_or(b).lower)
+        images[tag] = (image(v, u1), image(v, u2))
+    b = b.local(_local_disagreement(images["a"], images["b"]))
+    for tag, v in (("a", va), ("b", vb)):
+        u1, u2, _ = vectors(v)
+        bounds[tag] = a5_bound(matrix(v), u1, u2, v.band_or(b).lower)
     bands = {"a": va.band_or(b), "b": vb.band_or(b)}
     dec = {t: {k: decide(out[t][k].sin, bands[t]) for k in ("full", "proj", "dist")} for t in "ab"}
     dist_a, dist_b = dec["a"]["dist"], dec["b"]["dist"]
@@ -142,7 +158,7 @@ def parallel_unembedding(va: View, vb: View, pairs, bd: Band) -> dict:
         "matrix": "F",
         "projected": "P_E δ1 ∥ P_E δ2",
     }
-    return _parallel(va, vb, vectors, lambda v: v.RF, bd, names)
+    return _parallel(va, vb, vectors, lambda v: v.RF, bd, names, lambda v, u: v.F @ u)
 
 
 def parallel_embedding(va: View, vb: View, pairs, bd: Band) -> dict:
@@ -163,7 +179,7 @@ def parallel_embedding(va: View, vb: View, pairs, bd: Band) -> dict:
         "matrix": "Ḡ",
         "projected": "P_U Δ1 ∥ P_U Δ2",
     }
-    return _parallel(va, vb, vectors, lambda v: v.RG, bd, names)
+    return _parallel(va, vb, vectors, lambda v: v.RG, bd, names, lambda v, u: v.Gc @ u)
 
 
 def _dim_cap_uperp(v: View, ids, tol: float) -> int:
