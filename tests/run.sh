@@ -4,4 +4,4 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/../experiments/setup_env.sh"
 ruff check simident tests benchmarks
-python -m pytest -q -p no:cacheprovider --durations=10 "$@"
+python -m pytest -q -p no:cacheprovider -n "${PYTEST_WORKERS:-auto}" --durations=10 "$@"
