@@ -1,4 +1,4 @@
-"""`simident reproduce`: a tiny end-to-end reproduction (all six claims, real training)
+"""`simident reproduce`: a tiny end-to-end reproduction (all seven claims, real training)
 and the command's input errors."""
 
 import json
@@ -17,6 +17,7 @@ SECTIONS = [
     "Relational linearity is shared under the inclusion condition",
     "Probes and steering",
     "Closeness in KL is not closeness in structure; closeness in logits is",
+    "Relational linearity and parallel vectors emerge from the process, shared as predicted",
 ]
 
 
@@ -24,9 +25,9 @@ def test_report_and_results_structure(tiny_run):
     report = (tiny_run / "report.md").read_text()
     for i, title in enumerate(SECTIONS, 1):
         assert f"## Claim {i}: {title}" in report
-    assert report.count("**Verdict: ") == 6
+    assert report.count("**Verdict: ") == 7
     results = json.loads((tiny_run / "results.json").read_text())
-    assert [c["id"] for c in results["claims"]] == [1, 2, 3, 4, 5, 6]
+    assert [c["id"] for c in results["claims"]] == [1, 2, 3, 4, 5, 6, 7]
     for c in results["claims"]:
         assert {"id", "statement", "verdict", "evidence", "checks", "figures"} <= set(c)
         assert c["verdict"] in VERDICTS
