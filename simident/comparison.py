@@ -280,8 +280,13 @@ def compare_at_margins(
     for margins in grid:
         results = ()
         if views:
-            bd = band(eq.tol, verdict_noise(eq), margins)  # one band for every property
-            results = tuple(_evaluate(sp, *views, bd) for sp in props)
+            bd = band(eq.tol, verdict_noise(eq), margins, eq.logit_residual)
+            exact = band(eq.tol, 0.0, margins)  # an exact model (a world's truth) has no error
+            va, vb = (
+                replace(v, band=exact if m.data == "exact" else None)
+                for v, m in zip(views, (A, B))
+            )
+            results = tuple(_evaluate(sp, va, vb, bd) for sp in props)
         out.append(_comparison(eq, k, results, margins, subset, notes))
     return out
 

@@ -38,6 +38,7 @@ class Mode:
     transformer_steps: int
     bootstrap: int  # refits of ν̂ per seed (table)
     transformer_bootstrap: int  # refits of ν̂ per transformer seed
+    families: tuple[str, ...] = tuple(FAMILIES)
 
 
 MODES = {
@@ -45,6 +46,9 @@ MODES = {
                   (("both_low", 1024),), 1000, 4, 2),  # fmt: skip
     "full": Mode((16, 64, 256, 1024), ("shared", "independent"), 4, 2000,
                  tuple((f, s) for f in FAMILIES for s in (128, 1024)), 2000, 8, 4),  # fmt: skip
+    # seconds: the end-to-end test (two families, one sample count, tiny training)
+    "smoke": Mode((64,), ("shared", "independent"), 2, 60, (), 60, 1, 1,
+                  ("both_low", "low_token")),  # fmt: skip
 }
 
 
@@ -87,7 +91,7 @@ def plan(mode: str) -> list[StudyCell]:
     m = MODES[mode]
     out = []
     for learner in ("table", "transformer"):
-        for family in FAMILIES:
+        for family in m.families:
             for S in m.samples:
                 if learner == "transformer" and (family, S) not in m.transformer:
                     continue

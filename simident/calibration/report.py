@@ -23,7 +23,8 @@ def markdown(record: dict) -> str:
         "# Calibration of compare's decided verdicts",
         "",
         f"Mode `{record['mode']}`: {record['run']['cells']} cells "
-        f"({record['run']['trained']} trained now, {record['run']['reused']} reused), "
+        f"({record['run']['trained']} trained now, {record['run'].get('training_cached', 0)} "
+        f"scored from cached training, {record['run']['reused']} reused whole), "
         f"{record['run']['seconds']:.0f} s. Families: {', '.join(record['families'])}; "
         f"held out: **{hold}**.",
         "",
@@ -32,6 +33,9 @@ def markdown(record: dict) -> str:
         f"({'met' if ch['met'] else 'NOT met: the most accurate pair is shown'}; there: "
         f"{_pct(ch['calibration']['decided'])} decided, {_pct(ch['calibration']['right'])} "
         "right).",
+        "",
+        f"Chosen on every family (what `DEFAULT_MARGINS` should be): "
+        f"({record['choice_all_families']['lo']:g}, {record['choice_all_families']['hi']:g}).",
         "",
         f"**Held-out family {hold}**: {_pct(record['holdout_summary']['decided'])} decided, "
         f"{_pct(record['holdout_summary']['right'])} of the decided right "

@@ -94,7 +94,7 @@ def run_study(cells: list[StudyCell], out: Path, progress: bool = True):
     (out / "cells").mkdir(parents=True, exist_ok=True)
     worlds: dict = {}
     comps, verdicts = [], []
-    reused = trained = 0
+    reused = trained = cached = 0
     t0 = time.perf_counter()
     bar = tqdm(cells, desc="calibrate", unit="cell", disable=not progress)
     for sc in bar:
@@ -123,13 +123,15 @@ def run_study(cells: list[StudyCell], out: Path, progress: bool = True):
             }
             write_json(done, meta)  # last: the cell is complete
             trained += 0 if was_cached else 1
+            cached += 1 if was_cached else 0
         comps.append(c)
         verdicts.append(v)
     seconds = time.perf_counter() - t0
     C, V = pd.concat(comps, ignore_index=True), pd.concat(verdicts, ignore_index=True)
     for col in ("decided", "truth"):
         V[col] = V[col].map(_bool3)
-    return C, V, {"cells": len(cells), "reused": reused, "trained": trained, "seconds": seconds}
+    info = {"cells": len(cells), "reused": reused, "trained": trained, "training_cached": cached}
+    return C, V, {**info, "seconds": seconds}
 
 
 def _csv(df, fh):

@@ -155,6 +155,8 @@ def _cell(ctx: Context, spec: dict, lr: Learner) -> Cell:
         seeds=lr.seeds,
         steps=lr.steps,
         loss="samples",
+        data="independent",  # sibling seeds' errors are independent: A4 applies as stated
+        bootstrap=0,  # so the pairs need no ν̂ (A6); compare says errors = independent
         **extra,
     )
     return Cell(world=spec, learner=cfg.to_dict())

@@ -39,7 +39,8 @@ def run(args) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise SimidentError(f"--out {out}: exists and is not a directory")
-    if out.is_dir() and any(out.iterdir()) and not (out / "cells").is_dir():
+    study = any((out / m).exists() for m in ("cells", "cache", "calibration.json"))
+    if out.is_dir() and any(out.iterdir()) and not study:
         raise SimidentError(f"--out {out}: not empty and not a calibration study folder")
     C, V, info = run_study(cells, out, progress=not args.quiet)
     record = summarize(C, V, info, args.mode, args.holdout, list(FAMILIES), MARGIN_GRID, out)
@@ -61,6 +62,7 @@ def summarize(C, V, info, mode, holdout, families, grid, out: Path) -> dict:
     from simident.io import atomic_write, write_json
 
     choice = R.choose_margins(V, grid, holdout)
+    choice_all = R.choose_margins(V, grid, None)  # every family: the library's default
     loo = {}
     for fam in families:
         if fam in set(V["family"]):
@@ -75,6 +77,7 @@ def summarize(C, V, info, mode, holdout, families, grid, out: Path) -> dict:
         "holdout": holdout,
         "margin_grid": [list(m) for m in grid],
         "choice": choice,
+        "choice_all_families": choice_all,
         "holdout_summary": R.summary(held),
         "leave_one_out": loo,
         "tables": tabs,

@@ -56,7 +56,8 @@ def configure(p) -> None:
         type=float,
         metavar=("LO", "HI"),
         default=None,
-        help="margins of the verdict bands in units of the pair's disagreement (default 1.15 1.4)",
+        help="margins of the verdict bands in units of the pair's disagreement "
+        "(default 2 6, chosen by simident calibrate)",
     )
 
 

@@ -42,6 +42,11 @@ class View:
     spans: Spans
     RG: np.ndarray  # Ḡ = Q_G R_G, so ‖Ḡ x‖ = ‖R_G x‖
     RF: np.ndarray  # F = Q_F R_F, so ‖F x‖ = ‖R_F x‖ and σ(F) = σ(R_F)
+    band: Band | None = None  # this model's own band (an exact model's: tol); None: the pair's
+
+    def band_or(self, pair: Band) -> Band:
+        """The band that decides this model's scores."""
+        return pair if self.band is None else self.band
 
     @property
     def K(self) -> np.ndarray:
@@ -70,12 +75,24 @@ def _undecided(b: Band, what: str) -> str:
     )
 
 
-def _parallel(va: View, vb: View, vectors, matrix, b: Band, names) -> dict:
+def _local_disagreement(xa, xb) -> float:
+    """max_i ‖x_a,i − x_b,i‖ / ‖(x_a,i + x_b,i)/2‖ over a pair's two log-ratio (P1) or
+    logit-difference (P2) vectors: how far the pair disagrees on what the property reads."""
+    rel = []
+    for u, w in zip(xa, xb):
+        mean = float(np.linalg.norm(0.5 * (u + w)))
+        rel.append(float(np.linalg.norm(u - w)) / mean if mean > 0 else float("inf"))
+    return max(rel)
+
+
+def _parallel(va: View, vb: View, vectors, matrix, b: Band, names, image) -> dict:
     """Shared body of P1 and P2: parallelism of the model vectors, of their projections
     onto the identified span, and of their distribution-level images (under `matrix`: R_F
     for P1, R_G for P2), each decided; and A5's bound on the full angle in each model,
-    at the angle θ the band calls parallel (sin θ = b.lower)."""
-    out, bounds = {}, {}
+    at the angle θ the band calls parallel (sin θ = b.lower). The band is the pair's,
+    widened where the pair disagrees more on these vectors (under `image`: F u for P1,
+    Ḡ u for P2) than on the logits overall (`Band.local`)."""
+    out, bounds, images = {}, {}, {}
     for tag, v in (("a", va), ("b", vb)):
         u1, u2, P = vectors(v)
         X = matrix(v)
@@ -84,8 +101,15 @@ def _parallel(va: View, vb: View, vectors, matrix, b: Band, names) -> dict:
             proj=parallelism(P @ u1, P @ u2),
             dist=parallelism(X @ u1, X @ u2),
         )
-        bounds[tag] = a5_bound(X, u1, u2, b.lower)
-    dec = {t: {k: decide(out[t][k].sin, b) for k in ("full", "proj", "dist")} for t in "ab"}
+        images[tag] = (image(v, u1), image(v, u2))
+    b = b.local(_local_disagreement(images["a"], images["b"]))
+    for tag, v in (("a", va), ("b", vb)):
+        u1, u2, _ = vectors(v)
+        bounds[tag] = a5_bound(matrix(v), u1, u2, v.band_or(b).lower)
+    bands = {"a": va.band_or(b), "b": vb.band_or(b)}
+    dec = {
+        t: {k: decide(out[t][k].sin, bands[t]) for k in ("full", "proj", "dist")} for t in "ab"
+    }
     dist_a, dist_b = dec["a"]["dist"], dec["b"]["dist"]
     none_dist = not3(or3(dist_a, dist_b))
     a5 = bounds["a"].guaranteed and bounds["b"].guaranteed
@@ -141,7 +165,7 @@ def parallel_unembedding(va: View, vb: View, pairs, bd: Band) -> dict:
         "matrix": "F",
         "projected": "P_E δ1 ∥ P_E δ2",
     }
-    return _parallel(va, vb, vectors, lambda v: v.RF, bd, names)
+    return _parallel(va, vb, vectors, lambda v: v.RF, bd, names, lambda v, u: v.F @ u)
 
 
 def parallel_embedding(va: View, vb: View, pairs, bd: Band) -> dict:
@@ -162,7 +186,7 @@ def parallel_embedding(va: View, vb: View, pairs, bd: Band) -> dict:
         "matrix": "Ḡ",
         "projected": "P_U Δ1 ∥ P_U Δ2",
     }
-    return _parallel(va, vb, vectors, lambda v: v.RG, bd, names)
+    return _parallel(va, vb, vectors, lambda v: v.RG, bd, names, lambda v, u: v.Gc @ u)
 
 
 def _dim_cap_uperp(v: View, ids, tol: float) -> int:
@@ -192,8 +216,9 @@ def _affine_checks(va: View, vb: View, S, target, b: Band) -> dict:
             dist=affine_fit(v.logit_coords(S), Y, b.tol),
             cap=_dim_cap_uperp(v, S, b.tol),
         )
-    out["holds"] = tuple(decide(out[t]["model"].rel_residual, b) for t in "ab")
-    out["dist_each"] = tuple(decide(out[t]["dist"].rel_residual, b) for t in "ab")
+    bands = {"a": va.band_or(b), "b": vb.band_or(b)}
+    out["holds"] = tuple(decide(out[t]["model"].rel_residual, bands[t]) for t in "ab")
+    out["dist_each"] = tuple(decide(out[t]["dist"].rel_residual, bands[t]) for t in "ab")
     out["dist"] = and3(*out["dist_each"])
     out["no_cap"] = out["a"]["cap"] == 0 and out["b"]["cap"] == 0
     return out
@@ -316,8 +341,8 @@ def steering(va: View, vb: View, bd: Band, pairs=None, vector=None) -> dict:
         scores["same_combination_residual"] = (
             float(np.linalg.norm(shift - shift_b) / den) if den > 0 else 0.0
         )
-    dist = decide(in_LT, bd)
-    in_E = decide(out_of_E, bd)
+    dist = decide(in_LT, va.band_or(bd))
+    in_E = decide(out_of_E, va.band_or(bd))
     if in_E:
         reason = "v lies in the context span E, so the same combination steers every model"
     elif dist:
@@ -329,7 +354,7 @@ def steering(va: View, vb: View, bd: Band, pairs=None, vector=None) -> dict:
             "v has a part the distribution cannot see (outside E + U⊥): "
             "a minimal model cannot reproduce the shift"
         )
-    holds_b = decide(transfer, bd)
+    holds_b = decide(transfer, vb.band_or(bd))
     return {
         "holds_a": True,
         "holds_b": holds_b,
