@@ -122,7 +122,7 @@ def test_claim_tables_of_a_reproduction(tiny_run):
 
     results = json.loads((tiny_run / "results.json").read_text())
     checks = simident.claims.load(tiny_run)
-    assert sorted(set(checks["claim"])) == [1, 2, 3, 4, 5, 6]
+    assert sorted(set(checks["claim"])) == [1, 2, 3, 4, 5, 6, 7]
     assert len(checks) == sum(len(c["checks"]) for c in results["claims"])
     assert set(checks["mode"]) == {"tiny"}
     runs = simident.claims.load(tiny_run, "runs")
