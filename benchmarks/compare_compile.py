@@ -3,8 +3,10 @@ against a second call at the same shapes (cached). Prints ONE JSON line.
 
 Models of one world (n=288, V=32, k=4, as the quick reproduction's non-diverse world) at
 several (d_a, d_b); per shape: first-call and second-call seconds, their ratio, and the
-number of XLA compilations the first call triggered (`jax_log_compiles`). This is the
-cost of comparing every model in its own dimension (no padding).
+number of XLA compilations the first call triggered (`jax_log_compiles`), without the
+KL pass (`kl=False`: identification, ranks, maps; all numpy) and with it (one jitted
+program per padded shape). This is the cost of comparing every model in its own
+dimension (no padding by the caller).
 Usage: python benchmarks/compare_compile.py
 """
 
@@ -45,25 +47,24 @@ def main() -> None:
 
     rows = []
     for da, db in [(8, 16), (7, 11), (16, 16), (4, 8)]:
-        times, compiles = [], []
-        for _ in range(2):
-            a, b = model(da), model(db)
-            counter.n = 0
-            t = time.perf_counter()
-            si.compare(a, b, tol=1e-2, k=k, kl=False)
-            times.append(time.perf_counter() - t)
-            compiles.append(counter.n)
-        rows.append(
-            {
-                "d_a": da,
-                "d_b": db,
-                "first_s": round(times[0], 3),
-                "second_s": round(times[1], 4),
-                "ratio": round(times[0] / times[1], 1),
-                "compilations_first": compiles[0],
-                "compilations_second": compiles[1],
+        row = {"d_a": da, "d_b": db}
+        for kl in (False, True):
+            times, compiles = [], []
+            for _ in range(2):
+                a, b = model(da), model(db)
+                counter.n = 0
+                t = time.perf_counter()
+                si.compare(a, b, tol=1e-2, k=k, kl=kl)
+                times.append(time.perf_counter() - t)
+                compiles.append(counter.n)
+            tag = "_kl" if kl else ""
+            row |= {
+                f"first_s{tag}": round(times[0], 3),
+                f"second_s{tag}": round(times[1], 4),
+                f"compilations_first{tag}": compiles[0],
+                f"compilations_second{tag}": compiles[1],
             }
-        )
+        rows.append(row)
     print(json.dumps({"benchmark": "compare_compile", "n": n, "V": V, "k": k, "shapes": rows}))
 
 

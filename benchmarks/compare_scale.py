@@ -4,8 +4,11 @@ that forms the n×V logit matrices. Prints ONE JSON line.
 Each measurement runs in a fresh subprocess so its peak memory (ru_maxrss) is its own;
 time is the second of two calls (the first compiles). Side by side in one run:
   - both routes at sizes where both fit, with time and memory ratios (naive / factorised);
-  - the large case (n=200,000, V=20,000, d=64, float32, equivalent pair) factorised only.
-Usage: python benchmarks/compare_scale.py [--quick]
+  - the large case (n=200,000, V=20,000, d=64, float32, equivalent pair) factorised
+    only, split into identification (`kl=False`) and the KL / r_p pass, next to a bare
+    float32 matmul of the same shape ([F_a | F_b] [G_a | G_b]ᵀ, n×V×(d_a+d_b), summed
+    chunk by chunk) measured in the same process: `kl_pass_over_bare_matmul`.
+Usage: python benchmarks/compare_scale.py [--quick] [--size N V D] [--large-only]
 """
 
 from __future__ import annotations
@@ -54,11 +57,57 @@ def _factorised(Fa, Ga, Fb, Gb, tol):
     return [eq.logit_residual, eq.kl_max, eq.k.rank]
 
 
+def _bare_matmul(Fa, Ga, Fb, Gb) -> float:
+    """Seconds for [F_a | F_b] [G_a | G_b]ᵀ in float32, 512 rows at a time (summed)."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    X = np.concatenate([Fa, Fb], 1).astype(np.float32)
+    Y = jnp.asarray(np.concatenate([Ga, Gb], 1).astype(np.float32))
+    rows = 512
+    X = np.concatenate([X, np.zeros((-len(X) % rows, X.shape[1]), np.float32)])
+    go = jax.jit(lambda x, y: jnp.sum(x @ y.T, axis=1))
+    go(X[:rows], Y).block_until_ready()
+    t = time.perf_counter()
+    out = [go(X[i : i + rows], Y) for i in range(0, len(X), rows)]
+    jax.block_until_ready(out)
+    return time.perf_counter() - t
+
+
+def _split(Fa, Ga, Fb, Gb, tol) -> dict:
+    """Identification alone and the KL pass alone (second calls), and the bare matmul."""
+    from simident.theory import divergence
+    from simident.theory.equivalence import compare_models, compress
+
+    compare_models(Fa, Ga, Fb, Gb, tol=tol, kl=False)
+    t0 = time.perf_counter()
+    compare_models(Fa, Ga, Fb, Gb, tol=tol, kl=False)
+    t1 = time.perf_counter()
+    c = compress(Fa, Ga, Fb, Gb)
+    fac = divergence.factors(Fa, Ga, Fb, Gb, c.RF, c.RG)
+    divergence.kl_pass(fac, ids=range(min(64, len(Fa))))  # compiles
+    t2 = time.perf_counter()
+    kl = divergence.kl_pass(fac)[0]
+    t3 = time.perf_counter()
+    bare = _bare_matmul(Fa, Ga, Fb, Gb)
+    return {
+        "identification_s": round(t1 - t0, 3),
+        "kl_pass_s": round(t3 - t2, 3),
+        "bare_f32_matmul_s": round(bare, 3),
+        "kl_pass_over_bare_matmul": round((t3 - t2) / bare, 2),
+        "difference_rank": fac.rank,
+        "kl_max_pass": float(kl.max()),
+    }
+
+
 def worker(route: str, n: int, V: int, d: int) -> dict:
     import jax
 
     jax.config.update("jax_enable_x64", True)
     Fa, Ga, Fb, Gb = _pair(n, V, d)
+    if route == "split":
+        return {"route": route, "n": n, "V": V, "d": d, **_split(Fa, Ga, Fb, Gb, 1e-4)}
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     fn = _naive if route == "naive" else _factorised
     t0 = time.perf_counter()
@@ -91,6 +140,8 @@ def measure(route, n, V, d) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="small sizes only (smoke test)")
+    ap.add_argument("--size", nargs=3, type=int, metavar=("N", "V", "D"), help="large case")
+    ap.add_argument("--large-only", action="store_true", help="skip the side-by-side sizes")
     ap.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
@@ -99,6 +150,8 @@ def main() -> None:
         return
     both = [(2000, 1000, 32)] if args.quick else [(4000, 2000, 64), (12000, 4000, 64)]
     large = (20000, 4000, 64) if args.quick else (200_000, 20_000, 64)
+    large = tuple(args.size) if args.size else large
+    both = [] if args.large_only else both
     result = {"benchmark": "compare_scale", "side_by_side": []}
     for n, V, d in both:
         fa, nv = measure("factorised", n, V, d), measure("naive", n, V, d)
@@ -116,6 +169,7 @@ def main() -> None:
             }
         )
     result["large_factorised"] = measure("factorised", *large)
+    result["large_split"] = measure("split", *large)
     from simident.env import enable_x64, versions
 
     enable_x64()  # as in the workers

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import io
 import os
 import sys
+import warnings
 
 from simident.errors import SimidentError
 
@@ -43,41 +45,122 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
     return parser, modules
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser, modules = _parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 2
+class _FullWrites(io.RawIOBase):
+    """Standard output written in full: a short write (a file-size limit, a full disk)
+    is continued until the system refuses, so the failure surfaces as an error instead
+    of the rest of the output being dropped with exit 0."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def isatty(self) -> bool:
+        return os.isatty(self.fd)
+
+    def write(self, b) -> int:
+        view = memoryview(b).cast("B")
+        done = 0
+        while done < len(view):
+            done += os.write(self.fd, view[done:])
+        return done
+
+
+def _checked_stdout():
+    """Route the process's standard output through `_FullWrites` (not when something else,
+    e.g. a test's capture, has replaced it); returns the function that restores it."""
+    original = sys.stdout
+    if original is None or original is not sys.__stdout__:
+        return lambda: None
     try:
-        code = int(modules[args.command].run(args) or 0)
-        sys.stdout.flush()
+        fd = original.fileno()
+        original.flush()
+    except (OSError, ValueError, AttributeError):
+        return lambda: None
+    sys.stdout = io.TextIOWrapper(
+        io.BufferedWriter(_FullWrites(fd)),
+        encoding=original.encoding,
+        errors=original.errors,
+        line_buffering=original.line_buffering,
+    )
+
+    def restore():
+        try:
+            sys.stdout.flush()
+        except (OSError, ValueError):
+            pass
+        sys.stdout = original
+
+    return restore
+
+
+def main(argv: list[str] | None = None) -> int:
+    restore = _checked_stdout()
+    try:
+        return _main(argv)
+    finally:
+        restore()
+
+
+def _main(argv) -> int:
+    name = "simident"
+    try:
+        parser, modules = _parser()
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as e:  # --help, --version, a usage error (already on stderr)
+            sys.stdout.flush()  # a failure to print the help is an error, not exit 0
+            return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+        if args.command is None:
+            parser.print_help()
+            sys.stdout.flush()
+            return 2
+        name = f"simident {args.command}"
+        with warnings.catch_warnings():  # library warnings as one line each, on stderr
+            warnings.showwarning = lambda message, *_, **__: print(
+                f"{name}: warning: {message}", file=sys.stderr
+            )
+            code = int(modules[args.command].run(args) or 0)
+        sys.stdout.flush()  # everything printed reached stdout before the exit code says so
         return code
     except SimidentError as e:
-        print(f"simident {args.command}: error: {e}", file=sys.stderr)
+        print(f"{name}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         # Leave at once: a normal interpreter exit would tear JAX down while XLA's threads
         # may still run the interrupted program (that crashed with SIGSEGV, exit 139).
         # Files are written atomically, so nothing half-written is left behind.
-        print(f"simident {args.command}: interrupted", file=sys.stderr)
-        sys.stdout.flush()
+        print(f"{name}: interrupted", file=sys.stderr)
+        try:
+            sys.stdout.flush()
+        except OSError:
+            pass
         sys.stderr.flush()
         os._exit(130)
     except BrokenPipeError:  # output piped into e.g. `head`: stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _drop_stdout()
         return 1
-    except OSError as e:  # full disk, unwritable output, stdout on /dev/full
-        try:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        except OSError:
-            pass
-        where = e.filename or "standard output"
-        print(
-            f"simident {args.command}: error: cannot write {where} ({e.strerror or e})",
-            file=sys.stderr,
-        )
+    except OSError as e:  # stdout on a full disk or /dev/full; any file write names it
+        _drop_stdout()
+        if e.filename:
+            where = f"cannot access {e.filename}"
+        else:  # every file write names its file (io.replace_files): this is stdout
+            where = "cannot write standard output"
+        print(f"{name}: error: {where} ({e.strerror or e})", file=sys.stderr)
         return 2
+
+
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's exit does not fail again on
+    the unwritten rest of its buffer."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":

@@ -120,7 +120,10 @@ class Comparison:
         for p in self.properties:
             if p.name == name:
                 return p
-        raise KeyError(name)
+        from simident.errors import SimidentError
+
+        known = ", ".join(repr(p.name) for p in self.properties) or "none were tested"
+        raise SimidentError(f"Comparison.property: no property named {name!r} (known: {known})")
 
     def to_dict(self) -> dict:
         out = self.equivalence.to_dict()
@@ -200,6 +203,7 @@ def compare(
     kl: bool = True,
     margins: tuple[float, float] = DEFAULT_MARGINS,
     contexts_name: str | None = None,
+    kl_contexts: int | None = None,
 ) -> Comparison:
     """Compare two models of the same contexts and vocabulary (any dimensions).
 
@@ -208,6 +212,9 @@ def compare(
     contexts: compare on this subset of context ids (properties are remapped; entries
     outside are dropped with a note). properties: specs or their JSON dicts.
     kl: compute the per-context KL and r_p (O(nVd)). margins: (lo, hi) of the bands.
+    kl_contexts: estimate KL and r_p on this many uniformly drawn contexts (seeded), with
+    95% intervals in `equivalence.kl_sample` / the JSON's `kl_sample` (default: exact up
+    to n·V = 1e10 context-token cells, 4096 contexts above; docs/compare.md).
     """
     return compare_at_margins(
         a,
@@ -219,6 +226,7 @@ def compare(
         properties=properties,
         kl=kl,
         contexts_name=contexts_name,
+        kl_contexts=kl_contexts,
     )[0]
 
 
@@ -234,6 +242,7 @@ def compare_at_margins(
     properties: Iterable[PropertySpec | dict] | dict = (),
     kl: bool = True,
     contexts_name: str | None = None,
+    kl_contexts: int | None = None,
 ) -> list[Comparison]:
     """`compare` at several band margins (lo, hi) at once, one Comparison per margins: the
     equivalence and the property scores are computed once, only the verdicts differ
@@ -245,6 +254,10 @@ def compare_at_margins(
         raise SimidentError(f"vocabulary size differs: A has V={A.V}, B V={B.V}")
     if tol is not None and not (isinstance(tol, (int, float)) and 0.0 < tol < 1.0):
         raise SimidentError(f"tol = {tol}: must lie in (0, 1)")
+    if kl_contexts is not None and (
+        isinstance(kl_contexts, bool) or not isinstance(kl_contexts, Integral) or kl_contexts < 2
+    ):
+        raise SimidentError(f"kl_contexts = {kl_contexts!r}: expected an integer ≥ 2")
     if k is not None and not 0 <= k <= min(A.d, B.d):
         raise SimidentError(f"k = {k}: must lie in [0, min(d_a, d_b)] = [0, {min(A.d, B.d)}]")
     try:
@@ -265,7 +278,15 @@ def compare_at_margins(
         subset = {"name": contexts_name or "given", "n_used": int(ids.size), "n_total": A.n}
         A, B = A.restrict(ids), B.restrict(ids)
     eq = compare_models(
-        A.F, A.G, B.F, B.G, tol=tol, k=k, kl=kl, sample_noise=pair_level(A.noise, B.noise)
+        A.F,
+        A.G,
+        B.F,
+        B.G,
+        tol=tol,
+        k=k,
+        kl=kl,
+        sample_noise=pair_level(A.noise, B.noise),
+        kl_contexts=kl_contexts,
     )
     errors, why = error_independence(A, B)
     kdec = replace(eq.k, errors=errors, errors_note=why)
@@ -283,8 +304,7 @@ def compare_at_margins(
             bd = band(eq.tol, verdict_noise(eq), margins, eq.logit_residual)
             exact = band(eq.tol, 0.0, margins)  # an exact model (a world's truth) has no error
             va, vb = (
-                replace(v, band=exact if m.data == "exact" else None)
-                for v, m in zip(views, (A, B))
+                replace(v, band=exact if m.data == "exact" else None) for v, m in zip(views, (A, B))
             )
             results = tuple(_evaluate(sp, va, vb, bd) for sp in props)
         out.append(_comparison(eq, k, results, margins, subset, notes))

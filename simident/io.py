@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from simident.errors import SimidentError
+from simident.integrity import check_readable as _check_readable
 
 
 def atomic_write(path, write) -> None:
@@ -25,10 +26,21 @@ def replace_files(folder, writers: dict, stale=()) -> None:
     new is complete: each `writers[name](fh)` fills a temporary sibling first; only when
     all are written are they renamed into place (in the given order: the last one marks
     completion), and then the files named in `stale` that were not rewritten are removed.
-    A crash or Ctrl-C before the renames leaves the folder as it was."""
+    A crash or Ctrl-C before the renames leaves the folder as it was. A failing write
+    (full disk, file-size limit, no permission) raises SimidentError naming the target
+    file, not the temporary; a target that exists and is not a regular file (a folder, a
+    device) is refused before anything is written."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    for name in writers:
+        target = folder / name
+        if (target.exists() or target.is_symlink()) and not target.is_file():
+            raise SimidentError(f"cannot write {target}: exists and is not a regular file")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise SimidentError(f"cannot create folder {folder} ({e.strerror or e})") from None
     temps: list[tuple[str, str]] = []
+    name = None
     try:
         for name, write in writers.items():
             fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
@@ -42,10 +54,13 @@ def replace_files(folder, writers: dict, stale=()) -> None:
             os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the usual permissions
         for tmp, name in temps:
             os.replace(tmp, folder / name)
-    except BaseException:
+    except BaseException as e:
         for tmp, _ in temps:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+        if isinstance(e, OSError):
+            where = folder / name if name is not None else folder
+            raise SimidentError(f"cannot write {where} ({e.strerror or e})") from None
         raise
     for name in set(stale) - set(writers):
         (folder / name).unlink(missing_ok=True)
@@ -106,18 +121,6 @@ def write_json(path, obj) -> None:
     atomic_write(path, json_writer(obj))
 
 
-def _check_readable(path: Path, what: str) -> None:
-    """A file that exists, is not a directory and can be opened; else SimidentError."""
-    if path.is_dir():
-        raise SimidentError(f"{what} {path}: is a directory")
-    if not path.exists():
-        raise SimidentError(f"{what} {path}: no such file")
-    if not path.is_file():
-        raise SimidentError(f"{what} {path}: not a regular file")
-    if not os.access(path, os.R_OK):
-        raise SimidentError(f"{what} {path}: permission denied")
-
-
 def read_json(path, what: str = "JSON file"):
     """Parse a JSON file; a missing, unreadable, non-text, invalid or absurdly nested file
     is refused with one line naming it."""
@@ -159,14 +162,23 @@ def read_toml(path, what: str = "TOML file") -> dict:
         raise SimidentError(f"{path}: cannot read ({e.strerror or e})") from None
 
 
-def model_writer(F, G, **extra):
-    """A `replace_files` writer of a model in the `compare` format (arrays F, G, extra)."""
-    arrays = {
+def model_arrays(F, G, **extra) -> dict:
+    """The arrays of a model file in the `compare` format: F, G and any `extra`."""
+    return {
         "F": np.asarray(F),
         "G": np.asarray(G),
         **{k: np.asarray(v) for k, v in extra.items()},
     }
+
+
+def npz_writer(arrays: dict):
+    """A `replace_files` writer of `arrays` as an `.npz` (uncompressed, no pickles)."""
     return lambda fh: np.savez(fh, **arrays)
+
+
+def model_writer(F, G, **extra):
+    """A `replace_files` writer of a model in the `compare` format (arrays F, G, extra)."""
+    return npz_writer(model_arrays(F, G, **extra))
 
 
 def save_model(path, F, G, **extra) -> None:
@@ -174,56 +186,83 @@ def save_model(path, F, G, **extra) -> None:
     atomic_write(path, model_writer(F, G, **extra))
 
 
-def load_model(path) -> tuple[np.ndarray, np.ndarray]:
-    """Read and validate a model file: arrays `F` (n×d) and `G` (V×d) (`arrays.check_arrays`).
+def load_model(path, limit=None) -> tuple[np.ndarray, np.ndarray]:
+    """Read and validate a model file: arrays `F` (n×d) and `G` (V×d) (`arrays.check_arrays`),
+    read in bounds (`integrity.read_npz`: headers checked before any array is read, at
+    most `limit` bytes). A file listed with checksums in the run.json, world.json or
+    embed.json beside it must match them.
 
     Raises SimidentError naming the file and the problem.
     """
+    from simident.arrays import check_arrays
+    from simident.integrity import read_npz, verify
+
     path = Path(path)
     _check_readable(path, "model file")
-    try:
-        loaded = np.load(path, allow_pickle=False)
-        if not isinstance(loaded, np.lib.npyio.NpzFile):
-            raise SimidentError(
-                f"{path}: not an .npz archive (a single array? save F and G with numpy.savez)"
-            )
-        with loaded as z:
-            names = set(z.files)
-            missing = [k for k in ("F", "G") if k not in names]
-            if missing:
-                raise SimidentError(
-                    f"{path}: missing array(s) {', '.join(missing)} "
-                    f"(found: {sorted(names) or 'none'})"
-                )
-            F, G = z["F"], z["G"]
-    except SimidentError:
-        raise
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
-        raise SimidentError(f"{path}: not a readable .npz file ({e})") from None
-    from simident.arrays import check_arrays
+    if not zipfile.is_zipfile(path):
+        with open(path, "rb") as fh:
+            single = fh.read(6) == b"\x93NUMPY"
+        why = "a single array? save F and G with numpy.savez" if single else "truncated?"
+        raise SimidentError(f"{path}: not an .npz archive ({why})")
+    arrays = read_npz(
+        path,
+        "model file",
+        expect={"F": (None, None), "G": (None, None)},
+        required=("F", "G"),
+        limit=limit,
+    )
+    record = sibling_checksums(path)
+    if record is not None:
+        verify(arrays, record, path)
+    return check_arrays(arrays["F"], arrays["G"], str(path))
 
-    return check_arrays(F, G, str(path))
+
+RECORDS = ("run.json", "world.json", "embed.json")
+
+
+def sibling_checksums(path) -> dict | None:
+    """The checksum record of `path` in the run.json, world.json or embed.json of its
+    folder (written by `simident train`, `world`, `embed`), or None when none lists it."""
+    path = Path(path)
+    for name in RECORDS:
+        record = path.parent / name
+        if not record.is_file():
+            continue
+        try:
+            meta = json.loads(record.read_text())
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+            continue  # an unreadable record is the reader's of that folder to refuse
+        seal = meta.get("integrity") if isinstance(meta, dict) else None
+        if seal is None:
+            continue  # written by an older simident: nothing to verify against
+        files = seal.get("files") if isinstance(seal, dict) else None
+        if not isinstance(files, dict):
+            raise SimidentError(f"{record}: field 'integrity' is malformed (no 'files' object)")
+        if path.name in files:
+            return files[path.name]
+    return None
 
 
 RECORD_PREFIXES = ("noise/", "meta/")  # small arrays a model file may carry beside F, G
+RECORD_BYTES = 1 << 16  # each at most this large (read in bounds: checked from its header)
 
 
 def load_model_record(path) -> dict:
     """The small arrays `noise/*` and `meta/*` of a model file (scalars and strings: its ν̂
-    and where its data came from), {} when it has none. Each must be 0-d."""
+    and where its data came from), {} when it has none. Each must be 0-d; their headers
+    are checked before any is read (`integrity.members`)."""
+    from simident.integrity import members
+
     path = Path(path)
+    heads = {k: v for k, v in members(path).items() if k.startswith(RECORD_PREFIXES)}
+    for name, (shape, dtype, size) in heads.items():
+        if shape != () or dtype.kind not in "iufU" or size > RECORD_BYTES:
+            raise SimidentError(f"{path}: array '{name}' must be a scalar or a short string")
     out = {}
     try:
         with np.load(path, allow_pickle=False) as z:
-            for name in z.files:
-                if not name.startswith(RECORD_PREFIXES):
-                    continue
-                a = z[name]
-                if a.ndim != 0 or a.dtype.kind not in "iufU":
-                    raise SimidentError(f"{path}: array '{name}' must be a scalar or a string")
-                out[name] = a.item()
-    except SimidentError:
-        raise
+            for name in heads:
+                out[name] = z[name].item()
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
         raise SimidentError(f"{path}: not a readable .npz file ({e})") from None
     return out

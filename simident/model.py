@@ -65,8 +65,26 @@ class Model:
 
     def restrict(self, contexts) -> Model:
         """The same model on a subset of contexts (rows of F, in the given order). ν̂ is
-        kept: the distance of a refit on a subset of rows is at most that on all rows."""
-        F = self.F[np.asarray(contexts, dtype=np.int64)]
+        kept: the distance of a refit on a subset of rows is at most that on all rows.
+        `contexts`: a non-empty sequence of integer ids in [0, n) (no negative indexing);
+        anything else raises SimidentError naming the argument."""
+        ids = np.asarray(contexts)
+        if ids.ndim != 1 or ids.size == 0:
+            raise SimidentError(
+                f"Model.restrict: contexts must be a non-empty 1-D sequence of ids "
+                f"(got shape {ids.shape})"
+            )
+        if ids.dtype == np.bool_ or not np.issubdtype(ids.dtype, np.integer):
+            raise SimidentError(
+                f"Model.restrict: contexts must be integer ids in [0, {self.n}) "
+                f"(got dtype {ids.dtype})"
+            )
+        bad = ids[(ids < 0) | (ids >= self.n)]
+        if bad.size:
+            raise SimidentError(
+                f"Model.restrict: contexts must be ids in [0, {self.n}) (got {int(bad[0])})"
+            )
+        F = self.F[ids.astype(np.int64)]
         return Model(F, self.G, self.noise, self.data, self.data_id)
 
     def record_arrays(self) -> dict:

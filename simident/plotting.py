@@ -24,10 +24,13 @@ def new_figure(nrows: int = 1, ncols: int = 1, **kw):
 
 
 def save(fig, path, **kw) -> str:
-    """Write `fig` as a PNG at `path` (folders created; default dpi 110, tight box)."""
+    """Write `fig` at `path` (PNG unless its suffix says otherwise), atomically (folders
+    created; default dpi 110, tight box); a failed write names `path`."""
+    from simident.io import atomic_write
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, **{"dpi": 110, "bbox_inches": "tight", **kw})
+    options = {"dpi": 110, "bbox_inches": "tight", "format": path.suffix[1:] or "png", **kw}
+    atomic_write(path, lambda fh: fig.savefig(fh, **options))
     return str(path)
 
 

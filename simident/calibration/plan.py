@@ -42,13 +42,23 @@ class Mode:
 
 
 MODES = {
-    "quick": Mode((16, 128, 1024), ("shared", "independent"), 3, 2000,
-                  (("both_low", 1024),), 1000, 4, 2),  # fmt: skip
-    "full": Mode((16, 64, 256, 1024), ("shared", "independent"), 4, 2000,
-                 tuple((f, s) for f in FAMILIES for s in (128, 1024)), 2000, 8, 4),  # fmt: skip
+    "quick": Mode(
+        (16, 128, 1024), ("shared", "independent"), 3, 2000, (("both_low", 1024),), 1000, 4, 2
+    ),  # fmt: skip
+    "full": Mode(
+        (16, 64, 256, 1024),
+        ("shared", "independent"),
+        4,
+        2000,
+        tuple((f, s) for f in FAMILIES for s in (128, 1024)),
+        2000,
+        8,
+        4,
+    ),  # fmt: skip
     # seconds: the end-to-end test (two families, one sample count, tiny training)
-    "smoke": Mode((64,), ("shared", "independent"), 2, 60, (), 60, 1, 1,
-                  ("both_low", "low_token")),  # fmt: skip
+    "smoke": Mode(
+        (64,), ("shared", "independent"), 2, 60, (), 60, 1, 1, ("both_low", "low_token")
+    ),  # fmt: skip
 }
 
 

@@ -14,11 +14,20 @@ def obtain(world, cell, *, store=None, trainer=None, progress: bool = False):
     from simident.training import train_world_grid
 
     key = cell.key(world)
+    wds, scales = cell.grid()
     if store is not None:
-        got = store.load(key)
+        config = cell.config()
+        expect = {
+            "seeds": config.seed_list,
+            "world_id": world.world_id,
+            "points": len(wds) * len(scales),
+            "n": world.n,
+            "V": world.V,
+            "d": config.resolved(world.d).d,
+        }
+        got = store.load(key, expect)  # verified; a bad entry is reported and retrained
         if got is not None:
             return got, True
-    wds, scales = cell.grid()
     if trainer is None:
         results = train_world_grid(
             world, cell.config(), weight_decays=wds, init_scales=scales, progress=progress

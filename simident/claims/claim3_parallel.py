@@ -157,10 +157,7 @@ def run(ctx: Context) -> ClaimResult:
             F, G = ctx.FG(ref)
             sc = quad_scores(F, G - G.mean(0), quads)
             Gc = G - G.mean(0)
-            a5 += [
-                a5_bound(F, Gc[b] - Gc[a], Gc[d] - Gc[c], sin_theta)
-                for (a, b), (c, d) in quads
-            ]
+            a5 += [a5_bound(F, Gc[b] - Gc[a], Gc[d] - Gc[c], sin_theta) for (a, b), (c, d) in quads]
             cos += [s["cos"] for s in sc]
             proj += [s["proj_cos"] for s in sc]
             g = ctx.free(ref).g_ratio

@@ -1,16 +1,22 @@
 """`simident compare A.npz B.npz [--properties SPEC.json] [--json] [--tol TOL] [--k K]
-[--contexts train|heldout|all --world DIR | --contexts-file IDS.json] [--band LO HI]`."""
+[--contexts train|heldout|all --world DIR | --contexts-file IDS.json] [--band LO HI]
+[--kl-contexts N|all]`."""
 
 from __future__ import annotations
 
 import sys
+import zipfile
 from pathlib import Path
+
+from simident.errors import SimidentError
 
 EPILOG = """\
 fields (see docs/compare.md):
   logit_residual     r = ‖L_A − L_B‖_F / ‖L‖_F, uniform over context-token cells (A1)
   weighted_residual  r_p, the same weighted by p̄(y|s): tracks the KL (A3)
   kl_mean, kl_max    KL(p_A ‖ p_B) per context, nats
+  kl_sample          null, or how KL and r_p were estimated on a subset (--kl-contexts):
+                     n_used, n_total, seed, kl_mean_ci95, weighted_residual_ci95
   delta_2            ‖L_A − L_B‖_2: the pair's noise level for rank decisions (A4)
   k, k_decision      σ_i(L̄) counted above max(delta_2, tol·σ_1, floor), k ≤ min(d_A, d_B);
                      sigma_k, sigma_k1, threshold and decided_by say how
@@ -40,6 +46,14 @@ def configure(p) -> None:
     )
     p.add_argument("--k", type=int, default=None, help="use this effective complexity")
     p.add_argument("--no-kl", action="store_true", help="skip the per-context KL (O(nVd) work)")
+    p.add_argument(
+        "--kl-contexts",
+        metavar="N|all",
+        default=None,
+        help="estimate KL and r_p on N uniformly drawn contexts (seeded) with 95%% "
+        "intervals, or 'all' for the exact pass (default: exact up to n·V = 1e10 cells, "
+        "4096 contexts above)",
+    )
     p.add_argument(
         "--contexts",
         choices=("train", "heldout", "all"),
@@ -94,6 +108,57 @@ def _contexts(args, n: int):
     return ids, args.contexts
 
 
+def _kl_contexts(value):
+    """--kl-contexts N|all → an int, the number of contexts (all: n), or None."""
+    from simident.errors import SimidentError
+
+    if value is None:
+        return None
+    if value == "all":
+        return 2**62  # ≥ n: the exact pass
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 2:
+        raise SimidentError(f"--kl-contexts {value}: expected an integer ≥ 2 or 'all'")
+    return n
+
+
+# float64 copies of F and G the comparison holds at once (inputs, centred, canonical
+# coordinates, maps): a rough upper count, used only to refuse hopeless inputs early
+COPIES = 6
+
+
+def _check_headers(path_a, path_b) -> None:
+    """From the two files' headers alone (nothing materialised): matching n and V, and a
+    comparison whose float64 arrays fit in this machine's memory."""
+    from simident.integrity import check_readable, members
+    from simident.memory import check_fits
+
+    shapes = []
+    for path in (path_a, path_b):
+        check_readable(Path(path), "model file")
+        if not zipfile.is_zipfile(path):
+            return  # refused by Model.load with its own message
+        heads = members(path)
+        F, G = heads.get("F", ((),))[0], heads.get("G", ((),))[0]
+        if len(F) != 2 or len(G) != 2:
+            return  # refused by Model.load (missing or not 2-D)
+        shapes.append((F, G))
+    (Fa, Ga), (Fb, Gb) = shapes
+    if Fa[0] != Fb[0]:
+        raise SimidentError(f"{path_b}: F has n={Fb[0]} contexts but {path_a} has n={Fa[0]}")
+    if Ga[0] != Gb[0]:
+        raise SimidentError(f"{path_b}: G has V={Gb[0]} tokens but {path_a} has V={Ga[0]}")
+    n, V = Fa[0], Ga[0]
+    check_fits(
+        COPIES * 8 * (n + V) * (Fa[1] + Fb[1]),
+        f"comparing {path_a} and {path_b} (n={n}, V={V}, d={Fa[1]} and {Fb[1]})",
+        "the models (fewer contexts, a smaller vocabulary or dimension)",
+    )
+
+
 def run(args) -> int:
     from simident.comparison import compare
     from simident.env import versions
@@ -111,6 +176,8 @@ def run(args) -> int:
             check_margins(args.band)
         except ValueError:
             raise SimidentError(f"--band {args.band[0]} {args.band[1]}: need 0 < LO ≤ HI") from None
+    kl_contexts = _kl_contexts(args.kl_contexts)
+    _check_headers(args.a, args.b)
     a, b = Model.load(args.a), Model.load(args.b)
     if a.n != b.n:
         raise SimidentError(f"{args.b}: F has n={b.n} contexts but {args.a} has n={a.n}")
@@ -129,6 +196,7 @@ def run(args) -> int:
             contexts=ids,
             contexts_name=name,
             margins=tuple(args.band) if args.band else DEFAULT_MARGINS,
+            kl_contexts=kl_contexts,
         )
     except SimidentError as e:
         msg = str(e)

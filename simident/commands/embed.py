@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 
 def configure(p) -> None:
     p.add_argument("run_dir", metavar="RUN_DIR", help="a `simident train` output folder")
@@ -36,7 +38,7 @@ def configure(p) -> None:
 
 def run(args) -> int:
     from simident.errors import SimidentError
-    from simident.io import check_out_dir, json_writer, model_writer, replace_files
+    from simident.io import check_out_dir, json_writer, model_arrays, npz_writer, replace_files
     from simident.training.saved import check_layer, embed, load_run
     from simident.worlds.world import load_world
 
@@ -49,9 +51,16 @@ def run(args) -> int:
     out = Path(args.out)
     check_out_dir(out, args.overwrite)
     F, G = embed(saved, world, args.layer)
+    for i, s in enumerate(saved.seeds):
+        if not (np.isfinite(F[i]).all() and np.isfinite(G[i]).all()):
+            raise SimidentError(
+                f"seed {s} of {args.run_dir}: the embedding is not finite (nothing written)"
+            )
     from simident.env import versions
+    from simident.integrity import seal
 
-    writers = {f"seed_{s}.npz": model_writer(F[i], G[i]) for i, s in enumerate(saved.seeds)}
+    files = {f"seed_{s}.npz": model_arrays(F[i], G[i]) for i, s in enumerate(saved.seeds)}
+    writers = {name: npz_writer(arrays) for name, arrays in files.items()}
     writers["embed.json"] = json_writer(
         {
             "run_dir": str(args.run_dir),
@@ -62,6 +71,7 @@ def run(args) -> int:
             "F_columns": int(F.shape[2]),
             "seeds": saved.seeds,
             "versions": versions(),
+            "integrity": seal(files),
         }
     )
     stale = [p.name for p in out.glob("seed_*.npz")] if out.is_dir() else []

@@ -49,8 +49,10 @@ def run(args) -> int:
 
     if args.quick and args.tiny:
         raise SimidentError("--quick and --tiny exclude each other")
-    if args.seeds is not None and args.seeds < 2:
-        raise SimidentError(f"--seeds {args.seeds}: need at least 2 (claims compare seed pairs)")
+    if args.seeds is not None and not 2 <= args.seeds <= 2**16:
+        raise SimidentError(
+            f"--seeds {args.seeds}: need at least 2 (claims compare seed pairs) and at most 2^16"
+        )
     only = None
     if args.only:
         try:

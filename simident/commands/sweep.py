@@ -6,6 +6,8 @@ cells (resume is the default); `--list` prints the cells, `--cell I` runs one.
 
 from __future__ import annotations
 
+from simident.errors import SimidentError
+
 
 def configure(p) -> None:
     p.add_argument(
@@ -48,7 +50,6 @@ def run(args) -> int:
     from pathlib import Path
 
     from simident.env import enable_x64
-    from simident.errors import SimidentError
     from simident.sweeps.grid import cells, format_cells
     from simident.sweeps.spec import SweepSpec
     from simident.sweeps.store import SweepStore
@@ -56,6 +57,8 @@ def run(args) -> int:
     enable_x64()
     path = spec_path(args.spec)
     spec = SweepSpec.from_toml(path)
+    if args.cell is not None and args.cell < 0:
+        raise SimidentError(f"--cell {args.cell}: must be ≥ 0")
     if args.list:
         cell_list = cells(spec)
         done = None
@@ -71,6 +74,10 @@ def run(args) -> int:
         from simident.sweeps.cost import cell_cost
 
         cell_list = cells(spec)
+        if args.cell is not None and args.cell >= len(cell_list):
+            raise SimidentError(
+                f"--cell {args.cell}: out of range, the sweep has cells 0..{len(cell_list) - 1}"
+            )
         print(f"sweep {spec.name}: machine memory {gib(total_memory_bytes())}")
         for c in cell_list if args.cell is None else cell_list[args.cell : args.cell + 1]:
             cost = cell_cost(c)
@@ -78,8 +85,6 @@ def run(args) -> int:
         return 0
     if not args.out:
         raise SimidentError("--out DIR is required to run a sweep (or pass --list)")
-    if args.cell is not None and args.cell < 0:
-        raise SimidentError(f"--cell {args.cell}: must be ≥ 0")
     from simident.sweeps.run import run_sweep
 
     log = None if args.quiet else _log

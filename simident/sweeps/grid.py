@@ -68,6 +68,11 @@ def learner_dict(base: dict, swept: dict, world: dict, seeds: int) -> dict:
     kw = {**base, **swept}
     d_expr = kw.get("d", "d")
     kw["d"] = parse_dim(d_expr, k=int(world["k"]), d=int(world["d"]))
+    if isinstance(kw["d"], int) and kw["d"] < int(world["k"]):
+        raise SimidentError(
+            f"learner d = {kw['d']} lies below the world's k = {world['k']}: its seeds "
+            'cannot be compared at the world\'s k (use d ≥ k, e.g. d = "k")'
+        )
     kw["seeds"] = seeds
     kw["seed_offset"] = 0
     cfg = TrainConfig.from_dict(kw).resolved(int(world["d"]))

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
+from simident.theory import divergence, estimates
 from simident.theory.linalg import (
     RankDecision,
     affine_sse,
@@ -26,55 +25,8 @@ from simident.theory.linalg import (
     pinv,
     row_space,
 )
-from simident.theory.logits import center, kl_terms
-from simident.theory.precision import in_float64
-
-
-@jax.jit
-def _qr_r(X):
-    return jnp.linalg.qr(X, mode="r")
-
-
-@dataclass(frozen=True)
-class Compressed:
-    """Small factors of a model pair: F_a = Q_F Xa, 1 = Q_F e, Ḡ_a = Q_G Ya (same for b)."""
-
-    n: int
-    V: int
-    e: jax.Array
-    Xa: jax.Array
-    Xb: jax.Array
-    Ya: jax.Array
-    Yb: jax.Array
-    ga: float = 0.0  # ‖G_a‖_F before centering (sets the noise floor of Ḡ_a)
-    gb: float = 0.0
-
-
-def compress(Fa, Ga, Fb=None, Gb=None) -> Compressed:
-    """Thin-QR factors of a pair (or of one model when Fb, Gb are None)."""
-    Fa, Ga = jnp.asarray(Fa), jnp.asarray(Ga)
-    if Fb is None:
-        Fb = jnp.zeros((Fa.shape[0], 0), Fa.dtype)
-        Gb = jnp.zeros((Ga.shape[0], 0), Ga.dtype)
-    Fb, Gb = jnp.asarray(Fb), jnp.asarray(Gb)
-    dt = jnp.result_type(Fa, Ga, Fb, Gb, jnp.float32)
-    if jax.config.jax_enable_x64:
-        dt = jnp.float64
-    n, da = Fa.shape
-    ones = jnp.ones((n, 1), dt)
-    RF = _qr_r(jnp.concatenate([ones, Fa.astype(dt), Fb.astype(dt)], axis=1))
-    RG = _qr_r(jnp.concatenate([center(Ga.astype(dt)), center(Gb.astype(dt))], axis=1))
-    return Compressed(
-        n=int(n),
-        V=int(Ga.shape[0]),
-        e=RF[:, 0],
-        Xa=RF[:, 1 : 1 + da],
-        Xb=RF[:, 1 + da :],
-        Ya=RG[:, :da],
-        Yb=RG[:, da:],
-        ga=float(jnp.linalg.norm(Ga)),
-        gb=float(jnp.linalg.norm(Gb)),
-    )
+from simident.theory.logits import center
+from simident.theory.tallqr import Compressed, compress
 
 
 @dataclass(frozen=True)
@@ -86,8 +38,8 @@ class Spans:
     """
 
     d: int
-    E: jax.Array
-    U: jax.Array
+    E: np.ndarray
+    U: np.ndarray
     rank_E: RankDecision
     rank_U: RankDecision
     rank_k: RankDecision
@@ -134,7 +86,7 @@ class Spans:
 def _floors(X, Y, g_scale: float) -> tuple[float, float, float]:
     """Absolute noise floors for the ranks of F, Ḡ and L = F Ḡᵀ (see `noise_floor`)."""
     m = max(X.shape[0], Y.shape[0], 1)
-    x, y = float(jnp.linalg.norm(X)), max(float(jnp.linalg.norm(Y)), g_scale)
+    x, y = float(np.linalg.norm(X)), max(float(np.linalg.norm(Y)), g_scale)
     return noise_floor(X.dtype, m, x), noise_floor(X.dtype, m, y), noise_floor(X.dtype, m, x * y)
 
 
@@ -147,16 +99,15 @@ def _spans(X, Y, tol, g_scale: float = 0.0, noise: float = 0.0) -> Spans:
     smaller than the two models' disagreement.
     """
     fE, fU, fk = _floors(X, Y, g_scale)
-    nF = float(jnp.linalg.norm(X, 2)) if X.size else 0.0
-    nG = float(jnp.linalg.norm(Y, 2)) if Y.size else 0.0
+    nF = float(np.linalg.norm(X, 2)) if X.size else 0.0
+    nG = float(np.linalg.norm(Y, 2)) if Y.size else 0.0
     E, dE = row_space(X, tol, floor=fE, noise=noise / nG if nG > 0 else 0.0)
     U, dU = row_space(Y, tol, floor=fU, noise=noise / nF if nF > 0 else 0.0)
-    s_core = jnp.linalg.svd(X @ Y.T, compute_uv=False)
+    s_core = np.linalg.svd(X @ Y.T, compute_uv=False)
     kdec = decide_rank(np.asarray(s_core), tol, floor=fk, noise=noise, cap=min(dE.rank, dU.rank))
     return Spans(int(X.shape[1]), E, U, dE, dU, kdec)
 
 
-@in_float64
 def spans(F, G, tol: float | None = None) -> Spans:
     """E, U, their dimensions and k of one model (F: n×d, G: V×d), factorised route."""
     tol = default_tol(np.asarray(F).dtype) if tol is None else tol
@@ -169,12 +120,6 @@ def effective_complexity(F, G, tol: float | None = None) -> RankDecision:
     return spans(F, G, tol).rank_k
 
 
-@jax.jit
-def _qr_full(X):
-    return jnp.linalg.qr(X, mode="reduced")
-
-
-@in_float64
 def canonical_coordinates(F, G, tol: float | None = None, k: int | None = None):
     """Rank-k factorisation L = Φ Ψᵀ and the maps T = Ψ⁺Ḡ, R = Φ⁺F of one model (E3).
 
@@ -182,13 +127,13 @@ def canonical_coordinates(F, G, tol: float | None = None, k: int | None = None):
     R ḡ(y) = ψ(y), T Rᵀ = I_k.
     """
     tol = default_tol(np.asarray(F).dtype) if tol is None else tol
-    F, G = jnp.asarray(F, jnp.float64), jnp.asarray(G, jnp.float64)
-    QF, RF = _qr_full(F)
-    QG, RG = _qr_full(center(G))
-    Uc, s, Vct = jnp.linalg.svd(RF @ RG.T)
+    F, G = np.asarray(F, dtype=np.float64), np.asarray(G, dtype=np.float64)
+    QF, RF = np.linalg.qr(F)
+    QG, RG = np.linalg.qr(center(G))
+    Uc, s, Vct = np.linalg.svd(RF @ RG.T)
     dec = decide_rank(np.asarray(s), tol, k)
     r = dec.rank
-    sq = jnp.sqrt(s[:r])
+    sq = np.sqrt(s[:r])
     Phi = QF @ (Uc[:, :r] * sq)
     Psi = QG @ (Vct[:r].T * sq)
     T = (Vct[:r] @ RG) / sq[:, None]
@@ -248,6 +193,7 @@ class Equivalence:
     R_b: np.ndarray = field(repr=False)
     M: np.ndarray = field(repr=False)
     N: np.ndarray = field(repr=False)
+    kl_sample: dict | None = None  # set when KL and r_p are estimated on a subset
 
     @property
     def identified_r2(self) -> float:
@@ -281,11 +227,12 @@ class Equivalence:
             "error_bound": self.error_bound,
             "a": self.a.summary(),
             "b": self.b.summary(),
+            "kl_sample": self.kl_sample,
         }
 
 
 def _fro2(X):
-    return float(jnp.sum(X * X))
+    return float(np.sum(X * X))
 
 
 def _rel(num2: float, den2: float) -> float:
@@ -302,7 +249,7 @@ def _r2(sse: float, sst: float) -> float:
 
 def _full_r2(c: Compressed, X_from, X_to, tol) -> float:
     """Pooled R² of the best affine map between two models' context embeddings."""
-    mu = lambda X: jnp.outer(c.e, c.e @ X) / c.n  # noqa: E731
+    mu = lambda X: np.outer(c.e, c.e @ X) / c.n  # noqa: E731
     sse, sst, _, _ = affine_sse(X_from - mu(X_from), X_to - mu(X_to), tol, False)
     return _r2(float(sse), float(sst))
 
@@ -315,16 +262,15 @@ def a1_terms(core_a, core_b, s, Uc, Vct, k: int) -> tuple[float, float, float]:
         return 0.0, 0.0, 0.0
     D = core_a - core_b
     sk = s[:k]
-    total = float(jnp.sum(sk))
+    total = float(np.sum(sk))
     if float(sk[-1]) <= 0.0 or total <= 0.0:
         return float("inf"), float("inf"), float("inf")
-    w = 1.0 / jnp.sqrt(sk)
+    w = 1.0 / np.sqrt(sk)
     mis_f = _fro2((D @ Vct[:k].T) * w) / total
     mis_g = _fro2((D.T @ Uc[:, :k]) * w) / total
     return mis_f, mis_g, _fro2(D) / (float(sk[-1]) * total)
 
 
-@in_float64
 def compare_models(
     Fa,
     Ga,
@@ -335,18 +281,22 @@ def compare_models(
     kl: bool = True,
     kl_chunk: int | None = None,
     sample_noise: tuple[float, float] = (0.0, 0.0),
+    kl_contexts: int | None = None,
+    kl_seed: int = 0,
 ) -> Equivalence:
     """Decide whether (F_a, G_a) and (F_b, G_b) induce the same distribution and recover
     the maps between their identified parts (E1, E3, E4), with the rank decisions at the
     pair's noise level (A4; with `sample_noise` = (ν̂_2, ν̂_F), the larger of the models'
     bootstrap levels, at max(‖Δ‖_2, ν̂_2), A6) and the A1 misfits. Dimensions d_a, d_b
     may differ; n and V must match. `k` overrides the estimated effective complexity.
-    Runs in float64.
+    Runs in float64. `kl_contexts`: estimate KL and r_p on that many uniformly drawn
+    contexts (seed `kl_seed`) with 95% intervals in `kl_sample` (default: all contexts
+    up to n·V = 1e10, 4096 contexts above; `simident.theory.estimates`).
     """
     nu_2, nu_f = (max(float(x), 0.0) for x in sample_noise)
     if tol is None:
         tol = max(default_tol(np.asarray(x).dtype) for x in (Fa, Ga, Fb, Gb))
-    Fa, Ga, Fb, Gb = (jnp.asarray(x, jnp.float64) for x in (Fa, Ga, Fb, Gb))
+    Fa, Ga, Fb, Gb = (np.asarray(x) for x in (Fa, Ga, Fb, Gb))
     if Fa.shape[0] != Fb.shape[0] or Ga.shape[0] != Gb.shape[0]:
         raise ValueError(
             f"models must share contexts and vocabulary: n {Fa.shape[0]} vs {Fb.shape[0]}, "
@@ -357,7 +307,7 @@ def compare_models(
     # differences below rounding noise count as zero (L_a = L_b = 0 must be equivalent)
     floor = _floors(c.Xa, c.Ya, c.ga)[2] + _floors(c.Xb, c.Yb, c.gb)[2]
     D = core_a - core_b
-    delta_2 = float(jnp.linalg.norm(D, 2)) if D.size else 0.0
+    delta_2 = float(np.linalg.norm(D, 2)) if D.size else 0.0
     noise = delta_2 if delta_2 > floor else 0.0
     da, db = int(c.Xa.shape[1]), int(c.Xb.shape[1])
     sa = _spans(c.Xa, c.Ya, tol, c.ga, noise=max(noise, nu_2))
@@ -369,7 +319,7 @@ def compare_models(
 
     if k is not None and not 0 <= k <= min(da, db):
         raise ValueError(f"k={k} must lie in [0, min(d_a, d_b)] = [0, {min(da, db)}]")
-    Uc, s, Vct = jnp.linalg.svd(0.5 * (core_a + core_b))
+    Uc, s, Vct = np.linalg.svd(0.5 * (core_a + core_b))
     kdec = decide_rank(
         np.asarray(s), tol, k, floor=0.5 * floor, noise=noise, cap=min(da, db), sample_noise=nu_2
     )
@@ -377,9 +327,9 @@ def compare_models(
     mis_f, mis_g, bound = a1_terms(core_a, core_b, s, Uc, Vct, r)
     error_bound = bound
     if nu_f > 0.0 and r > 0:
-        den = float(s[r - 1]) * float(jnp.sum(s[:r]))
+        den = float(s[r - 1]) * float(np.sum(s[:r]))
         error_bound = max(_fro2(D), nu_f**2) / den if den > 0.0 else float("inf")
-    sq = jnp.sqrt(jnp.where(s[:r] > 0, s[:r], 1.0))
+    sq = np.sqrt(np.where(s[:r] > 0, s[:r], 1.0))
     Uk, Vk = Uc[:, :r], Vct[:r].T
     T_a, T_b = (Vk.T @ c.Ya) / sq[:, None], (Vk.T @ c.Yb) / sq[:, None]
     R_a, R_b = (Uk.T @ c.Xa) / sq[:, None], (Uk.T @ c.Xb) / sq[:, None]
@@ -397,14 +347,24 @@ def compare_models(
     PEb_gb = c.Yb @ sb.P_E()
     m_res = _rel(_fro2(PUb_fb - c.Xa @ M.T), _fro2(PUb_fb))
     n_res = _rel(_fro2(PEb_gb - c.Ya @ N.T), _fro2(PEb_gb))
-    eye = jnp.eye(r)
-    tr_a = float(jnp.linalg.norm(T_a @ R_a.T - eye)) if r else 0.0
-    tr_b = float(jnp.linalg.norm(T_b @ R_b.T - eye)) if r else 0.0
+    eye = np.eye(r)
+    tr_a = float(np.linalg.norm(T_a @ R_a.T - eye)) if r else 0.0
+    tr_b = float(np.linalg.norm(T_b @ R_b.T - eye)) if r else 0.0
 
+    sample = None
     if kl:
-        kls, num, den = (np.asarray(x) for x in kl_terms(Fa, Ga, Fb, Gb, kl_chunk))
+        fac = divergence.factors(Fa, Ga, Fb, Gb, c.RF, c.RG)
+        size = estimates.plan(c.n, c.V, kl_contexts)
+        ids = None if size is None else estimates.sample_ids(c.n, size, kl_seed)
+        kls, num, den = divergence.kl_pass(fac, ids=ids, chunk=kl_chunk)
         kl_max, kl_mean = float(kls.max()), float(kls.mean())
         rp = _rel(float(num.sum()), float(den.sum())) if residual > 0.0 else 0.0
+        if ids is not None:
+            by = "given" if kl_contexts is not None else f"n·V > {estimates.EXACT_CELLS:.0e}"
+            sample = estimates.estimate(kls, num, den, c.n, kl_seed, by)
+            sample["weighted_residual"] = rp
+            if rp == 0.0:
+                sample["weighted_residual_ci95"] = [0.0, 0.0]
     else:
         kl_max = kl_mean = rp = float("nan")
 
@@ -439,4 +399,5 @@ def compare_models(
         R_b=np.asarray(R_b),
         M=np.asarray(M),
         N=np.asarray(N),
+        kl_sample=sample,
     )

@@ -5,6 +5,8 @@ Rank convention (used everywhere): a singular value σ_i counts when
 σ_i > max(noise, tol·σ_1, floor), with `noise` the measured disagreement of a pair of
 models (THEORY.md §4, A4; zero for a single model or an exact pair) and `floor` the
 rounding noise.
+Everything here works on small matrices (at most (1+d_a+d_b)² after the thin QRs of
+`equivalence`) in numpy float64: no JAX program, so no compilation at a new shape.
 The default tolerance is sqrt(machine epsilon) of the input dtype (1.5e-8 for float64,
 3.5e-4 for float32); trained models need a looser one (e.g. 1e-2). Each decision
 reports the gap σ_r/σ_{r+1} so a user sees how clear-cut it was.
@@ -14,8 +16,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 
 
@@ -135,46 +135,50 @@ def decide_rank(
     )
 
 
-@jax.jit
-def _tall_svd(X):
-    """SVD of X through its thin QR when X is tall: O(n m²) time, O(n m) memory."""
+def _f64(X) -> np.ndarray:
+    return np.asarray(X, dtype=np.float64)
+
+
+def tall_r(X) -> np.ndarray:
+    """R of a thin QR of X (float64; X itself when it is not tall)."""
+    X = _f64(X)
     n, m = X.shape
-    R = jnp.linalg.qr(X, mode="r") if n > m else X
-    _, s, Vt = jnp.linalg.svd(R, full_matrices=True)
-    return s, Vt
+    return np.linalg.qr(X, mode="r") if n > m else X
 
 
 def row_space(X, tol: float, rank: int | None = None, floor: float = 0.0, noise: float = 0.0):
     """Orthonormal basis (columns, m×r) of the span of the rows of X, and its RankDecision
-    (σ_i counted above max(noise, tol·σ_1, floor), see `decide_rank`)."""
-    X = jnp.asarray(X)
-    if X.shape[0] == 0:
-        return jnp.zeros((X.shape[1], 0), X.dtype), decide_rank([], tol)
-    s, Vt = _tall_svd(X)
-    dec = decide_rank(np.asarray(s), tol, rank, floor, noise)
+    (σ_i counted above max(noise, tol·σ_1, floor), see `decide_rank`). SVD of the thin-QR
+    factor when X is tall: O(n m²) time, O(n m) memory."""
+    X = _f64(X)
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        return np.zeros((X.shape[1], 0)), decide_rank([], tol)
+    _, s, Vt = np.linalg.svd(tall_r(X), full_matrices=True)
+    dec = decide_rank(s, tol, rank, floor, noise)
     return Vt[: dec.rank].T, dec
 
 
 def projector(B):
     """Orthogonal projector B Bᵀ onto the span of orthonormal columns B."""
+    B = _f64(B)
     return B @ B.T
 
 
 def complement(B, dim: int):
     """Orthonormal basis of the orthogonal complement of span(B) in R^dim."""
-    B = jnp.asarray(B)
+    B = _f64(B)
     if B.shape[1] == 0:
-        return jnp.eye(dim, dtype=B.dtype if B.size else jnp.result_type(float))
-    _, _, Vt = jnp.linalg.svd(B.T, full_matrices=True)
+        return np.eye(dim)
+    _, _, Vt = np.linalg.svd(B.T, full_matrices=True)
     return Vt[B.shape[1] :].T
 
 
 def pinv(X, tol: float):
     """Moore-Penrose pseudo-inverse, singular values ≤ tol·σ_1 treated as zero."""
-    X = jnp.asarray(X)
+    X = _f64(X)
     if X.size == 0:
-        return jnp.zeros(X.shape[::-1], X.dtype)
-    return jnp.linalg.pinv(X, rtol=tol)
+        return np.zeros(X.shape[::-1])
+    return np.linalg.pinv(X, rcond=tol)
 
 
 def intersection_dim(B1, B2, tol: float) -> int:
@@ -198,30 +202,30 @@ class AffineFit:
         return asdict(self)
 
 
-@jax.jit
-def affine_sse(X, Y, tol, intercept):
-    Yc = jnp.where(intercept, Y - Y.mean(0), Y)
-    Xc = jnp.where(intercept, X - X.mean(0), X)
-    U, s, _ = jnp.linalg.svd(Xc, full_matrices=False)
-    keep = s > tol * jnp.max(s, initial=0.0)  # X may have no columns (a d = 0 model)
-    Ur = U * keep
+def affine_sse(X, Y, tol: float, intercept: bool):
+    """(SSE, SST, Σ Y², rank) of the least-squares fit of Y on X (+ intercept), X's
+    numerical rank cut at tol·σ_1."""
+    X, Y = _f64(X), _f64(Y)
+    Yc = Y - Y.mean(0) if intercept else Y
+    Xc = X - X.mean(0) if intercept else X
+    if Xc.shape[1] == 0 or Xc.shape[0] == 0:  # a d = 0 model: nothing explains Y
+        return float(np.sum(Yc**2)), float(np.sum(Yc**2)), float(np.sum(Y**2)), 0
+    U, s, _ = np.linalg.svd(Xc, full_matrices=False)
+    Ur = U[:, s > tol * s.max(initial=0.0)]
     resid = Yc - Ur @ (Ur.T @ Yc)
-    return jnp.sum(resid**2), jnp.sum(Yc**2), jnp.sum(Y**2), jnp.sum(keep)
+    return float(np.sum(resid**2)), float(np.sum(Yc**2)), float(np.sum(Y**2)), Ur.shape[1]
 
 
 def affine_fit(X, Y, tol: float, intercept: bool = True) -> AffineFit:
     """Best affine map from rows of X to rows of Y (numerical rank of X cut at `tol`)."""
-    X = jnp.asarray(X)
-    Y = jnp.asarray(Y)
+    X, Y = _f64(X), _f64(Y)
     if Y.ndim == 1:
         Y = Y[:, None]
     if X.ndim == 1:
         X = X[:, None]
     n = int(Y.shape[0])
-    if X.shape[1] == 0:
-        X = jnp.zeros((n, 1), Y.dtype)
-    sse, sst, scale, r = (float(v) for v in affine_sse(X, Y, tol, intercept))
-    eps = float(jnp.finfo(jnp.result_type(X, Y)).eps)
+    sse, sst, scale, r = affine_sse(X, Y, tol, intercept)
+    eps = float(np.finfo(np.float64).eps)
     if sst <= (eps**2) * (scale + 1e-300) * n:
         return AffineFit(1.0, 0.0, n, int(r))
     return AffineFit(1.0 - sse / sst, float(np.sqrt(max(sse, 0.0) / sst)), n, int(r))

@@ -75,6 +75,3 @@ def pair_level(*levels: NoiseLevel | None) -> tuple[float, float]:
         max((lv.spectral for lv in got), default=0.0),
         max((lv.frobenius for lv in got), default=0.0),
     )
-
-
-

@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import jax.numpy as jnp
 import numpy as np
 
 from simident.theory.decisions import (
@@ -27,10 +26,9 @@ from simident.theory.decisions import (
     or3,
 )
 from simident.theory.equivalence import Spans
-from simident.theory.linalg import affine_fit, decide_rank, parallelism
+from simident.theory.linalg import affine_fit, decide_rank, parallelism, tall_r
 from simident.theory.logits import center
 from simident.theory.parallel import a5_bound
-from simident.theory.precision import in_float64
 
 
 @dataclass(frozen=True)
@@ -58,14 +56,11 @@ class View:
         return self.F[ids] @ self.RG.T
 
 
-@in_float64
 def make_view(F, G, spans: Spans) -> View:
-    """A model for the property checks (float64)."""
+    """A model for the property checks (float64 numpy: no compilation at a new shape)."""
     F = np.asarray(F, dtype=np.float64)
-    Gc = np.asarray(center(jnp.asarray(G, dtype=jnp.float64)))
-    RG = np.asarray(jnp.linalg.qr(jnp.asarray(Gc), mode="r"))
-    RF = np.asarray(jnp.linalg.qr(jnp.asarray(F), mode="r"))
-    return View(F, Gc, spans, RG, RF)
+    Gc = center(np.asarray(G, dtype=np.float64))
+    return View(F, Gc, spans, tall_r(Gc), tall_r(F))
 
 
 def _undecided(b: Band, what: str) -> str:
@@ -107,9 +102,7 @@ def _parallel(va: View, vb: View, vectors, matrix, b: Band, names, image) -> dic
         u1, u2, _ = vectors(v)
         bounds[tag] = a5_bound(matrix(v), u1, u2, v.band_or(b).lower)
     bands = {"a": va.band_or(b), "b": vb.band_or(b)}
-    dec = {
-        t: {k: decide(out[t][k].sin, bands[t]) for k in ("full", "proj", "dist")} for t in "ab"
-    }
+    dec = {t: {k: decide(out[t][k].sin, bands[t]) for k in ("full", "proj", "dist")} for t in "ab"}
     dist_a, dist_b = dec["a"]["dist"], dec["b"]["dist"]
     none_dist = not3(or3(dist_a, dist_b))
     a5 = bounds["a"].guaranteed and bounds["b"].guaranteed

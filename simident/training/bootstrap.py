@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from simident.theory.noise import NoiseLevel, logit_distance
-from simident.training.devices import lane_layout, pad_lanes, place
+from simident.training.devices import eval_chunk, lane_group, lane_layout, pad_lanes, place
 from simident.training.steps import Hyper, embed_contexts, init_params, lane_keys, refit_lanes
 
 BOOT_SALT = 0xB0075  # refit b of seed s: key fold_in(key(s), BOOT_SALT + b)
@@ -74,8 +74,6 @@ def bootstrap(
     `lanes`: [(seed, (lr, wd, init_scale))]; F, G: the trained models (P×n×d, P×V×d);
     `best_step`: each lane's kept step (early stopping: a cold refit without a given
     bootstrap_steps runs for their median)."""
-    from simident.training.loop import eval_chunk, lane_group
-
     B, P = int(config.bootstrap), len(lanes)
     steps = config.bootstrap_steps
     if steps is None:

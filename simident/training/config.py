@@ -22,6 +22,22 @@ SCHEDULES = ("cosine", "constant")
 
 # Per-model defaults of the fields that are None in a fresh config (tuned to converge on
 # small worlds, V ~ 16-64, n ~ 32-256, d ~ 4-16, in seconds to a few minutes on 2 CPU cores).
+# Upper bounds of the integer fields: step counters and shapes are int32 inside the
+# compiled programs, so a chunk's last step t0 + chunk_steps must stay below 2^31.
+MAX_INT = 2**31 - 1
+MAX_STEPS = 2**30
+
+
+def _power(x: int) -> str:
+    """2^k − 1, 2^k or the number itself, for messages."""
+    for k in range(8, 65):
+        if x == 2**k:
+            return f"2^{k}"
+        if x == 2**k - 1:
+            return f"2^{k} − 1"
+    return str(x)
+
+
 MODEL_DEFAULTS = {
     "table": {"steps": 2000, "lr": 0.05},
     "transformer": {"steps": 2000, "lr": 3e-3},
@@ -73,16 +89,21 @@ class TrainConfig:
         self._check_choice("optimizer", OPTIMIZERS)
         self._check_choice("schedule", SCHEDULES)
         self._check_int("d", 1, none_ok=True)
-        self._check_int("seeds", 1)
-        self._check_int("seed_offset", 0)
-        self._check_int("steps", 1, none_ok=True)
-        self._check_int("batch_size", 0, none_ok=True)
+        self._check_int("seeds", 1, high=2**32)
+        self._check_int("seed_offset", 0, high=2**32 - 1)
+        if self.seed_offset + self.seeds > 2**32:
+            raise SimidentError(
+                f"seeds {self.seed_offset}..{self.seed_offset + self.seeds - 1} must lie in "
+                "[0, 2^32) (seed_offset + seeds ≤ 2^32)"
+            )
+        self._check_int("steps", 1, none_ok=True, high=MAX_STEPS)
+        self._check_int("batch_size", 0, none_ok=True, high=math.inf)  # ≥ m: full batch
         self._check_int("warmup", 0, none_ok=True)
         self._check_int("depth", 1)
         self._check_int("width", 1)
         self._check_int("heads", 1)
         self._check_int("mlp_ratio", 1)
-        self._check_int("chunk_steps", 0)
+        self._check_int("chunk_steps", 0, high=MAX_STEPS)
         self._check_int("lane_group", 0)
         self._check_float("lr", positive=True, none_ok=True)
         self._check_float("weight_decay", positive=False)
@@ -114,12 +135,14 @@ class TrainConfig:
         if value not in choices:
             raise SimidentError(f"{name} must be one of {', '.join(choices)} (got {value!r})")
 
-    def _check_int(self, name, low, none_ok=False):
+    def _check_int(self, name, low, none_ok=False, high=MAX_INT):
         value = getattr(self, name)
         if value is None and none_ok:
             return
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise SimidentError(f"{name} must be an integer ≥ {low} (got {value!r})")
+        if value > high:
+            raise SimidentError(f"{name} must be an integer ≤ {_power(high)} (got {value!r})")
 
     def _check_float(self, name, positive, none_ok=False):
         value = getattr(self, name)
@@ -139,7 +162,9 @@ class TrainConfig:
         """A copy with every None field set: d from the world, the rest per-model defaults.
 
         batch_size None is resolved only when the world's `sizes` (m, V, T: training
-        contexts, vocabulary, max context length) are given (`cost.auto_batch_size`).
+        contexts, vocabulary, max context length) are given (`cost.auto_batch_size`);
+        then a batch_size ≥ m becomes 0 (the full batch it runs as). chunk_steps is at
+        most steps. The copy holds the values used, as run.json records them.
         """
         defaults = MODEL_DEFAULTS[self.model]
         d = self.d if self.d is not None else world_d
@@ -148,8 +173,10 @@ class TrainConfig:
         steps = self.steps if self.steps is not None else defaults["steps"]
         lr = self.lr if self.lr is not None else defaults["lr"]
         warmup = self.warmup if self.warmup is not None else min(100, steps // 10)
-        chunk = self.chunk_steps or max(1, -(-steps // 20))
+        chunk = min(self.chunk_steps or max(1, -(-steps // 20)), steps)  # as used
         batch = self.batch_size
+        if batch is not None and sizes is not None and batch >= sizes["m"]:
+            batch = 0  # a batch of every training context is the full batch: record it so
         if batch is None and sizes is not None:
             from simident.training.cost import auto_batch_size
 

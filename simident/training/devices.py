@@ -16,6 +16,8 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
+from simident.errors import SimidentError
+
 AXIS = "lanes"
 LANE = P(AXIS)
 SHARED = P()
@@ -81,3 +83,40 @@ def device_record(layout: LaneLayout) -> dict:
         "lanes": layout.lanes,
         "padded_lanes": layout.padded,
     }
+
+
+CACHE_BYTES = 8 * 2**20  # activation budget of one lane group on a CPU
+
+
+def lane_group(static, P: int, requested: int = 0) -> int:
+    """How many lanes to vmap together (0: all P at once).
+
+    A requested size must divide P. Auto: all lanes on an accelerator; on a CPU the
+    largest divisor of P whose activations (the biggest per-lane intermediate, B×T×r·W
+    floats for the transformer, B×V for the table) fit in CACHE_BYTES. Grouping changes
+    speed only: lanes agree with any grouping up to float rounding.
+    """
+    if requested:
+        if P % requested:
+            raise SimidentError(f"lane_group {requested} must divide the number of lanes {P}")
+        return 0 if requested >= P else requested
+    if jax.default_backend() != "cpu":
+        return 0
+    B = static.batch_size or static.n_seq or static.m
+    per_lane = (
+        B
+        * (
+            static.T * static.width * static.mlp_ratio
+            if static.model == "transformer"
+            else static.V
+        )
+        * 4
+    )
+    fit = max(1, CACHE_BYTES // max(per_lane, 1))
+    group = max(g for g in range(1, P + 1) if P % g == 0 and g <= fit)
+    return 0 if group >= P else group
+
+
+def eval_chunk(static) -> int:
+    per_context = max(1, static.T * max(static.width * static.mlp_ratio, static.d))
+    return int(max(1, min(static.n, 2**21 // per_context)))

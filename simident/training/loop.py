@@ -20,7 +20,15 @@ from simident.errors import SimidentError
 from simident.memory import check_fits
 from simident.training.config import TrainConfig
 from simident.training.data import EVAL_ROWS, draws_per_context, make_data, make_evals
-from simident.training.devices import device_record, lane_layout, pad_lanes, place
+from simident.training.devices import (  # noqa: F401  (eval_chunk, lane_group: loop's API)
+    CACHE_BYTES,
+    device_record,
+    eval_chunk,
+    lane_group,
+    lane_layout,
+    pad_lanes,
+    place,
+)
 from simident.training.outputs import TrainResult
 from simident.training.sequences import corpus, make_sequences
 from simident.training.steps import (
@@ -130,9 +138,7 @@ def train_world_grid(
     tokens, lengths = world.tokens()
     data = make_data(world, config.loss, config.val_fraction, config.data)
     n_draws = draws_per_context(world, config.loss)
-    static = make_static(
-        config, world.n, world.V, tokens.shape[1], int(data.ids.shape[0]), n_draws
-    )
+    static = make_static(config, world.n, world.V, tokens.shape[1], int(data.ids.shape[0]), n_draws)
     evals = make_evals(world, config.loss, config.val_fraction, EVAL_ROWS, config.data)
     if config.per_position:
         data, evals, static = _with_sequences(world, config, data, evals, static)
@@ -263,19 +269,39 @@ class RunLog:
         return out
 
 
+DENSE_START = 8  # with early stopping the first chunk is validated this many times
+
+
+def chunk_plan(static) -> list[tuple[int, object]]:
+    """(first step, Static) of every chunk. With early stopping the first chunk's steps are
+    split into DENSE_START chunks (a second compiled chunk length), so that a model that
+    overfits within the first chunk is still validated near its best; later chunks have
+    the configured length."""
+    steps, chunk = static.steps, static.chunk_steps
+    plan, t0 = [], 0
+    small = chunk // DENSE_START
+    if static.early_stop and small >= 1:
+        dense = static._replace(chunk_steps=small)
+        plan = [(j * small, dense) for j in range(DENSE_START)]
+        t0 = DENSE_START * small
+    plan += [(t, static) for t in range(t0, steps, chunk)]
+    return plan
+
+
 def _run(static, config, state, keys, hyper, data, evals, lanes, layout, progress):
     """Host loop over chunks: run, check divergence, record histories, report progress."""
     from tqdm.auto import tqdm
 
-    steps, chunk = static.steps, static.chunk_steps
+    steps = static.steps
     P = len(lanes)
     group = lane_group(static, layout.padded // layout.devices_used, config.lane_group)
     log = RunLog(P)
     desc = f"train {static.model} d={static.d} ×{P}"
     with tqdm(total=steps, desc=desc, unit="step", disable=not progress, leave=False) as bar:
-        for t0 in range(0, steps, chunk):
+        for t0, chunk_static in chunk_plan(static):
+            chunk = chunk_static.chunk_steps
             state, loss, kl, signals = run_chunk(
-                static, group, layout.mesh, state, keys, hyper, data, evals, jnp.int32(t0)
+                chunk_static, group, layout.mesh, state, keys, hyper, data, evals, jnp.int32(t0)
             )
             valid = min(chunk, steps - t0)
             loss, kl = np.asarray(loss)[:P, :valid], np.asarray(kl)[:P, :valid]
@@ -307,9 +333,35 @@ def _run(static, config, state, keys, hyper, data, evals, lanes, layout, progres
             bar.update(valid)
     if static.early_stop:
         log.best_step = np.asarray(state.best_step)[:P].astype(np.int64)
+        _warn_first_best(log, lanes, chunk_plan(static), static.steps)
     else:
         log.best_step = np.full(P, steps, dtype=np.int64)
     return state, log
+
+
+class EarlyStopWarning(UserWarning):
+    """Early stopping kept the first validation: the best may lie before it."""
+
+
+def _warn_first_best(log, lanes, plan, steps: int) -> None:
+    """Warn (EarlyStopWarning) when a lane's kept parameters are those of the first
+    validation: the validation signal only rose after it, so the optimum may be earlier."""
+    first = min(plan[0][0] + plan[0][1].chunk_steps, steps)
+    hit = [i for i in range(len(lanes)) if log.best_step[i] == first and log.diverged[i] < 0]
+    if not hit:
+        return
+    import warnings
+
+    seeds = sorted({int(lanes[i][0]) for i in hit})
+    shown = ", ".join(map(str, seeds[:8])) + (", ..." if len(seeds) > 8 else "")
+    warnings.warn(
+        f"early stopping kept the first validation (step {first}) for seed(s) {shown}: the "
+        f"validation signal rose after it, so the best may lie earlier; rerun with a "
+        f"smaller --chunk-steps (validations come every {plan[0][1].chunk_steps} steps "
+        f"at first) or a smaller --lr",
+        EarlyStopWarning,
+        stacklevel=2,
+    )
 
 
 def _postfix(kl, val_kl, val_nll, alive) -> str:
@@ -346,38 +398,6 @@ def _check_final(kl, log, lanes, config, steps, V: int) -> None:
         )
 
 
-CACHE_BYTES = 8 * 2**20  # activation budget of one lane group on a CPU
-
-
-def lane_group(static, P: int, requested: int = 0) -> int:
-    """How many lanes to vmap together (0: all P at once).
-
-    A requested size must divide P. Auto: all lanes on an accelerator; on a CPU the
-    largest divisor of P whose activations (the biggest per-lane intermediate, B×T×r·W
-    floats for the transformer, B×V for the table) fit in CACHE_BYTES. Grouping changes
-    speed only: lanes agree with any grouping up to float rounding.
-    """
-    if requested:
-        if P % requested:
-            raise SimidentError(f"lane_group {requested} must divide the number of lanes {P}")
-        return 0 if requested >= P else requested
-    if jax.default_backend() != "cpu":
-        return 0
-    B = static.batch_size or static.n_seq or static.m
-    per_lane = (
-        B
-        * (
-            static.T * static.width * static.mlp_ratio
-            if static.model == "transformer"
-            else static.V
-        )
-        * 4
-    )
-    fit = max(1, CACHE_BYTES // max(per_lane, 1))
-    group = max(g for g in range(1, P + 1) if P % g == 0 and g <= fit)
-    return 0 if group >= P else group
-
-
 def _diverged(lane, step, loss, kl, what: str = "KL") -> TrainingDiverged:
     seed, (lr, wd, scale) = lane
     point = {"lr": lr, "weight_decay": wd, "init_scale": scale}
@@ -391,14 +411,9 @@ def _diverged(lane, step, loss, kl, what: str = "KL") -> TrainingDiverged:
     )
 
 
-def eval_chunk(static) -> int:
-    per_context = max(1, static.T * max(static.width * static.mlp_ratio, static.d))
-    return int(max(1, min(static.n, 2**21 // per_context)))
-
-
 def _kl_all(world, F, G) -> np.ndarray:
     """KL(p* ‖ p_model) over all contexts for every lane (P×n), float64 truth."""
-    from simident.theory.logits import kl_per_context
+    from simident.theory.divergence import kl_per_context
 
     out = np.empty((F.shape[0], F.shape[1]))
     for p in range(F.shape[0]):

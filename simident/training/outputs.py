@@ -4,7 +4,8 @@ RUN_DIR/seed_<s>.npz   arrays F (n×d, all contexts of the world in world order)
                        G (V×d), float32, plus the trained weights: one array per
                        parameter, named `param/<path>` (e.g. `param/blocks/0/qkv/kernel`)
 RUN_DIR/run.json       resolved config, world id, model shape (n, V, T), devices, cost,
-                       timing, library versions, per-seed KL and best step, histories
+                       timing, library versions, per-seed KL and best step, histories,
+                       and `integrity`: the checksums of every array of every seed file
 
 The weights are flat pure-dict arrays in the same `.npz` as F and G (not Orbax): a model
 here is a few MB at most, one file per seed stays readable with numpy alone, is written
@@ -20,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from simident.errors import SimidentError
-from simident.io import json_writer, model_writer, replace_files
+from simident.io import json_writer, model_arrays, npz_writer, replace_files
 
 PARAM_PREFIX = "param/"
 
@@ -154,8 +155,10 @@ class TrainResult:
             raise SimidentError(
                 f"result was trained on world {self.world_id}, not {world.world_id}"
             )
-        writers = {
-            f"seed_{int(s)}.npz": model_writer(
+        from simident.integrity import seal
+
+        files = {
+            f"seed_{int(s)}.npz": model_arrays(
                 self.F[i],
                 self.G[i],
                 **(flat_weights(self.weights[i]) if self.weights else {}),
@@ -163,7 +166,11 @@ class TrainResult:
             )
             for i, s in enumerate(self.seeds)
         }
-        writers["run.json"] = json_writer({**self.record(), **(extra or {})})
+        writers = {name: npz_writer(arrays) for name, arrays in files.items()}
+        # run.json, written last, carries the checksums of every array of every seed file
+        writers["run.json"] = json_writer(
+            {**self.record(), **(extra or {}), "integrity": seal(files)}
+        )
         stale = [p.name for p in run_dir.glob("seed_*.npz")] if run_dir.is_dir() else []
         replace_files(run_dir, writers, stale=stale)
         return run_dir

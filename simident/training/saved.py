@@ -56,27 +56,43 @@ def load_run(run_dir) -> SavedRun:
     shape = record["model_shape"]
     if not isinstance(shape, dict) or any(not isinstance(shape.get(k), int) for k in "nVT"):
         raise SimidentError(f"{run_dir / 'run.json'}: model_shape must hold integers n, V, T")
+    if not isinstance(record["seeds"], list) or not record["seeds"]:
+        raise SimidentError(f"{run_dir / 'run.json'}: field 'seeds' must be a non-empty list")
     seeds, weights = [], []
     for entry in record["seeds"]:
+        if not isinstance(entry, dict) or not _is_seed(entry.get("seed")):
+            raise SimidentError(
+                f"{run_dir / 'run.json'}: field 'seeds' must list objects with an integer "
+                f"'seed' in [0, 2^32) (got {entry!r:.80})"
+            )
         seed = int(entry["seed"])
+        if seed in seeds:
+            raise SimidentError(f"{run_dir / 'run.json'}: field 'seeds' lists seed {seed} twice")
         path = run_dir / f"seed_{seed}.npz"
         seeds.append(seed)
-        weights.append(_read_weights(path))
+        weights.append(_read_weights(path, record))
     return SavedRun(run_dir, config, record, seeds, weights, dict(shape))
 
 
-def _read_weights(path: Path) -> dict:
-    import zipfile
+def _is_seed(x) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool) and 0 <= x < 2**32
 
-    if not path.is_file():
-        raise SimidentError(f"{path}: no such file")
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            out = {k[len(PARAM_PREFIX) :]: z[k] for k in z.files if k.startswith(PARAM_PREFIX)}
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
-        raise SimidentError(f"{path}: not a readable .npz file ({e})") from None
+
+def _read_weights(path: Path, record: dict) -> dict:
+    """The saved weights of one seed file, read in bounds, checked against the checksums
+    in run.json (when it has them), with finite F, G and weights."""
+    from simident.integrity import check_finite, read_npz, recorded, verify
+
+    n, V, d = (record.get(k) for k in ("n_contexts", "vocab_size", "d"))
+    dims = [x if isinstance(x, int) and not isinstance(x, bool) else None for x in (n, V, d)]
+    arrays = read_npz(path, "seed file", expect={"F": (dims[0], dims[2]), "G": (dims[1], dims[2])})
+    want = recorded(record, path.name, path.parent / "run.json")
+    if want is not None:
+        verify(arrays, want, path)
+    out = {k[len(PARAM_PREFIX) :]: v for k, v in arrays.items() if k.startswith(PARAM_PREFIX)}
     if not out:
         raise SimidentError(f"{path}: holds no saved weights (arrays '{PARAM_PREFIX}...')")
+    check_finite(path, arrays, ["F", "G", *(PARAM_PREFIX + k for k in out)])
     return out
 
 

@@ -22,6 +22,7 @@ from simident.models import build_model
 from simident.training.config import SEQUENCE_LOSSES
 from simident.training.data import (
     EVAL_ROWS,
+    PRECOMPUTE_LIMIT,
     Evals,
     EvalSet,
     TrainData,
@@ -170,7 +171,33 @@ def init_lanes(static: Static, mesh, keys, hyper: Hyper) -> LaneState:
     return over_lanes(local, mesh, 2, 0)(keys, hyper)
 
 
-def batch_loss(graphdef, static: Static, data: TrainData, idx, params, draw=None, teacher=None):
+def draws_counted(static: Static) -> bool:
+    """Whether a lane counts its own draws once (m·max(V, n_fit) small) instead of drawing
+    them again at every step."""
+    return (
+        static.loss == "samples"
+        and static.data in ("independent", "teacher")
+        and static.m * max(static.V, static.n_fit) <= PRECOMPUTE_LIMIT
+    )
+
+
+def draw_counts(graphdef, static: Static, data: TrainData, draw, teacher=None):
+    """m×V float32: how often each token is among the n_fit draws of each training context
+    (from p*, or from the `teacher` parameters' own distribution)."""
+    ids = None if static.m == static.n else data.ids
+    if teacher is None:
+        source = target_logp(data, None)
+    else:
+        t = nnx.merge(graphdef, teacher)
+        source = jax.nn.log_softmax(t.logits(ids, data.tokens, data.lengths), axis=-1)
+    y = draw_tokens(jnp.exp(source), data.ids, draw, static.n_draws)[:, : static.n_fit]
+    rows = jnp.broadcast_to(jnp.arange(static.m)[:, None], y.shape)
+    return jnp.zeros((static.m, static.V), jnp.float32).at[rows, y].add(1.0)
+
+
+def batch_loss(
+    graphdef, static: Static, data: TrainData, idx, params, draw=None, teacher=None, counts=None
+):
     """(loss, KL) on the training contexts at positions idx (None: all of them).
 
     KL = mean over the batch of KL(p*(·|s) ‖ p_model(·|s)), nats. Population loss is this
@@ -180,11 +207,13 @@ def batch_loss(graphdef, static: Static, data: TrainData, idx, params, draw=None
     from the `teacher` parameters' own distribution ("teacher": a bootstrap refit).
     """
     teacher = None if teacher is None else nnx.merge(graphdef, teacher)
-    return model_loss(nnx.merge(graphdef, params), static, data, idx, draw, teacher)
+    return model_loss(nnx.merge(graphdef, params), static, data, idx, draw, teacher, counts)
 
 
-def model_loss(model, static: Static, data: TrainData, idx, draw=None, teacher=None):
-    """`batch_loss` of a live model object (used by the per-step baseline benchmark)."""
+def model_loss(model, static: Static, data: TrainData, idx, draw=None, teacher=None, counts=None):
+    """`batch_loss` of a live model object (used by the per-step baseline benchmark).
+    `counts` (m×V, optional): the lane's drawn tokens counted per training context once
+    (`draw_counts`), so a step reads them instead of drawing again (the same loss)."""
     if static.loss in SEQUENCE_LOSSES:  # every position of whole sequences (sequences.py)
         return sequence_loss(model, static, data, idx)
     # full batch over every context (ids = 0..n-1, sorted by make_data): no gather/scatter
@@ -195,6 +224,9 @@ def model_loss(model, static: Static, data: TrainData, idx, draw=None, teacher=N
     kl = jnp.mean(jnp.sum(jnp.exp(logp) * (logp - logq), axis=-1))
     if static.loss == "population":
         return kl, kl
+    if counts is not None:
+        w = take(counts, idx) / static.n_fit
+        return -jnp.mean(jnp.sum(w * logq, axis=-1)), kl
     if static.data == "shared":
         y = take(data.samples, idx)
     else:
@@ -215,9 +247,7 @@ def _batch_idx(static: Static, data_key, t):
     return jax.random.randint(k, (static.batch_size,), 0, bound, dtype=jnp.int32)
 
 
-def train_lane(
-    static: Static, data: TrainData, t0, params, opt_state, key, lr, wd, teacher=None
-):
+def train_lane(static: Static, data: TrainData, t0, params, opt_state, key, lr, wd, teacher=None):
     """`chunk_steps` optimiser steps of one lane as one lax.scan; steps ≥ static.steps
     are computed but not applied. Returns params, opt_state, losses, KLs (chunk,).
     `teacher`: the parameters whose own distribution the refit's samples come from
@@ -226,12 +256,16 @@ def train_lane(
     tx = make_optimizer(static, lr, wd)
     data_key = jax.random.fold_in(key, 1)
     draw = draw_key(key, data.salt)
-    masked = static.steps % static.chunk_steps != 0
+    # early stopping's dense first chunks shift the later chunk ends: mask there too
+    masked = static.steps % static.chunk_steps != 0 or static.early_stop
+    counts = draw_counts(graphdef, static, data, draw, teacher) if draws_counted(static) else None
 
     def step(carry, t):
         params, opt_state = carry
         idx = _batch_idx(static, data_key, t)
-        loss_fn = partial(batch_loss, graphdef, static, data, idx, draw=draw, teacher=teacher)
+        loss_fn = partial(
+            batch_loss, graphdef, static, data, idx, draw=draw, teacher=teacher, counts=counts
+        )
         (loss, kl), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
         updates, new_opt = tx.update(grads, opt_state, params)
         new_params = optax.apply_updates(params, updates)

@@ -15,6 +15,7 @@ from pathlib import Path
 from simident.errors import SimidentError
 from simident.io import read_toml
 from simident.worlds.spec import (
+    MAX_SEED,
     WorldSpec,
     check_float,
     check_int,
@@ -165,7 +166,7 @@ def _validate_language(s: LanguageSpec) -> None:
     if s.kind != "language":
         fail_field("kind", f"expected 'language' (got {s.kind!r})")
     _set(s, "name", check_name("name", s.name))
-    _set(s, "seed", check_int("seed", s.seed, 0))
+    _set(s, "seed", check_int("seed", s.seed, 0, MAX_SEED))
     _set(s, "subjects", check_int("subjects", s.subjects, 2))
     _set(s, "sequences_per_subject", check_int("sequences_per_subject", s.sequences_per_subject, 1))
     T = check_int("length", s.length, 1)
@@ -267,7 +268,7 @@ class HMMSpec:
         if self.kind != "hmm":
             fail_field("kind", f"expected 'hmm' (got {self.kind!r})")
         _set(self, "name", check_name("name", self.name))
-        _set(self, "seed", check_int("seed", self.seed, 0))
+        _set(self, "seed", check_int("seed", self.seed, 0, MAX_SEED))
         _set(self, "states", check_int("states", self.states, 1))
         if self.states > 64:
             fail_field("states", f"must be <= 64 (got {self.states})")

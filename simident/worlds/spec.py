@@ -25,11 +25,20 @@ def fail_field(field_name: str, msg: str):
     raise SimidentError(f"{field_name}: {msg}")
 
 
-def check_int(name: str, value, lo: int | None = None) -> int:
+# Integers of a spec become int32 shapes and ids (and the seed a 32-bit PRNG key), so
+# larger values are refused here rather than overflowing later.
+MAX_INT = 2**31 - 1
+MAX_SEED = 2**32 - 1
+
+
+def check_int(name: str, value, lo: int | None = None, hi: int = MAX_INT) -> int:
     if isinstance(value, bool) or not isinstance(value, Integral):
         fail_field(name, f"expected an integer, got {value!r}")
     if lo is not None and value < lo:
         fail_field(name, f"must be >= {lo} (got {value})")
+    if value > hi:
+        bound = "2^32 - 1" if hi == MAX_SEED else "2^31 - 1"
+        fail_field(name, f"must be <= {bound} (got {value})")
     return int(value)
 
 
@@ -215,7 +224,7 @@ def _set(spec, name, value):
 def _validate(s: WorldSpec) -> None:
     """Every constraint of a spec; the first violation raises SimidentError."""
     _set(s, "name", check_name("name", s.name))
-    _set(s, "seed", check_int("seed", s.seed, 0))
+    _set(s, "seed", check_int("seed", s.seed, 0, MAX_SEED))
     V = check_int("vocab_size", s.vocab_size, 2)
     d = check_int("d", s.d, 1)
     n = check_int("n_contexts", s.n_contexts, 2)

@@ -3,7 +3,8 @@
 On disk a world is a folder:
   truth.npz        arrays F (n×d), G (V×d) in the `compare` format, rows in context order
   properties.json  planted properties in the `compare --properties` format
-  world.json       world_id, resolved spec, contexts (token lists), split, queries, measured
+  world.json       world_id, resolved spec, contexts (token lists), split, queries, measured,
+                   and `integrity`: checksums of every array of truth.npz and data.npz
   data.npz         optional: `samples` (n × n_samples int32) of sampled next tokens, and
                    a process world's sampled sequences (`sequences`, ... int32 arrays)
 
@@ -20,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from simident.errors import SimidentError
-from simident.io import json_writer, load_model, model_writer, read_json, replace_files
+from simident.io import json_writer, load_model, model_arrays, npz_writer, read_json, replace_files
 
 
 @dataclass(frozen=True, eq=False)
@@ -78,18 +79,20 @@ class World:
         an earlier world in `out_dir` is replaced only once all of them are written
         (`io.replace_files`), and its data.npz is removed when this world has none."""
         from simident.env import versions
+        from simident.integrity import seal
 
-        writers = {
-            "truth.npz": model_writer(
+        files = {
+            "truth.npz": model_arrays(
                 self.F, self.G, **{"meta/data": "exact", "meta/data_id": f"{self.world_id}/truth"}
-            ),
-            "properties.json": json_writer({"properties": self.properties}),
+            )
         }
         arrays = {k: np.asarray(v, dtype=np.int32) for k, v in self.sequences.items()}
         if self.samples is not None:
             arrays["samples"] = np.asarray(self.samples, dtype=np.int32)
         if arrays:
-            writers["data.npz"] = lambda fh: np.savez(fh, **arrays)
+            files["data.npz"] = arrays
+        writers = {name: npz_writer(arrays) for name, arrays in files.items()}
+        writers["properties.json"] = json_writer({"properties": self.properties})
         writers["world.json"] = json_writer(
             {
                 "world_id": self.world_id,
@@ -106,6 +109,7 @@ class World:
                 "measured": self.measured,
                 "extra": self.extra,
                 "versions": versions(),
+                "integrity": seal(files),  # checksums of truth.npz and data.npz
             }
         )
         replace_files(out_dir, writers, stale=["data.npz"])
@@ -119,11 +123,14 @@ def load_world(world_dir) -> World:
     for name in ("truth.npz", "world.json"):
         if not (d / name).is_file():
             raise SimidentError(f"{d}: missing {name} (is this a `simident world` output?)")
-    F, G = load_model(d / "truth.npz")
+    F, G = load_model(d / "truth.npz")  # verified against world.json's checksums
     wj = d / "world.json"
     meta = read_json(wj, "world file")
     if not isinstance(meta, dict):
         raise SimidentError(f"{wj}: expected a JSON object")
+    from simident.integrity import recorded
+
+    recorded(meta, "truth.npz", wj)  # a record with checksums must list truth.npz
     for key in ("world_id", "spec", "contexts", "split"):
         if key not in meta:
             raise SimidentError(f"{wj}: missing field '{key}'")
@@ -173,7 +180,7 @@ def load_world(world_dir) -> World:
             raise SimidentError(f"{d / 'properties.json'}: field 'properties' must be a list")
     samples, sequences = None, {}
     if (d / "data.npz").is_file():
-        samples, sequences = _load_samples(d / "data.npz", n, V)
+        samples, sequences = _load_samples(d / "data.npz", n, V, meta)
     return World(
         world_id=str(meta["world_id"]),
         spec=meta["spec"],
@@ -195,16 +202,16 @@ def _is_id(x, bound: int) -> bool:
     return isinstance(x, int) and not isinstance(x, bool) and 0 <= x < bound
 
 
-def _load_samples(path: Path, n: int, V: int) -> tuple[np.ndarray | None, dict]:
+def _load_samples(path: Path, n: int, V: int, meta: dict) -> tuple[np.ndarray | None, dict]:
     """data.npz's `samples` (n × S token ids in [0, V)) and its other arrays (token
-    sequences of a process world), checked."""
-    import zipfile
+    sequences of a process world), read in bounds and checked against the checksums
+    world.json records for them."""
+    from simident.integrity import read_npz, recorded, verify
 
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
-        raise SimidentError(f"{path}: not a readable .npz file ({e})") from None
+    arrays = read_npz(path, "world data file", expect={"samples": (n, None)})
+    want = recorded(meta, path.name, path.parent / "world.json")
+    if want is not None:
+        verify(arrays, want, path)
     samples = arrays.pop("samples", None)
     for key, seq in arrays.items():
         if seq.ndim != 2 or not np.issubdtype(seq.dtype, np.integer):

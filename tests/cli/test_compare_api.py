@@ -290,3 +290,29 @@ def test_cli_contexts_subsets(tmp_path, capsys):
     _one_line_error(capsys, [a, b, "--contexts", "train"], "needs --world")
     ids.write_text("[0, 99]")
     _one_line_error(capsys, [a, b, "--contexts-file", str(ids)], "out of range")
+
+
+@pytest.mark.parametrize(
+    "ids, message",
+    [
+        ([-1, 0], r"ids in \[0, 6\) \(got -1\)"),  # before: -1 wrapped to the last context
+        ([0, 6], r"ids in \[0, 6\) \(got 6\)"),  # before: a bare IndexError
+        ([], "non-empty 1-D"),
+        ([[0, 1]], "non-empty 1-D"),
+        ([0.5], "integer ids"),
+        ([True, False], "integer ids"),
+    ],
+)
+def test_restrict_refuses_bad_ids(ids, message):
+    m = si.Model(np.ones((6, 2)), np.ones((4, 2)))
+    with pytest.raises(SimidentError, match="Model.restrict: contexts must be .*" + message):
+        m.restrict(ids)
+    assert m.restrict(np.array([5, 0], dtype=np.int32)).n == 2
+
+
+def test_unknown_property_name_is_a_simident_error():
+    rng = np.random.default_rng(0)
+    m = si.Model(rng.normal(size=(6, 2)), rng.normal(size=(4, 2)))
+    c = si.compare(m, m, properties=[si.Probe("z", (0, 1, 2), (0.1, 2.0, -1.0))])
+    with pytest.raises(SimidentError, match=r"no property named 'nope' \(known: 'z'\)"):
+        c.property("nope")

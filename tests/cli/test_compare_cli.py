@@ -509,3 +509,20 @@ def test_cli_main_reports_bad_input_in_one_line(tmp_path, capsys, good):
     out, err = capsys.readouterr()
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1 and "missing.npz" in lines[0] and "Traceback" not in err
+
+
+def test_kl_contexts_reports_the_subset_and_its_intervals(tmp_path, capsys, rng):
+    """--kl-contexts N: KL and r_p on N seeded contexts, with 95% intervals; 'all' is
+    the exact pass; anything else is one line and exit 2."""
+    F, G = rng.normal(size=(60, 4)), rng.normal(size=(12, 4))
+    a = write(tmp_path, "a.npz", F, G)
+    b = write(tmp_path, "b.npz", F + 0.1 * rng.normal(size=F.shape), G)
+    r = compare_json(capsys, a, b, "--kl-contexts", 20)
+    s = r["kl_sample"]
+    assert s["n_used"] == 20 and s["n_total"] == 60 and s["kl_mean"] == r["kl_mean"]
+    assert s["kl_mean_ci95"][0] <= r["kl_mean"] <= s["kl_mean_ci95"][1]
+    assert compare_json(capsys, a, b, "--kl-contexts", "all")["kl_sample"] is None
+    for bad in ("1", "x"):
+        assert run_cli([str(a), str(b), "--kl-contexts", bad]) == 2
+        err = capsys.readouterr().err.strip()
+        assert "--kl-contexts" in err and len(err.splitlines()) == 1

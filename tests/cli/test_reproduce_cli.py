@@ -75,7 +75,9 @@ def test_verdicts_are_computed_from_the_recorded_numbers(tiny_run):
 def test_tiny_run_confirms_the_claims(tiny_run):
     """The tiny worlds are small but training is exact enough for every claim."""
     results = json.loads((tiny_run / "results.json").read_text())
-    assert [c["verdict"] for c in results["claims"]] == ["confirmed"] * 6
+    assert [c["verdict"] for c in results["claims"][:6]] == ["confirmed"] * 6
+    # claim 7's tiny regime has no W5 sweep point and 10 steps: inconclusive by design
+    assert results["claims"][6]["verdict"] == "inconclusive"
 
 
 def test_refuses_a_non_empty_folder(tmp_path, capsys):

@@ -143,3 +143,50 @@ def test_cli_sweep_with_real_training(tmp_path, capsys):
     assert main(["plot", str(out)]) == 0
     assert (out / "plots" / "identified_r2.png").is_file()
     assert main(["plot", str(tmp_path)]) == 2
+
+
+def test_bad_cache_entries_are_named_and_retrained(reference, tmp_path, capsys):
+    """A truncated cache .npz and a hand-edited cache .json (its seeds): each is named on
+    one line, its cell trained again (the others reused), and the table is unchanged."""
+    import json
+    import shutil
+
+    out = tmp_path / "s"
+    shutil.copytree(reference, out)
+    shutil.rmtree(out / "cells")
+    (out / "results.csv").unlink()
+    entries = sorted((out / "cache").glob("*.npz"))
+    entries[0].write_bytes(entries[0].read_bytes()[:300])
+    meta_path = entries[1].with_suffix(".json")
+    meta = json.loads(meta_path.read_text())
+    meta["seeds"] = [5, 6, 7]
+    meta_path.write_text(json.dumps(meta))
+    calls = []
+
+    def counting(world, config):
+        calls.append(config)
+        return fake_models(world, config)
+
+    capsys.readouterr()
+    run_sweep(SweepSpec.from_dict(SPEC), out, trainer=counting, log=None)
+    err = capsys.readouterr().err.splitlines()
+    assert len(calls) == 2 and len(err) == 2, err
+    assert str(entries[0]) in err[0] + err[1] and str(meta_path) in err[0] + err[1]
+    assert _table(out) == _table(reference)
+
+
+def test_learner_below_world_k_is_refused_before_training(tmp_path):
+    spec = {**SPEC, "grid": {"learner": {"d": [4, 2]}}}  # tiny: k = 3
+    with pytest.raises(SimidentError, match=r"cell 1 \(learner.d=2\): learner d = 2 lies below"):
+        SweepSpec.from_dict(spec)
+    assert main(["sweep", "--list", _write_toml(tmp_path, spec)]) == 2
+
+
+def _write_toml(tmp_path, spec) -> str:
+    lines = [f'name = "{spec["name"]}"', f"seeds = {spec['seeds']}", "[world]"]
+    lines += [f'{k} = "{v}"' for k, v in spec["world"].items()]
+    lines += ["[learner]", 'model = "table"', "steps = 20", "[grid.learner]"]
+    lines += [f"d = {spec['grid']['learner']['d']}"]
+    path = tmp_path / "s.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)

@@ -1,7 +1,7 @@
 """Hypothesis strategies and small helpers shared by the theory tests.
 
-Dimensions are drawn from a fixed table so that only a few array shapes reach JAX (every
-new shape costs a JIT compile). A model of dimension d splits R^d (in its canonical
+Sizes (n, V, d) are drawn at random (compare's identification is numpy: a new shape
+costs no compilation). A model of dimension d splits R^d (in its canonical
 coordinates, see `constructors.canonical_blocks`) into
 
     k  coupled directions (E ∩ U seen by the logits),
@@ -17,15 +17,23 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+from hypothesis import reject
 from hypothesis import strategies as st
 
 from simident.theory import constructors as C
 from simident.theory.logits import centered_logits, log_probs
 
-# (n, V, d): two sizes only, to keep the number of JIT compiles down. Tests that build a
-# minimal model (d~ = k, one new shape per k) draw from SMALL only.
-SIZES = ((14, 10, 5), (20, 13, 7))
-SMALL = SIZES[:1]
+
+@st.composite
+def shapes(draw, d_max: int = 8):
+    """(n, V, d) at random: 4 ≤ d ≤ d_max, n ∈ [2d + 4, 3d + 6], V ∈ [d + 5, 2d + 5]
+    (the tests' constructions need n ≳ 2d contexts and V > d + 1 tokens)."""
+    d = draw(st.integers(4, d_max))
+    return draw(st.integers(2 * d + 4, 3 * d + 6)), draw(st.integers(d + 5, 2 * d + 5)), d
+
+
+SIZES = shapes()
+SMALL = shapes(d_max=6)
 TOL = 1e-8  # assertion tolerance for exact float64 constructions (they reach ~1e-13)
 
 
@@ -54,18 +62,20 @@ class Dims(NamedTuple):
         return self.dim_E == self.d and self.dim_U == self.d
 
 
-def dims(pred=lambda D: True, sizes=SIZES, min_k: int = 1):
-    """All feasible (n, V, d, dim_E, dim_U, k) of the given sizes satisfying `pred`."""
-    table = []
-    for n, V, d in sizes:
-        for k in range(min_k, d + 1):
-            for a in range(d - k + 1):
-                for b in range(d - k - a + 1):
-                    D = Dims(n, V, d, k + a, k + b, k)
-                    if pred(D):
-                        table.append(D)
-    assert table, "no dimensions satisfy the predicate"
-    return st.sampled_from(table)
+@st.composite
+def dims(draw, pred=lambda D: True, sizes=SIZES, min_k: int = 1):
+    """A feasible (n, V, d, dim_E, dim_U, k) of a drawn size satisfying `pred`."""
+    n, V, d = draw(sizes)
+    table = [
+        D
+        for k in range(min_k, d + 1)
+        for a in range(d - k + 1)
+        for b in range(d - k - a + 1)
+        if pred(D := Dims(n, V, d, k + a, k + b, k))
+    ]
+    if not table:
+        reject()
+    return draw(st.sampled_from(table))
 
 
 ANY = dims()

@@ -16,8 +16,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from simident.theory import constructors as C
+from simident.theory.divergence import kl_per_context
 from simident.theory.equivalence import compare_models, spans
-from simident.theory.logits import centered_logits, kl_per_context
+from simident.theory.logits import centered_logits
 
 from ._models import ANY, SEEDS, model, naive_kl, perturbed
 

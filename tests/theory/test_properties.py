@@ -18,6 +18,7 @@ from simident.theory.logits import centered_logits, log_probs
 from ._models import (
     ANY,
     SEEDS,
+    SMALL,
     centered,
     dims,
     equivalent_variant,
@@ -28,13 +29,13 @@ from ._models import (
     pinv,
 )
 
-SMALL_ANY = dims(sizes=((14, 10, 5),))
+SMALL_ANY = dims(sizes=SMALL)
 E_DIVERSE = dims(lambda D: D.dim_E == D.d)
 U_DIVERSE = dims(lambda D: D.dim_U == D.d)
 E_NOT_FULL = dims(lambda D: D.dim_E < D.d)
 U_NOT_FULL = dims(lambda D: D.dim_U < D.d)
-SMALL_E_HIDDEN = dims(lambda D: D.a >= 1, sizes=((14, 10, 5),))  # E ∩ U⊥ ≠ {0}
-SMALL_U_HIDDEN = dims(lambda D: D.b >= 1, sizes=((14, 10, 5),))  # U ∩ E⊥ ≠ {0}
+SMALL_E_HIDDEN = dims(lambda D: D.a >= 1, sizes=SMALL)  # E ∩ U⊥ ≠ {0}
+SMALL_U_HIDDEN = dims(lambda D: D.b >= 1, sizes=SMALL)  # U ∩ E⊥ ≠ {0}
 EXACT = 1e-9
 
 
@@ -441,7 +442,7 @@ def test_P3_breaking_IC_on_a_constant_hidden_part_keeps_the_relation_shared():
     assert p["shared"] and p["guaranteed"]
 
 
-@given(D=dims(lambda D: D.dim_U < D.d, sizes=((14, 10, 5),)), seed=SEEDS)
+@given(D=dims(lambda D: D.dim_U < D.d, sizes=SMALL), seed=SEEDS)
 def test_P5_vectors_in_E_plus_U_perp_transfer_even_outside_E(D, seed):
     """P5: what matters is the shift Ḡv ∈ col(Lᵀ) = Ḡ(E): v = e + w with e ∈ E and w ⊥ U
     has the same shift as e, so even the minimal model reproduces it (guaranteed)."""

@@ -62,3 +62,32 @@ def test_import_is_light():
 
     code = "import sys, simident.training; assert 'jax' not in sys.modules, 'jax imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("steps", 10**12, r"steps must be an integer ≤ 2\^30 \(got 1000000000000\)"),
+        ("chunk_steps", 10**12, r"chunk_steps must be an integer ≤ 2\^30"),
+        ("seeds", 2**32 + 1, r"seeds must be an integer ≤ 2\^32"),
+        ("seed_offset", 2**32, r"seed_offset must be an integer ≤ 2\^32 − 1"),
+        ("seed_offset", 2**32 - 1, r"seeds 4294967295..4294967298 must lie in \[0, 2\^32\)"),
+        ("width", 10**20, r"width must be an integer ≤ 2\^31 − 1"),
+        ("warmup", -1, "warmup must be an integer ≥ 0"),
+        ("batch_size", -1, "batch_size must be an integer ≥ 0"),
+    ],
+)
+def test_integers_out_of_range_refused(field, value, message):
+    with pytest.raises(SimidentError, match=message):
+        TrainConfig(**{"seeds": 4, field: value})
+
+
+def test_resolved_records_the_values_used():
+    """A batch of at least every training context runs (and is recorded) as the full
+    batch 0; a chunk longer than the run is the run."""
+    sizes = {"m": 24, "V": 8, "T": 3}
+    c = TrainConfig(d=3, steps=50, batch_size=10**12, chunk_steps=10**9).resolved(3, sizes)
+    assert c.batch_size == 0 and c.chunk_steps == 50
+    assert TrainConfig(d=3, batch_size=24).resolved(3, sizes).batch_size == 0
+    assert TrainConfig(d=3, batch_size=23).resolved(3, sizes).batch_size == 23
+    assert TrainConfig(d=3, batch_size=10**12).resolved(3).batch_size == 10**12  # no sizes

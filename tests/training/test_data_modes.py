@@ -83,3 +83,32 @@ def test_old_run_records_read_as_shared():
            if k not in ("data", "bootstrap", "bootstrap_start", "bootstrap_steps")}  # fmt: skip
     c = TrainConfig.from_record(old)
     assert c.data == "shared" and c.bootstrap == 0
+
+
+def test_counted_draws_give_the_same_loss_as_drawing_each_step(sampled_world):
+    """A lane that counts its draws once (small m·V) has the loss of drawing them again."""
+    import jax
+
+    from simident.training.data import make_data
+    from simident.training.steps import (
+        batch_loss,
+        draw_counts,
+        graphdef_of,
+        init_params,
+        make_static,
+    )
+
+    cfg = TrainConfig(**BASE).resolved(3)
+    data = make_data(sampled_world, "samples", 0.0, "independent")
+    st = make_static(cfg, sampled_world.n, sampled_world.V, 3, int(data.ids.shape[0]), 64)
+    key = lane_keys([5])[0]
+    params = init_params(st, key, 1.0)
+    gd = graphdef_of(st)
+    draw = draw_key(key, data.salt)
+    counts = draw_counts(gd, st, data, draw)
+    assert float(counts.sum()) == st.m * st.n_fit
+    idx = jnp.asarray([0, 3, 3, 7])
+    a, _ = batch_loss(gd, st, data, idx, params, draw=draw)
+    b, _ = batch_loss(gd, st, data, idx, params, draw=draw, counts=counts)
+    np.testing.assert_allclose(float(a), float(b), rtol=1e-5)
+    assert jax.numpy.isfinite(a)

@@ -68,16 +68,23 @@ def test_world_too_big_refused(label, line, tmp_path, capsys):
     assert not (tmp_path / "w").exists()
 
 
-def _corrupt(src, dst, edit=None, truth=None):
+def _corrupt(src, dst, edit=None, truth=None, unsealed=False):
+    """A copy of world `src` with world.json edited and/or truth.npz replaced; `unsealed`
+    drops world.json's checksums (a world from an older simident) so that the checks
+    behind them are reached."""
     import shutil
 
     shutil.copytree(src, dst)
-    if edit is not None:
+    if edit is not None or unsealed:
         meta = json.loads((dst / "world.json").read_text())
-        edit(meta)
+        if unsealed:
+            meta.pop("integrity")
+        if edit is not None:
+            edit(meta)
         (dst / "world.json").write_text(json.dumps(meta))
-    if truth is not None:
-        save_model(dst / "truth.npz", *truth)
+    if truth is not None:  # F, G replaced; the file's other arrays kept
+        kept = {k: v for k, v in np.load(dst / "truth.npz").items() if k not in ("F", "G")}
+        save_model(dst / "truth.npz", *truth, **kept)
     return dst
 
 
@@ -109,18 +116,35 @@ def test_corrupted_world_refused(label, edit, message, world_dir, tmp_path, caps
 
 
 def test_truth_with_other_vocabulary_refused(world, world_dir, tmp_path, capsys):
-    """truth.npz with V = 4 while world.json says 8."""
+    """truth.npz with V = 4 while world.json says 8: refused by its checksum, and by the
+    vocabulary check in a world without checksums."""
     bad = _corrupt(world_dir, tmp_path / "bad", truth=(world.F, world.G[:4]))
     assert main(["train", str(bad), *TINY, "--out", str(tmp_path / "run")]) == 2
+    _one_line_error(capsys, "truth.npz: array 'G' is <f8 [4, 3], its record says <f8 [8, 3]")
+    old = _corrupt(world_dir, tmp_path / "old", truth=(world.F, world.G[:4]), unsealed=True)
+    assert main(["train", str(old), *TINY, "--out", str(tmp_path / "run")]) == 2
     _one_line_error(capsys, "'vocab_size' is 8", "4")
 
 
+def test_truth_edited_in_place_refused(world, world_dir, tmp_path, capsys):
+    """Same shape, one value changed: only the checksum can tell."""
+    F = world.F.copy()
+    F[0, 0] += 1e-3
+    bad = _corrupt(world_dir, tmp_path / "bad", truth=(F, world.G))
+    assert main(["train", str(bad), *TINY, "--out", str(tmp_path / "run")]) == 2
+    _one_line_error(capsys, "truth.npz: array 'F' does not match its checksum")
+
+
 def test_samples_out_of_range_refused(world_dir, tmp_path, capsys, world):
-    bad = _corrupt(world_dir, tmp_path / "bad")
+    bad = _corrupt(world_dir, tmp_path / "old", unsealed=True)
     with open(bad / "data.npz", "wb") as fh:
         np.savez(fh, samples=np.full((world.n, 4), 99, dtype=np.int32))
     assert main(["train", str(bad), *TINY, "--out", str(tmp_path / "run")]) == 2
     _one_line_error(capsys, "data.npz", "token ids")
+    sealed = _corrupt(world_dir, tmp_path / "bad")  # a data.npz its world.json does not list
+    (bad / "data.npz").rename(sealed / "data.npz")
+    assert main(["train", str(sealed), *TINY, "--out", str(tmp_path / "run")]) == 2
+    _one_line_error(capsys, "world.json: its record lists no checksums for data.npz")
 
 
 def test_config_alone_reruns_a_run(world_dir, tmp_path):

@@ -80,3 +80,47 @@ def test_cli_refusals_exit_2(runs, tmp_path, capsys):
     assert "has no layers" in capsys.readouterr().err
     assert main(["embed", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 2
     assert "run directory not found" in capsys.readouterr().err
+
+
+def _copy_run(src, dst, edit_arrays=None, reseal=False):
+    """A copy of run `src` whose seed_0.npz arrays are edited; `reseal` rewrites run.json's
+    checksums to match (a writer bug, not a corruption: only finiteness can tell)."""
+    import shutil
+
+    from simident.integrity import checksums
+
+    shutil.copytree(src, dst)
+    path = dst / "seed_0.npz"
+    arrays = dict(np.load(path))
+    edit_arrays(arrays)
+    np.savez(path, **arrays)
+    if reseal:
+        record = json.loads((dst / "run.json").read_text())
+        record["integrity"]["files"]["seed_0.npz"] = checksums(arrays)
+        (dst / "run.json").write_text(json.dumps(record))
+    return dst
+
+
+def _nan_param_G(arrays):
+    arrays["param/G"] = np.full_like(arrays["param/G"], np.nan)
+
+
+@pytest.mark.parametrize(
+    "label, edit, reseal, message",
+    [
+        ("NaN weights", _nan_param_G, False, "'param/G' does not match its checksum"),
+        ("NaN weights, resealed", _nan_param_G, True, "'param/G' has 24 non-finite value(s)"),
+        ("F of other n", lambda a: a.update(F=a["F"][:5]), True, "'F' has shape (5, 3)"),
+        ("a dropped weight", lambda a: a.pop("param/G"), False, "arrays differ from its record"),
+    ],
+)
+def test_bad_seed_file_refused_by_embed(runs, tmp_path, capsys, label, edit, reseal, message):
+    """`embed` of a run whose seed file is bad exits 2 with one line naming it, writing
+    nothing (before: NaN weights gave an all-NaN embedding with exit 0)."""
+    bad = _copy_run(runs / "table", tmp_path / "bad", edit, reseal)
+    out = tmp_path / "emb"
+    args = ["embed", str(bad), "--world", str(runs / "world"), "--out", str(out), "--quiet"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(bad / "seed_0.npz") in err and message in err, err
+    assert not out.exists()

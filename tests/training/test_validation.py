@@ -1,6 +1,7 @@
 """Validation signals and early stopping: the kept parameters are those of the best
 validation chunk, chosen per lane inside the compiled program."""
 
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -65,3 +66,49 @@ def test_validation_errors(label, over, message):
     w = toy_world(n=24, V=8, d=3, T=3, seed=2, n_samples=8)
     with pytest.raises(SimidentError, match=message):
         train_world(w, TrainConfig(**{**BASE, **over}), progress=False)
+
+
+def test_early_stop_validates_the_first_chunk_densely(sampled_world):
+    """The first chunk is validated DENSE_START times (after steps 2, 4, ..., 16 for a
+    chunk of 20), then every chunk; without early stopping the chunks are unchanged."""
+    from simident.training.loop import DENSE_START
+
+    cfg = TrainConfig(val_fraction=0.25, early_stop=True, **{**BASE, "steps": 100})
+    r = train_world(sampled_world, cfg, progress=False)
+    small = BASE["chunk_steps"] // DENSE_START
+    dense = [small * (j + 1) for j in range(DENSE_START)]
+    assert r.history["step"] == dense + list(range(dense[-1] + 20, 100, 20)) + [100]
+    assert set(r.best_step) <= set(r.history["step"])
+    plain = train_world(sampled_world, replace(cfg, early_stop=False), progress=False)
+    assert plain.history["step"] == list(range(20, 101, 20))
+
+
+def test_warns_when_the_best_is_the_first_validation(sampled_world, tmp_path, capsys):
+    """Two of four samples per context held out and no warm-up: the validation NLL only
+    rises after the first validation, which early stopping keeps, and says so (one line
+    in the CLI); a run whose best comes later does not warn."""
+    import warnings
+
+    from simident.cli import main
+    from simident.training.loop import EarlyStopWarning
+
+    w = toy_world(n=24, V=8, d=3, T=3, seed=2, n_samples=4, heldout=4)
+    over = dict(val_fraction=0.5, early_stop=True, warmup=0, chunk_steps=40)
+    with pytest.warns(EarlyStopWarning, match=r"kept the first validation \(step 5\)"):
+        r = train_world(w, TrainConfig(**{**BASE, **over}), progress=False)
+    assert (r.best_step == 5).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", EarlyStopWarning)
+        train_world(sampled_world, TrainConfig(val_fraction=0.25, early_stop=True, **BASE),
+                    progress=False)  # fmt: skip
+    w.save(tmp_path / "w")
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({**BASE, **over, "seeds": 2}))
+    args = ["train", str(tmp_path / "w"), "--config", str(config), "--out", str(tmp_path / "r"),
+            "--quiet"]  # fmt: skip
+    capsys.readouterr()
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("simident train: warning: early stopping kept the first") and (
+        err.count("\n") == 1
+    ), err

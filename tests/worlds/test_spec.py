@@ -153,7 +153,22 @@ INVALID = [
     ("name with spaces", {"name": "my world"}, "name: must not contain whitespace"),
     ("queries not a list", {"queries": {"name": "q"}}, "queries: expected a list of tables"),
     ("negative seed", {"seed": -1}, "seed: must be >= 0"),
+    ("seed 2^64 - 1", {"seed": 2**64 - 1}, "seed: must be <= 2^32 - 1"),
+    ("seed 1e20", {"seed": 10**20}, "seed: must be <= 2^32 - 1"),
+    ("seed 2^32", {"seed": 2**32}, "seed: must be <= 2^32 - 1"),
+    ("vocab 1e20", {"vocab_size": 10**20}, "vocab_size: must be <= 2^31 - 1"),
+    ("samples 2^31", {"n_samples": 2**31}, "n_samples: must be <= 2^31 - 1"),
 ]
+
+
+def test_largest_seed_generates_with_samples():
+    """Seed 2^32 − 1, the largest accepted, builds a world with samples (larger ones
+    overflowed in sampling, and a 32-bit PRNG key would wrap them onto smaller seeds)."""
+    from simident.worlds import generate_world
+
+    spec = {"vocab_size": 8, "d": 3, "n_contexts": 8, "n_samples": 4}
+    w = generate_world({**spec, "seed": 2**32 - 1})
+    assert w.samples.shape == (8, 4)
 
 
 @pytest.mark.parametrize("label, changes, message", INVALID, ids=[c[0] for c in INVALID])
