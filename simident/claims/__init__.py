@@ -3,7 +3,7 @@
 config.py               modes (quick / full / tiny): worlds, dimensions, seeds, steps
 context.py              worlds, cells (through `simident.cells`), trained runs, comparisons
 verdicts.py             thresholds and the pure decision functions (numbers → verdict)
-claim1_equivalence.py … claim6_kl_vs_structure.py   one module per claim: its frozen Evidence,
+claim1_equivalence.py … claim7_language.py   one module per claim: its frozen Evidence,
                         checks(ev, th), figures, requests(ctx), run(ctx)
 figures.py, report.py   PNG figures; claim records, report.md and results.json
 outdir.py               the output folder: resume in place, or stage and swap (--overwrite)

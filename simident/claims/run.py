@@ -37,6 +37,7 @@ CLAIM_MODULES = (
     "simident.claims.claim4_relations",
     "simident.claims.claim5_probes_steering",
     "simident.claims.claim6_kl_vs_structure",
+    "simident.claims.claim7_language",
 )
 
 

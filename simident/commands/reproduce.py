@@ -1,4 +1,4 @@
-"""`simident reproduce [--quick] --out DIR [--overwrite] [--seeds N]`: run the six claims
+"""`simident reproduce [--quick] --out DIR [--overwrite] [--seeds N]`: run the seven claims
 of THEORY.md (§2-§4) end to end on models trained from scratch and write DIR/report.md,
 DIR/results.json and DIR/figures/*.png. Verdicts are computed from the numbers.
 
@@ -36,7 +36,7 @@ def configure(p) -> None:
         "--only",
         default=None,
         metavar="IDS",
-        help="run only these claims, e.g. 1,3 (default: all six)",
+        help="run only these claims, e.g. 1,3 (default: all seven)",
     )
     p.add_argument("--quiet", action="store_true", help="no progress lines")
 

@@ -120,7 +120,9 @@ def configure(parser) -> None:
         choices=LOSSES,
         default=None,
         help="population: cross-entropy to the exact p*; samples: to the "
-        f"world's sampled next tokens (default {D.loss})",
+        "world's sampled next tokens; process worlds: sequences = next-token NLL at every "
+        "position of the sampled sequences, exact = KL to p* at every position "
+        f"(default {D.loss})",
     )
     parser.add_argument(
         "--data",
@@ -159,8 +161,8 @@ def configure(parser) -> None:
         "--val-fraction",
         type=float,
         default=None,
-        help="share of each context's sampled tokens held out for a validation NLL "
-        "(--loss samples; default 0)",
+        help="share of each context's sampled tokens (--loss samples) or of the "
+        "sequences (--loss sequences) held out for a validation NLL (default 0)",
     )
     parser.add_argument(
         "--early-stop",

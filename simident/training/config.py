@@ -12,7 +12,9 @@ from dataclasses import asdict, dataclass, fields, replace
 from simident.errors import SimidentError
 from simident.models import MODELS
 
-LOSSES = ("population", "samples")
+LOSSES = ("population", "samples", "sequences", "exact")
+# losses at every position of token sequences in one causal pass (process worlds, sequences.py)
+SEQUENCE_LOSSES = ("sequences", "exact")
 DATA_MODES = ("independent", "shared")  # loss "samples": each seed's own draws, or the world's
 BOOTSTRAP_STARTS = ("cold", "warm")  # refits: the training recipe again, or from the model
 OPTIMIZERS = ("adamw", "sgd")
@@ -61,6 +63,8 @@ class TrainConfig:
     final_lr_frac: float = 0.01  # cosine schedule ends at this fraction of lr
     b2: float = 0.99  # Adam second-moment decay
     loss: str = "population"  # "population": CE to exact p*; "samples": CE to sampled tokens
+    # "sequences": next-token NLL at every position of the world's sampled sequences;
+    # "exact": KL to p* at every position of the sequences whose prefixes are the contexts
     data: str = "independent"  # loss "samples": "independent" draws per seed, or "shared"
     bootstrap: int = 4  # loss "samples": refits B of the parametric bootstrap of ν̂ (0: none)
     bootstrap_start: str = "cold"  # refits start from a fresh init ("cold") or the model
@@ -109,9 +113,10 @@ class TrainConfig:
         self._check_float("val_fraction", positive=False)
         if not 0.0 <= self.val_fraction < 1.0:
             raise SimidentError(f"val_fraction must lie in [0, 1) (got {self.val_fraction})")
-        if self.val_fraction > 0 and self.loss != "samples":
+        if self.val_fraction > 0 and self.loss not in ("samples", "sequences"):
             raise SimidentError(
-                "val_fraction > 0 holds out sampled tokens and needs loss 'samples' "
+                "val_fraction > 0 holds out sampled tokens (or sequences) and needs loss "
+                "'samples' or 'sequences' "
                 f"(got loss {self.loss!r})"
             )
         if not isinstance(self.early_stop, bool):
@@ -207,8 +212,16 @@ class TrainConfig:
     @property
     def data_mode(self) -> str:
         """What the seeds were fitted to: "population" (exact p*), "independent" (each seed
-        its own draws from p*) or "shared" (every seed the world's one sample set)."""
+        its own draws from p*) or "shared" (every seed the world's one sample set; also
+        loss "sequences": the world's sampled sequences)."""
+        if self.loss == "sequences":
+            return "shared"
         return self.data if self.sampled else "population"
+
+    @property
+    def per_position(self) -> bool:
+        """Trained at every position of token sequences (loss "sequences" or "exact")."""
+        return self.loss in SEQUENCE_LOSSES
 
     def to_dict(self) -> dict:
         return asdict(self)

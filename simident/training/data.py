@@ -32,6 +32,7 @@ class TrainData(NamedTuple):
     logp_star: jax.Array | None  # m×V  log p*(·|s), only when m·V ≤ PRECOMPUTE_LIMIT
     samples: jax.Array | None  # m×S  the world's sampled next tokens (data "shared")
     salt: jax.Array  # uint32 scalar: the world's data salt (independent draws, `draw_key`)
+    seqs: object = None  # sequences.SeqData of a per-position loss ("sequences", "exact")
 
 
 def n_val_samples(n_samples: int, val_fraction: float) -> int:
@@ -167,6 +168,7 @@ class Evals(NamedTuple):
 
     train: EvalSet
     heldout: EvalSet | None
+    sequences: object = None  # sequences.SeqData: held-out sequences (loss "sequences")
 
 
 def make_evals(world, loss: str, val_fraction: float, chunk: int, data: str = "shared") -> Evals:

@@ -102,7 +102,7 @@ def lane_group(static, P: int, requested: int = 0) -> int:
         return 0 if requested >= P else requested
     if jax.default_backend() != "cpu":
         return 0
-    B = static.batch_size or static.m
+    B = static.batch_size or static.n_seq or static.m
     per_lane = (
         B
         * (

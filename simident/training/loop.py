@@ -30,6 +30,7 @@ from simident.training.devices import (  # noqa: F401  (eval_chunk, lane_group: 
     place,
 )
 from simident.training.outputs import TrainResult
+from simident.training.sequences import corpus, make_sequences
 from simident.training.steps import (
     Hyper,
     embed_contexts,
@@ -66,6 +67,8 @@ def plan(world, config: TrainConfig, n_lanes: int | None = None):
 
     tokens, _ = world.tokens()
     m, T = int(len(world.train_ids)), int(tokens.shape[1])
+    if config.per_position:  # batches are sequences (sequences.py)
+        m = int(corpus(world, config.loss).shape[0])
     config = config.resolved(world.d, sizes={"m": m, "V": world.V, "T": T})
     S = 0 if world.samples is None or config.loss != "samples" else world.samples.shape[1]
     cost = train_cost(
@@ -137,6 +140,8 @@ def train_world_grid(
     n_draws = draws_per_context(world, config.loss)
     static = make_static(config, world.n, world.V, tokens.shape[1], int(data.ids.shape[0]), n_draws)
     evals = make_evals(world, config.loss, config.val_fraction, EVAL_ROWS, config.data)
+    if config.per_position:
+        data, evals, static = _with_sequences(world, config, data, evals, static)
     if config.early_stop and evals.heldout is None and not has_validation_share(static, evals):
         raise SimidentError(
             "--early-stop needs a validation signal: held-out contexts in the world "
@@ -208,6 +213,16 @@ def train_world_grid(
             )
         )
     return results
+
+
+def _with_sequences(world, config, data, evals, static):
+    """Training data, evaluation sets and Static of a per-position loss: the sequences
+    (training and held-out) join the data; batches count sequences."""
+    seqs, val = make_sequences(world, config.loss, config.model, config.val_fraction)
+    N = int(seqs.inputs.shape[0])
+    B = config.batch_size if 0 < (config.batch_size or 0) < N else 0
+    static = static._replace(n_seq=N, batch_size=B)
+    return data._replace(seqs=seqs), evals._replace(sequences=val), static
 
 
 # the options that shrink a run, named in the "does not fit" message

@@ -19,6 +19,7 @@ import optax
 from flax import nnx
 
 from simident.models import build_model
+from simident.training.config import SEQUENCE_LOSSES
 from simident.training.data import (
     EVAL_ROWS,
     PRECOMPUTE_LIMIT,
@@ -31,6 +32,7 @@ from simident.training.data import (
 )
 from simident.training.devices import over_lanes
 from simident.training.optimizer import make_optimizer
+from simident.training.sequences import sequence_loss, sequence_nll
 from simident.worlds.sampling import draw_tokens
 
 
@@ -60,6 +62,7 @@ class Static(NamedTuple):
     data: str = "population"  # "population" | "shared" | "independent" | "teacher" (refit)
     n_draws: int = 0  # S: sampled next tokens per context (finite data)
     n_fit: int = 0  # of which the first n_fit are trained on (the rest: validation share)
+    n_seq: int = 0  # per-position losses: training sequences (batches draw from these)
 
 
 class Hyper(NamedTuple):
@@ -211,6 +214,8 @@ def model_loss(model, static: Static, data: TrainData, idx, draw=None, teacher=N
     """`batch_loss` of a live model object (used by the per-step baseline benchmark).
     `counts` (m×V, optional): the lane's drawn tokens counted per training context once
     (`draw_counts`), so a step reads them instead of drawing again (the same loss)."""
+    if static.loss in SEQUENCE_LOSSES:  # every position of whole sequences (sequences.py)
+        return sequence_loss(model, static, data, idx)
     # full batch over every context (ids = 0..n-1, sorted by make_data): no gather/scatter
     ids = None if idx is None and static.m == static.n else take(data.ids, idx)
     tokens, lengths = take(data.tokens, idx), take(data.lengths, idx)
@@ -238,7 +243,8 @@ def _batch_idx(static: Static, data_key, t):
     if static.batch_size == 0:
         return None
     k = jax.random.fold_in(data_key, t)
-    return jax.random.randint(k, (static.batch_size,), 0, static.m, dtype=jnp.int32)
+    bound = static.n_seq or static.m  # sequences or contexts
+    return jax.random.randint(k, (static.batch_size,), 0, bound, dtype=jnp.int32)
 
 
 def train_lane(static: Static, data: TrainData, t0, params, opt_state, key, lr, wd, teacher=None):
@@ -319,7 +325,7 @@ class Signals(NamedTuple):
 def has_validation_share(static: Static, evals: Evals) -> bool:
     """Whether the training contexts carry a validation share of sampled tokens."""
     own = static.data == "independent" and static.n_draws > static.n_fit
-    return evals.train.samples is not None or own
+    return evals.train.samples is not None or own or evals.sequences is not None
 
 
 def validate(static: Static, evals: Evals, params, key=None, salt=None) -> Signals:
@@ -329,6 +335,8 @@ def validate(static: Static, evals: Evals, params, key=None, salt=None) -> Signa
     own = static.data == "independent" and static.n_draws > static.n_fit and key is not None
     draw = draw_key(key, salt) if own else None
     train_kl, val_nll = eval_set_metrics(model, static, evals.train, draw)
+    if evals.sequences is not None:  # held-out sequences, every position
+        val_nll = sequence_nll(model, static, evals.sequences)
     val_kl = jnp.float32(jnp.nan)
     if evals.heldout is not None:
         val_kl = eval_set_metrics(model, static, evals.heldout)[0]

@@ -234,6 +234,20 @@ FULL = {
         "models": [{"kl": 1e-3, "r": 0.1, "misfit": 0.01, "bound": 0.02, "verdicts": {}}],
         "pairs": [{"misfit": 0.1, "bound": 0.2, "r": 0.1, "kl": 1e-3}],
     },
+    7: {
+        "truth_agrees": 1.0,
+        "max_kl_mean": 0.01,
+        "d3_decided": 0.9,
+        "d3_contradictions": 0.0,
+        "verdict_contradictions": 0.0,
+        "dist_parallel_contradictions": 0.0,
+        "projected_contradictions": 0.0,
+        "a5_full_contradictions": 0.0,
+        "w5_truth_d3_max": 1e-14,
+        "w5_growth": 2.0,
+        "rows": [{"world": "visible", "seed": 0, "kl": 0.01, "queries": {}}],
+        "sweep": [{"visibility": 1.0, "misfit": 0.1}],
+    },
 }
 
 

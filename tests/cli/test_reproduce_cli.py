@@ -1,4 +1,4 @@
-"""`simident reproduce`: a tiny end-to-end reproduction (all six claims, real training)
+"""`simident reproduce`: a tiny end-to-end reproduction (all seven claims, real training)
 and the command's input errors."""
 
 import json
@@ -17,6 +17,7 @@ SECTIONS = [
     "Relational linearity is shared under the inclusion condition",
     "Probes and steering",
     "Closeness in KL is not closeness in structure; closeness in logits is",
+    "Relational linearity and parallel vectors emerge from the process, shared as predicted",
 ]
 
 
@@ -24,9 +25,9 @@ def test_report_and_results_structure(tiny_run):
     report = (tiny_run / "report.md").read_text()
     for i, title in enumerate(SECTIONS, 1):
         assert f"## Claim {i}: {title}" in report
-    assert report.count("**Verdict: ") == 6
+    assert report.count("**Verdict: ") == 7
     results = json.loads((tiny_run / "results.json").read_text())
-    assert [c["id"] for c in results["claims"]] == [1, 2, 3, 4, 5, 6]
+    assert [c["id"] for c in results["claims"]] == [1, 2, 3, 4, 5, 6, 7]
     for c in results["claims"]:
         assert {"id", "statement", "verdict", "evidence", "checks", "figures"} <= set(c)
         assert c["verdict"] in VERDICTS
@@ -84,6 +85,8 @@ def test_tiny_run_confirms_the_claims(tiny_run):
         checks = {c["name"]: c for c in results["claims"][5]["checks"]}
         assert checks["verdicts_agree"]["value"] is None  # nothing decided, nothing wrong
         assert all(c["passed"] for n, c in checks.items() if n != "verdicts_agree")
+    # claim 7's tiny regime has no W5 sweep point and 10 steps: inconclusive by design
+    assert verdicts[6] == "inconclusive"
 
 
 def test_refuses_a_non_empty_folder(tmp_path, capsys):
@@ -130,7 +133,7 @@ def test_claim_tables_of_a_reproduction(tiny_run):
 
     results = json.loads((tiny_run / "results.json").read_text())
     checks = simident.claims.load(tiny_run)
-    assert sorted(set(checks["claim"])) == [1, 2, 3, 4, 5, 6]
+    assert sorted(set(checks["claim"])) == [1, 2, 3, 4, 5, 6, 7]
     assert len(checks) == sum(len(c["checks"]) for c in results["claims"])
     assert set(checks["mode"]) == {"tiny"}
     runs = simident.claims.load(tiny_run, "runs")

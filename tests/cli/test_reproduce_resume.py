@@ -63,7 +63,7 @@ def test_killed_run_resumes_from_the_finished_work(tiny_run, tmp_path):
     assert resume["trained_cells"] == total - cached
     assert first.stat().st_mtime_ns == mtime  # claim 1 was not recomputed
     assert "Resumed: claim(s)" in (out / "report.md").read_text()
-    assert [c["id"] for c in _results(out)["claims"]] == [1, 2, 3, 4, 5, 6]
+    assert [c["id"] for c in _results(out)["claims"]] == [1, 2, 3, 4, 5, 6, 7]
     _same_numbers(_evidence(out), _evidence(tiny_run))
 
 
@@ -96,13 +96,13 @@ def test_only_with_overwrite_keeps_the_other_claims(tiny_run, tmp_path):
     claim1 = (out / "claims" / "claim1" / "results.json").read_bytes()
     assert main(["reproduce", "--tiny", "--only", "3", "--overwrite", "--out", str(out)]) == 0
     results = _results(out)
-    assert [c["id"] for c in results["claims"]] == [1, 2, 3, 4, 5, 6]
+    assert [c["id"] for c in results["claims"]] == [1, 2, 3, 4, 5, 6, 7]
     assert results["resume"]["computed_claims"] == [3]
     assert (out / "claims" / "claim1" / "results.json").read_bytes() == claim1
     for c in results["claims"]:
         assert all((out / f).is_file() for f in c["figures"])
     report = (out / "report.md").read_text()
-    assert report.count("**Verdict: ") == 6
+    assert report.count("**Verdict: ") == 7
     assert "From an earlier run with other settings" not in report  # same settings
     assert (
         main(

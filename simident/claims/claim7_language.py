@@ -1,0 +1,493 @@
+"""Claim 7 — relational linearity and parallel vectors emerge from a generative process and
+are shared exactly where the theory predicts (THEORY.md §5, W2–W5).
+
+On three attribute-language worlds (every attribute visible; one attribute never visible
+in plain text; signatures confounded), transformer seeds trained from scratch on sampled
+sequences (`--loss sequences`, every position, held-out sequences for early stopping) are
+compared with the truth and with each other at the world's k:
+- D3 in each model's logits (fit of ℓ(s⊕q) on ℓ(s)), decided in the pair's band, agrees
+  with W2 per query (holds where predicted, fails where not);
+- decided relational and probe verdicts do not contradict the truth's: a relation or probe
+  predicted to hold at the distribution level (W2, W3) holds in the model;
+- parallel pairs (W4): distribution-level parallelism holds in every model, projected
+  parallelism agrees with the truth's, full parallelism is required only where A5
+  guarantees it (the angles are reported otherwise);
+- W5: a sweep of the visibility of one attribute: D3 stays exact in the truth for every
+  vis > 0 while the seeds' disagreement on the identified part (A1's misfit) grows as
+  vis → 0.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from simident.cells import Cell, world_k
+from simident.claims.context import Context, by_name
+from simident.claims.result import ClaimResult
+from simident.claims.verdicts import (
+    Check,
+    ClaimEvidence,
+    Thresholds,
+    above,
+    at_least,
+    at_most,
+    decide,
+    worst,
+)
+
+ID = 7
+TITLE = "Relational linearity and parallel vectors emerge from the process, shared as predicted"
+STATEMENT = (
+    "On language worlds, transformers trained on sampled sequences have D3 exactly where W2 "
+    "predicts, relational and probe verdicts as the truth's, parallel pairs at the "
+    "distribution level (full parallelism only where A5 guarantees it), and a weakly "
+    "visible attribute keeps D3 exact while the seeds disagree more (W5)."
+)
+KINDS = ("visible", "hidden", "confounded")
+MAX_KL = 0.05  # precondition: mean KL(p* ‖ p_model) per context, nats (sampled sequences)
+MIN_DECIDED = 0.5  # precondition: share of (model, query) D3 statuses the band decides
+
+
+@dataclass(frozen=True)
+class Regime:
+    """What one mode trains for claim 7."""
+
+    base: dict  # a language spec (kind "language"), the visible world
+    seeds: int
+    steps: int
+    width: int
+    depth: int
+    batch_size: int
+    sweep: tuple  # visibilities of the last attribute (> 0) for W5
+
+
+def _spec(**kw) -> dict:
+    attrs = kw.pop("attributes")
+    return {"kind": "language", "seed": 0, "attributes": attrs, **kw}
+
+
+ATTRS = [
+    {"name": "language", "values": 3, "source": "subject", "visibility": 1.0},
+    {"name": "register", "values": 2, "source": "subject", "visibility": 1.0},
+    {"name": "topic", "values": 2, "source": "latest", "visibility": 1.0},
+]
+QUICK = Regime(
+    base=_spec(
+        name="c7",
+        subjects=16,
+        sequences_per_subject=3,
+        length=4,
+        words=10,
+        adjective_pairs=2,
+        answer_sharpness=4.0,
+        heldout_subjects=0.25,
+        n_sequences=2000,
+        attributes=ATTRS,
+    ),
+    seeds=3,
+    steps=200,
+    width=32,
+    depth=1,
+    batch_size=128,
+    sweep=(1.0, 0.1),
+)
+TINY = Regime(
+    base={**QUICK.base, "name": "c7t", "subjects": 12, "n_sequences": 128, "length": 3},
+    seeds=2,
+    steps=10,
+    width=16,
+    depth=1,
+    batch_size=64,
+    sweep=(1.0,),  # no W5 point: the tiny mode only exercises the machinery
+)
+FULL = Regime(
+    base=_spec(
+        name="c7f",
+        subjects=40,
+        sequences_per_subject=4,
+        length=6,
+        words=20,
+        adjective_pairs=3,
+        answer_sharpness=4.0,
+        heldout_subjects=0.2,
+        n_sequences=16384,
+        attributes=[{**a, "values": v} for a, v in zip(ATTRS, (4, 3, 2))],
+    ),
+    seeds=3,
+    steps=4000,
+    width=64,
+    depth=2,
+    batch_size=256,
+    sweep=(1.0, 0.3, 0.1, 0.03),
+)
+REGIMES = {"quick": QUICK, "full": FULL, "tiny": TINY}
+
+
+def _regime(ctx: Context) -> Regime:
+    return REGIMES.get(ctx.mode.name, QUICK)
+
+
+def _with_vis(base: dict, vis: float, tag: str) -> dict:
+    attrs = [dict(a) for a in base["attributes"]]
+    attrs[-1]["visibility"] = float(vis)
+    return {**base, "name": f"{base['name']}_{tag}", "attributes": attrs}
+
+
+def worlds(reg: Regime) -> list[tuple[str, dict]]:
+    """(label, spec): the three worlds of the claim, then the W5 sweep (vis < 1)."""
+    b = reg.base
+    out = [
+        ("visible", _with_vis(b, 1.0, "visible")),
+        ("hidden", _with_vis(b, 0.0, "hidden")),
+        ("confounded", {**_with_vis(b, 1.0, "confounded"), "signature_rank": 1}),
+    ]
+    out += [(f"vis={v:g}", _with_vis(b, v, f"vis{v:g}")) for v in reg.sweep if v != 1.0]
+    return out
+
+
+def _cell(ctx: Context, reg: Regime, spec: dict) -> Cell:
+    from simident.training import TrainConfig
+
+    cfg = TrainConfig(
+        model="transformer",
+        d=ctx.world_of(spec).d,
+        seeds=reg.seeds,
+        steps=reg.steps,
+        width=reg.width,
+        depth=reg.depth,
+        heads=2 if reg.width < 32 else 4,
+        batch_size=reg.batch_size,
+        loss="sequences",
+        val_fraction=0.1,
+        early_stop=True,
+        chunk_steps=max(1, reg.steps // 5),
+    )
+    return Cell(world=spec, learner=cfg.to_dict())
+
+
+def requests(ctx: Context) -> list:
+    reg = _regime(ctx)
+    return [_cell(ctx, reg, spec) for _, spec in worlds(reg)]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Evidence(ClaimEvidence):
+    """Claim 7's numbers. Counts are over (trained model, property) entries whose status
+    the pair's band decides; residuals are relative (0 = exact)."""
+
+    truth_agrees: float | None  # 1 when every world's measured structure is its prediction
+    max_kl_mean: float | None  # max over trained models of the mean KL(p* ‖ p_model), nats
+    d3_decided: float | None  # share of (model, query) D3 statuses decided
+    d3_contradictions: float | None  # decided D3 statuses ≠ W2
+    verdict_contradictions: float | None  # relations/probes predicted to hold, decided not
+    dist_parallel_contradictions: float | None  # W4 pairs decided not parallel (dist level)
+    projected_contradictions: float | None  # projected parallelism ≠ the truth's (decided)
+    a5_full_contradictions: float | None  # A5-guaranteed full parallelism decided absent
+    w5_truth_d3_max: float | None  # max truth D3 residual of the swept query, vis > 0
+    w5_growth: float | None  # seeds' A1 misfit at the smallest vis / at vis = 1
+    rows: list = field(default_factory=list)  # the acceptance table (per model)
+    sweep: list = field(default_factory=list)  # per visibility: σ_k/σ_1, D3, misfit
+
+
+def _status(res: float, band: dict):
+    """True (holds) / False (fails) / None (undecided) of a relative residual in a band.
+    A band reaching 1 decides nothing: a relative residual of 1 is no fit at all, so such
+    a pair cannot tell a failing form from a holding one."""
+    if band["upper"] >= 1.0:
+        return None
+    if res <= band["lower"]:
+        return True
+    if res > band["upper"]:
+        return False
+    return None
+
+
+def collect(ctx: Context) -> Evidence:
+    from simident.comparison import compare
+
+    reg = _regime(ctx)
+    rows, sweep = [], []
+    kls, agree = [], True
+    d3_n = d3_dec = d3_bad = ver_bad = dist_bad = proj_bad = a5_bad = 0
+    misfit_at: dict = {}
+    swept = f"ask_{reg.base['attributes'][-1]['name']}"
+    for label, spec in worlds(reg):
+        w = ctx.world_of(spec)
+        run = ctx.obtain(w, _cell(ctx, reg, spec), f"claim 7 {label}", save=True)[0]
+        agree = agree and all(p.get("agrees", True) for p in w.measured["properties"])
+        k = world_k(w)
+        pred = {p["name"]: p for p in w.properties}
+        vis = spec["attributes"][-1]["visibility"]
+        for i, s in enumerate(run.seeds):
+            c = compare(
+                (w.F, w.G), (run.F[i], run.G[i]), properties=w.properties, tol=ctx.th.tol, k=k
+            )
+            kls.append(float(run.kl_mean[i]))
+            row = {
+                "world": label,
+                "seed": int(s),
+                "kl": float(run.kl_mean[i]),
+                "r": c.logit_residual,
+                "r_p": c.weighted_residual,
+                "k_hat": int(c.k),
+                "queries": {},
+                "probes": {},
+                "parallel": {},
+            }
+            for p in c.to_dict()["properties"]:
+                want = pred[p["name"]].get("predicted")
+                band, sc = p["band"], p["scores"]
+                if p["kind"] == "relational":
+                    res = sc["d3_residual_b"]
+                    st = _status(res, band)
+                    d3_n += 1
+                    d3_dec += st is not None
+                    d3_bad += st is not None and st != want
+                    ver_bad += bool(want) and p["holds_b"] is False
+                    row["queries"][p["name"]] = {
+                        "d3_residual": res,
+                        "predicted": want,
+                        "status": st,
+                        "rl": p["holds_b"],
+                        "agrees": None if st is None else st == want,
+                    }
+                elif p["kind"] == "probe":
+                    ver_bad += bool(want) and p["holds_b"] is False
+                    row["probes"][p["name"]] = {
+                        "residual": sc["logit_probe_residual_b"],
+                        "predicted": want,
+                        "probe": p["holds_b"],
+                    }
+                elif p["kind"] == "parallel_unembedding":
+                    dist = p["distribution_level"]
+                    dist_bad += bool(want) and dist is False
+                    pa, pb = p["projected_a"], p["projected_b"]
+                    proj_bad += pa is not None and pb is not None and pa != pb
+                    a5 = p["a5"]["a"]["guaranteed"] and p["a5"]["b"]["guaranteed"]
+                    a5_bad += bool(want) and a5 and p["holds_b"] is False
+                    row["parallel"][p["name"]] = {
+                        "predicted": want,
+                        "distribution_level": dist,
+                        "projected": pb,
+                        "full": p["holds_b"],
+                        "a5": bool(a5),
+                        "angle_deg": float(
+                            np.degrees(np.arcsin(min(1.0, sc["parallel_b"]["sin"])))
+                        ),
+                    }
+            rows.append(row)
+        if label == "visible" or label.startswith("vis="):
+            mis = []
+            for i, j in itertools.combinations(range(len(run.seeds)), 2):
+                c = compare(
+                    (run.F[i], run.G[i]), (run.F[j], run.G[j]), tol=ctx.th.tol, k=k, kl=False
+                )
+                mis.append(max(c.identified_misfit_f, c.identified_misfit_g))
+            pr = w.measured["predictions"]
+            sweep.append(
+                {
+                    "visibility": vis,
+                    "sigma_k_over_sigma_1": pr["k"]["sigma_k_over_sigma_1"],
+                    "truth_d3": by_name({"properties": w.measured["properties"]})[swept][
+                        "d3_residual"
+                    ],
+                    "misfit": float(np.mean(mis)) if mis else float("nan"),
+                }
+            )
+            misfit_at[vis] = sweep[-1]["misfit"]
+    sweep.sort(key=lambda e: -e["visibility"])
+    lo = min(misfit_at) if misfit_at else None
+    growth = misfit_at[lo] / misfit_at[1.0] if lo is not None and 1.0 in misfit_at else None
+    return Evidence(
+        truth_agrees=1.0 if agree else 0.0,
+        max_kl_mean=worst(kls, "max"),
+        d3_decided=d3_dec / d3_n if d3_n else None,
+        d3_contradictions=float(d3_bad),
+        verdict_contradictions=float(ver_bad),
+        dist_parallel_contradictions=float(dist_bad),
+        projected_contradictions=float(proj_bad),
+        a5_full_contradictions=float(a5_bad),
+        w5_truth_d3_max=worst([e["truth_d3"] for e in sweep], "max"),
+        w5_growth=growth,
+        rows=rows,
+        sweep=sweep,
+    )
+
+
+def checks(ev: Evidence, th: Thresholds) -> list[Check]:
+    """Claim 7: W2–W5 in trained transformers (see the module docstring)."""
+    return [
+        at_least(
+            "truth_predicted",
+            "every world's exact structure is the one its parameters predict (W1–W4)",
+            ev.truth_agrees,
+            1.0,
+            role="precondition",
+        ),
+        at_most(
+            "training_kl",
+            f"every seed fits p* from its sampled sequences (mean KL ≤ {MAX_KL:g} nats)",
+            ev.max_kl_mean,
+            MAX_KL,
+            role="precondition",
+            where="max over trained models of the mean over contexts, nats",
+        ),
+        at_least(
+            "d3_decided",
+            "the pairs' bands decide most D3 statuses (the models are close enough to p*)",
+            ev.d3_decided,
+            MIN_DECIDED,
+            role="precondition",
+        ),
+        at_most(
+            "d3_w2",
+            "D3 in every model's logits agrees with W2 per query",
+            ev.d3_contradictions,
+            0.0,
+            where="decided (model, query) statuses that contradict W2",
+        ),
+        at_most(
+            "verdicts_w2_w3",
+            "relations and probes predicted at the distribution level hold in every model",
+            ev.verdict_contradictions,
+            0.0,
+        ),
+        at_most(
+            "parallel_dist",
+            "W4 pairs are parallel at the distribution level in every model",
+            ev.dist_parallel_contradictions,
+            0.0,
+        ),
+        at_most(
+            "parallel_projected",
+            "projected parallelism agrees with the truth's",
+            ev.projected_contradictions,
+            0.0,
+        ),
+        at_most(
+            "parallel_full_a5",
+            "full parallelism holds wherever A5 guarantees it",
+            ev.a5_full_contradictions,
+            0.0,
+        ),
+        at_most(
+            "w5_d3_exact",
+            "a weakly visible attribute keeps D3 exact in the truth (W5)",
+            ev.w5_truth_d3_max,
+            th.exact,
+            role="precondition",
+        ),
+        above(
+            "w5_disagreement",
+            "the seeds' disagreement on the identified part grows as vis → 0 (W5, A1)",
+            ev.w5_growth,
+            1.0,
+            where="mean seed-pair A1 misfit at the smallest visibility / at visibility 1",
+        ),
+    ]
+
+
+def _figure(ctx: Context, ev: Evidence) -> str:
+    from simident.plotting import new_figure, save
+
+    fig, (a, b) = new_figure(1, 2, figsize=(11, 4.2))
+    names = sorted({q for r in ev.rows for q in r["queries"]})
+    for j, kind in enumerate(KINDS):
+        for r in (r for r in ev.rows if r["world"] == kind):
+            xs = [names.index(q) + 0.2 * (j - 1) for q in r["queries"]]
+            ys = [max(v["d3_residual"], 1e-16) for v in r["queries"].values()]
+            mk = ["o" if v["predicted"] else "x" for v in r["queries"].values()]
+            for x, y, m in zip(xs, ys, mk):
+                a.scatter([x], [y], color=f"C{j}", marker=m, s=20)
+        a.scatter([], [], color=f"C{j}", label=kind)
+    a.set_xticks(range(len(names)), names, fontsize=7)
+    a.set_yscale("log")
+    a.set_ylabel("D3 residual in the model's logits (relative; 0 = exact)")
+    a.set_title("per query, each seed (○ W2 predicts D3, × not)", fontsize=9)
+    a.legend(fontsize=7)
+    vs = [e["visibility"] for e in ev.sweep]
+    b.plot(vs, [e["misfit"] for e in ev.sweep], "o-", label="seeds' A1 misfit")
+    b.plot(vs, [max(e["truth_d3"], 1e-16) for e in ev.sweep], "s--", label="truth D3 residual")
+    b.plot(vs, [e["sigma_k_over_sigma_1"] for e in ev.sweep], "^:", label="σ_k/σ_1 of L*")
+    b.set_xscale("log")
+    b.set_yscale("log")
+    b.set_xlabel("visibility of the swept attribute")
+    b.set_ylabel("relative value (dimensionless)")
+    b.set_title("W5: D3 stays exact, disagreement grows as vis → 0", fontsize=9)
+    b.legend(fontsize=7)
+    fig.suptitle("Claim 7: structure that emerges from the attribute language", fontsize=10)
+    fig.tight_layout()
+    return save(fig, ctx.figures / "claim7_language.png")
+
+
+def run(ctx: Context) -> ClaimResult:
+    ev = collect(ctx)
+    verdict = decide(checks(ev, ctx.th))
+    header = ["model", "KL", "r", "r_p", "k̂", "D3 residual per query", "verdicts", "agreement"]
+    table = []
+    for r in ev.rows:
+        qs = r["queries"]
+        d3 = ", ".join(f"{q}: {v['d3_residual']:.2g}" for q, v in qs.items())
+        ver = ", ".join(
+            f"{q}: {'D3' if v['status'] else 'no D3' if v['status'] is False else '?'}"
+            for q, v in qs.items()
+        )
+        ag = [v["agrees"] for v in qs.values()]
+        agreement = (
+            f"{sum(a is True for a in ag)}/{len(ag)} agree, {sum(a is None for a in ag)} undecided"
+        )
+        table.append(
+            [
+                f"{r['world']} s{r['seed']}",
+                f"{r['kl']:.3g}",
+                f"{r['r']:.3g}",
+                f"{r['r_p']:.3g}",
+                r["k_hat"],
+                d3,
+                ver,
+                agreement,
+            ]
+        )
+    key_numbers = [
+        ("max mean KL(p* ‖ p_model)", ev.max_kl_mean, "nats per context"),
+        ("share of D3 statuses decided", ev.d3_decided, ""),
+        ("D3 statuses contradicting W2", ev.d3_contradictions, "count"),
+        ("W5: truth D3 residual, vis > 0 (max)", ev.w5_truth_d3_max, "relative"),
+        ("W5: seeds' misfit, smallest vis / vis 1", ev.w5_growth, "ratio"),
+    ]
+    notes = [
+        f"vis {e['visibility']:g}: σ_k/σ_1 {e['sigma_k_over_sigma_1']:.3g}, truth D3 "
+        f"{e['truth_d3']:.2g}, seeds' A1 misfit {e['misfit']:.3g}"
+        for e in ev.sweep
+    ]
+    full = [
+        f"{r['world']} s{r['seed']} {n}: full angle {v['angle_deg']:.1f}° (A5 guarantee: {v['a5']})"
+        for r in ev.rows
+        for n, v in r["parallel"].items()
+        if v["predicted"]
+    ]
+    notes += full[:6]
+    reg = _regime(ctx)
+    return ClaimResult(
+        id=ID,
+        title=TITLE,
+        statement=STATEMENT,
+        verdict=verdict,
+        evidence=ev,
+        key_numbers=key_numbers,
+        tables=[("Trained transformers against the truth (acceptance table)", header, table)],
+        per_model=ev.rows,
+        figures=[ctx.rel(_figure(ctx, ev))],
+        notes=notes,
+        config={
+            "worlds": [lab for lab, _ in worlds(reg)],
+            "seeds": reg.seeds,
+            "steps": reg.steps,
+            "width": reg.width,
+            "depth": reg.depth,
+            "loss": "sequences",
+        },
+    )

@@ -1,0 +1,54 @@
+"""Claim 7's decision: confirmed on evidence where every check passes, refuted when a
+decided D3 status contradicts W2 or W5's disagreement does not grow, inconclusive when
+the seeds are far from p*; the mode's worlds are the predicted kinds."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from simident.claims import claim7_language as c7
+from simident.claims.run import verdict_for
+from simident.claims.verdicts import Thresholds, decide
+from simident.worlds import generate_world
+
+GOOD = c7.Evidence(
+    truth_agrees=1.0,
+    max_kl_mean=0.01,
+    d3_decided=0.9,
+    d3_contradictions=0.0,
+    verdict_contradictions=0.0,
+    dist_parallel_contradictions=0.0,
+    projected_contradictions=0.0,
+    a5_full_contradictions=0.0,
+    w5_truth_d3_max=1e-14,
+    w5_growth=3.0,
+)
+
+
+def _verdict(ev):
+    return decide(c7.checks(ev, Thresholds())).verdict
+
+
+def test_verdicts():
+    assert _verdict(GOOD) == "confirmed"
+    assert _verdict(replace(GOOD, d3_contradictions=1.0)) == "refuted"
+    assert _verdict(replace(GOOD, w5_growth=0.8)) == "refuted"
+    assert _verdict(replace(GOOD, max_kl_mean=1.0)) == "inconclusive"
+    assert _verdict(replace(GOOD, d3_decided=0.1)) == "inconclusive"
+    assert _verdict(replace(GOOD, w5_growth=None)) == "inconclusive"
+    # the record's JSON form gives the same verdict through the claim registry
+    assert verdict_for(7, GOOD.to_dict(), Thresholds()).verdict == "confirmed"
+
+
+@pytest.mark.parametrize("label", ["hidden", "confounded"])
+def test_quick_worlds_have_the_predicted_failures(label):
+    """The hidden and confounded worlds of the quick mode have a query W2 predicts to
+    fail D3 (the visible one none), and their exact structure is the predicted one."""
+    specs = dict(c7.worlds(c7.QUICK))
+    for name, fails in (("visible", False), (label, True)):
+        w = generate_world(specs[name])
+        pred = w.measured["predictions"]
+        assert pred["k"]["predicted"] == pred["k"]["measured"]
+        assert any(not q["predicted_d3"] for q in pred["queries"]) == fails
