@@ -349,6 +349,17 @@ def stop_metric(static: Static, evals: Evals, signals: Signals):
     return signals.val_nll if has_validation_share(static, evals) else signals.val_kl
 
 
+def in_groups(lane, args, group: int):
+    """lane(*args) over lane-leading args: all at once, or (0 < group < P) in groups of
+    `group` lanes one after another (`lax.map` over groups, vmap within one)."""
+    P = jax.tree.leaves(args)[0].shape[0]
+    if not 0 < group < P:
+        return lane(*args)
+    split = jax.tree.map(lambda x: x.reshape(P // group, group, *x.shape[1:]), args)
+    out = jax.lax.map(lambda a: lane(*a), split)
+    return jax.tree.map(lambda x: x.reshape(P, *x.shape[2:]), out)
+
+
 @partial(jax.jit, static_argnums=(0, 1, 2), donate_argnums=(3,))
 def run_chunk(
     static: Static,
@@ -389,13 +400,7 @@ def run_chunk(
 
     def local(lanes, keys, hyper, data, evals, t0):
         lane = jax.vmap(partial(one, data, evals, t0))
-        args = (lanes, keys, hyper.lr, hyper.weight_decay)
-        P = keys.shape[0]
-        if not 0 < group < P:
-            return lane(*args)
-        split = jax.tree.map(lambda x: x.reshape(P // group, group, *x.shape[1:]), args)
-        out = jax.lax.map(lambda a: lane(*a), split)
-        return jax.tree.map(lambda x: x.reshape(P, *x.shape[2:]), out)
+        return in_groups(lane, (lanes, keys, hyper.lr, hyper.weight_decay), group)
 
     return over_lanes(local, mesh, 3, 3)(lanes, keys, hyper, data, evals, t0)
 
@@ -447,12 +452,6 @@ def refit_lanes(static: Static, group: int, mesh, params, teacher, keys, hyper: 
 
     def local(params, teacher, keys, hyper, data):
         lane = jax.vmap(partial(one, data))
-        args = (params, teacher, keys, hyper.lr, hyper.weight_decay)
-        P = keys.shape[0]
-        if not 0 < group < P:
-            return lane(*args)
-        split = jax.tree.map(lambda x: x.reshape(P // group, group, *x.shape[1:]), args)
-        out = jax.lax.map(lambda a: lane(*a), split)
-        return jax.tree.map(lambda x: x.reshape(P, *x.shape[2:]), out)
+        return in_groups(lane, (params, teacher, keys, hyper.lr, hyper.weight_decay), group)
 
     return over_lanes(local, mesh, 4, 1)(params, teacher, keys, hyper, data)
