@@ -112,7 +112,7 @@ def test_only_with_overwrite_keeps_the_other_claims(tiny_run, tmp_path):
     )
     report = (out / "report.md").read_text()
     marked = [line for line in report.splitlines() if "From an earlier run with other" in line]
-    assert len(marked) == 5 and not any("claim3/" in line for line in marked)  # 1, 2, 4-6
+    assert len(marked) == 6 and not any("claim3/" in line for line in marked)  # 1, 2, 4-7
 
 
 def test_other_settings_are_not_mixed_in_without_overwrite(tiny_run, tmp_path, capsys):
