@@ -111,8 +111,8 @@ def run_study(cells: list[StudyCell], out: Path, progress: bool = True):
             results, was_cached = obtain(world, sc.cell, store=store)
             c_rows, v_rows = cell_rows(sc, world, results[0])
             c, v = pd.DataFrame(c_rows), pd.DataFrame(v_rows)
-            atomic_write(out / "cells" / f"{key}.comparisons.csv", lambda fh, c=c: _csv(c, fh))
-            atomic_write(out / "cells" / f"{key}.verdicts.csv", lambda fh, v=v: _csv(v, fh))
+            write_csv(out / "cells" / f"{key}.comparisons.csv", c)
+            write_csv(out / "cells" / f"{key}.verdicts.csv", v)
             meta = {
                 "label": sc.label,
                 "key": key,
@@ -134,8 +134,10 @@ def run_study(cells: list[StudyCell], out: Path, progress: bool = True):
     return C, V, {**info, "seconds": seconds}
 
 
-def _csv(df, fh):
-    fh.write(df.to_csv(index=False).encode())
+def write_csv(path: Path, df) -> None:
+    """A DataFrame as CSV, atomically (no index column)."""
+    text = df.to_csv(index=False).encode()
+    atomic_write(path, lambda fh: fh.write(text))
 
 
 def _bool3(x):

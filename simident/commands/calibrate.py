@@ -58,6 +58,7 @@ def summarize(C, V, info, mode, holdout, families, grid, out: Path) -> dict:
     from simident.calibration import reliability as R
     from simident.calibration.figure import draw
     from simident.calibration.report import markdown
+    from simident.calibration.study import write_csv
     from simident.env import versions
     from simident.io import atomic_write, write_json
 
@@ -87,8 +88,8 @@ def summarize(C, V, info, mode, holdout, families, grid, out: Path) -> dict:
         "versions": versions(),
     }
     draw(V, grid, choice, tabs, out / "figures" / "reliability.png")
-    atomic_write(out / "comparisons.csv", lambda fh: fh.write(C.to_csv(index=False).encode()))
-    atomic_write(out / "verdicts.csv", lambda fh: fh.write(V.to_csv(index=False).encode()))
+    write_csv(out / "comparisons.csv", C)
+    write_csv(out / "verdicts.csv", V)
     write_json(out / "calibration.json", record)
     atomic_write(out / "report.md", lambda fh: fh.write(markdown(record).encode()))
     return record

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from simident.theory.precision import in_float64
+from simident.theory.tallqr import compress
 
 
 @dataclass(frozen=True)
@@ -54,12 +54,9 @@ class NoiseLevel:
         )
 
 
-@in_float64
 def logit_distance(Fa, Ga, Fb, Gb) -> tuple[float, float]:
     """(‖L_a − L_b‖_2, ‖L_a − L_b‖_F) of two models' centred logits (same n and V, any
-    dimensions), from the small QR factors: the n×V matrices are never formed."""
-    from simident.theory.equivalence import compress
-
+    dimensions), from the small float64 QR factors: the n×V matrices are never formed."""
     c = compress(Fa, Ga, Fb, Gb)
     D = np.asarray(c.Xa @ c.Ya.T - c.Xb @ c.Yb.T)
     if D.size == 0:
