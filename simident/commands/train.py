@@ -11,6 +11,7 @@ from pathlib import Path
 
 from simident.errors import SimidentError
 from simident.models import MODELS
+from simident.training import distributed
 from simident.training.config import (
     BOOTSTRAP_STARTS,
     DATA_MODES,
@@ -196,6 +197,7 @@ def configure(parser) -> None:
         help="replace run.json and seed_*.npz of an existing RUN_DIR",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
+    distributed.add_options(parser)
 
 
 def _read_config(path) -> tuple[dict, dict]:
@@ -241,6 +243,7 @@ def run(args) -> int:
     from simident.training.outputs import check_run_dir
     from simident.worlds.world import load_world
 
+    distributed.setup(args)  # before any JAX computation
     config = config_from_args(args)
     world_dir = world_dir_of(args)
     world = load_world(world_dir)
@@ -258,8 +261,10 @@ def run(args) -> int:
         return 0
     if args.out is None:
         raise SimidentError("--out RUN_DIR is required (or pass --dry-run)")
-    check_run_dir(args.out, args.overwrite)
+    distributed.leader_checks(check_run_dir, args.out, args.overwrite)
     result = train_world(world, config, progress=not args.quiet)
+    if not distributed.is_leader():  # process 0 writes the files and the summary
+        return 0
     out = result.save(
         args.out, world, overwrite=args.overwrite, extra={"world_dir": str(Path(world_dir))}
     )

@@ -24,6 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from simident.theory.noise import NoiseLevel, logit_distance
+from simident.training.distributed import to_host
 from simident.training.devices import eval_chunk, lane_group, lane_layout, pad_lanes, place
 from simident.training.steps import Hyper, embed_contexts, init_params, lane_keys, refit_lanes
 
@@ -100,11 +101,12 @@ def bootstrap(
     Fb, Gb = embed_contexts(
         st, refit, jnp.asarray(tokens), jnp.asarray(lengths), eval_chunk(st), layout.mesh
     )
-    Fb, Gb = np.asarray(Fb)[: P * B], np.asarray(Gb)[: P * B]
+    Fb, Gb, loss = to_host((Fb, Gb, loss))  # every refit, on every process
+    Fb, Gb = Fb[: P * B], Gb[: P * B]
     noise = []
     for p in range(P):
         d = [logit_distance(F[p], G[p], Fb[p * B + b], Gb[p * B + b]) for b in range(B)]
         noise.append(NoiseLevel.from_values([x[0] for x in d], [x[1] for x in d], st.n_fit))
     seconds = time.perf_counter() - t0
-    loss = np.asarray(loss)[: P * B].reshape(P, B)
+    loss = loss[: P * B].reshape(P, B)
     return Bootstrap(noise, B, int(st.steps), seconds, loss, config.bootstrap_start)

@@ -5,6 +5,10 @@ one per device, and each device runs the one-device program on its block (`jax.s
 over the mesh axis "lanes"; no pmap, no communication). When the number of lanes P is not
 a multiple of the devices used, the lane axis is padded with copies of lane 0 (their
 results are dropped). With fewer lanes than devices only P devices are used.
+
+Across processes (`jax.distributed`, see distributed.py) the mesh holds every process's
+devices, all of them (padding fills the blocks of a process that would get no lane):
+each process places its own blocks and gathers every lane's results back.
 """
 
 from __future__ import annotations
@@ -33,9 +37,14 @@ class LaneLayout(NamedTuple):
 
 
 def lane_layout(n_lanes: int, devices=None) -> LaneLayout:
-    """Spread n_lanes over `devices` (default: every local device)."""
-    devices = list(jax.local_devices() if devices is None else devices)
+    """Spread n_lanes over `devices` (default: every local device; across processes,
+    every device of every process)."""
+    if devices is None:
+        devices = jax.devices() if jax.process_count() > 1 else jax.local_devices()
+    devices = list(devices)
     used = max(1, min(len(devices), n_lanes))
+    if jax.process_count() > 1:  # every process must own a block of the mesh
+        used = len(devices)
     padded = -(-n_lanes // used) * used
     mesh = Mesh(np.asarray(devices[:used]), (AXIS,)) if used > 1 else None
     return LaneLayout(mesh, used, n_lanes, padded)
@@ -57,8 +66,9 @@ def place(tree, layout: LaneLayout, lane_leading: bool):
     """Put arrays on the mesh: split along the lane axis, or replicated (shared data)."""
     if layout.mesh is None:
         return tree
-    sharding = NamedSharding(layout.mesh, LANE if lane_leading else SHARED)
-    return jax.device_put(tree, sharding)
+    from simident.training.distributed import global_put
+
+    return global_put(tree, NamedSharding(layout.mesh, LANE if lane_leading else SHARED))
 
 
 def over_lanes(fn, mesh: Mesh | None, lane_args: int, shared_args: int):

@@ -20,6 +20,7 @@ from simident.errors import SimidentError
 from simident.memory import check_fits
 from simident.training.config import TrainConfig
 from simident.training.data import EVAL_ROWS, draws_per_context, make_data, make_evals
+from simident.training.distributed import is_leader, to_host
 from simident.training.devices import (  # noqa: F401  (eval_chunk, lane_group: loop's API)
     CACHE_BYTES,
     device_record,
@@ -166,8 +167,9 @@ def train_world_grid(
         layout.mesh,
     )
     P = len(lanes)
-    F, G = np.asarray(F)[:P], np.asarray(G)[:P]
-    weights = jax.tree.map(lambda x: np.asarray(x)[:P], params)
+    F, G, weights = to_host((F, G, params))  # every lane, on every process
+    F, G = F[:P], G[:P]
+    weights = jax.tree.map(lambda x: x[:P], weights)
     kl = _kl_all(world, F, G)
     eval_seconds = time.perf_counter() - t_eval
     _check_final(kl, log, lanes, config, static.steps, static.V)
@@ -297,6 +299,7 @@ def _run(static, config, state, keys, hyper, data, evals, lanes, layout, progres
     group = lane_group(static, layout.padded // layout.devices_used, config.lane_group)
     log = RunLog(P)
     desc = f"train {static.model} d={static.d} ×{P}"
+    progress = progress and is_leader()  # one bar, from process 0
     with tqdm(total=steps, desc=desc, unit="step", disable=not progress, leave=False) as bar:
         for t0, chunk_static in chunk_plan(static):
             chunk = chunk_static.chunk_steps
@@ -304,8 +307,9 @@ def _run(static, config, state, keys, hyper, data, evals, lanes, layout, progres
                 chunk_static, group, layout.mesh, state, keys, hyper, data, evals, jnp.int32(t0)
             )
             valid = min(chunk, steps - t0)
-            loss, kl = np.asarray(loss)[:P, :valid], np.asarray(kl)[:P, :valid]
-            train_kl, val_kl, val_nll = (np.asarray(x)[:P] for x in signals)
+            loss, kl, signals = to_host((loss, kl, signals))
+            loss, kl = loss[:P, :valid], kl[:P, :valid]
+            train_kl, val_kl, val_nll = (x[:P] for x in signals)
             val_bad = np.zeros_like(loss, dtype=bool)
             val_bad[:, -1] = ~np.isfinite(train_kl)
             own_val = has_validation_share(static, evals)
@@ -332,7 +336,7 @@ def _run(static, config, state, keys, hyper, data, evals, lanes, layout, progres
                 bar.set_postfix_str(_postfix(train_kl, val_kl, val_nll, alive), refresh=False)
             bar.update(valid)
     if static.early_stop:
-        log.best_step = np.asarray(state.best_step)[:P].astype(np.int64)
+        log.best_step = to_host(state.best_step)[:P].astype(np.int64)
         _warn_first_best(log, lanes, chunk_plan(static), static.steps)
     else:
         log.best_step = np.full(P, steps, dtype=np.int64)
