@@ -12,6 +12,7 @@ def obtain(world, cell, *, store=None, trainer=None, progress: bool = False):
     config)` when given (a test double; single-point cells only), and stored at once.
     """
     from simident.training import train_world_grid
+    from simident.training.distributed import LeaderLoaded, is_leader, leader_decides
 
     key = cell.key(world)
     wds, scales = cell.grid()
@@ -25,8 +26,12 @@ def obtain(world, cell, *, store=None, trainer=None, progress: bool = False):
             "V": world.V,
             "d": config.resolved(world.d).d,
         }
-        got = store.load(key, expect)  # verified; a bad entry is reported and retrained
-        if got is not None:
+        # verified; a bad entry is reported and retrained. Across processes process 0
+        # alone reads the store and every process follows its decision.
+        got = store.load(key, expect) if is_leader() else None
+        if leader_decides(got is not None):
+            if got is None:
+                raise LeaderLoaded(key)
             return got, True
     if trainer is None:
         results = train_world_grid(
@@ -36,6 +41,6 @@ def obtain(world, cell, *, store=None, trainer=None, progress: bool = False):
         if len(wds) * len(scales) != 1:
             raise ValueError("a custom trainer trains single-point cells only")
         results = [trainer(world, cell.config())]
-    if store is not None:
+    if store is not None and is_leader():
         store.save(key, results, {"world": world.spec.get("name"), "learner": cell.learner})
     return results, False

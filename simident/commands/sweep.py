@@ -7,6 +7,7 @@ cells (resume is the default); `--list` prints the cells, `--cell I` runs one.
 from __future__ import annotations
 
 from simident.errors import SimidentError
+from simident.training import distributed
 
 
 def configure(p) -> None:
@@ -30,6 +31,7 @@ def configure(p) -> None:
         action="store_true",
         help="print each cell's estimated memory and FLOPs and stop",
     )
+    distributed.add_options(p)
 
 
 def spec_path(arg: str):
@@ -54,6 +56,7 @@ def run(args) -> int:
     from simident.sweeps.spec import SweepSpec
     from simident.sweeps.store import SweepStore
 
+    distributed.setup(args)  # before any JAX computation
     enable_x64()
     path = spec_path(args.spec)
     spec = SweepSpec.from_toml(path)
@@ -87,16 +90,17 @@ def run(args) -> int:
         raise SimidentError("--out DIR is required to run a sweep (or pass --list)")
     from simident.sweeps.run import run_sweep
 
-    log = None if args.quiet else _log
+    quiet = args.quiet or not distributed.is_leader()  # process 0 reports
+    log = None if quiet else _log
     summary = run_sweep(
         spec,
         args.out,
         only=args.cell,
         spec_text=Path(path).read_text(),
-        progress=not args.quiet,
+        progress=not quiet,
         log=log,
     )
-    if not args.quiet:
+    if not quiet:
         print(
             f"sweep {spec.name}: ran {len(summary.ran)} cell(s), skipped "
             f"{len(summary.skipped)} finished, {summary.n_cells} in all; table "

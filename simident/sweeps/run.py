@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from simident.errors import SimidentError
 from simident.sweeps.grid import cells
 from simident.sweeps.store import SweepStore
+from simident.training.distributed import LeaderLoaded, is_leader, leader_checks, leader_mask
 
 
 @dataclass
@@ -65,8 +66,9 @@ def run_sweep(
         )
     check_cells_fit(cell_list if only is None else [cell_list[only]])
     store = SweepStore(out)
-    store.init(spec, cell_list, spec_text)
-    done = store.done(cell_list)
+    # across processes (training/distributed.py) process 0 reads and writes the folder
+    leader_checks(store.init, spec, cell_list, spec_text)
+    done = leader_mask(store.done(cell_list) if is_leader() else set(), len(cell_list))
     todo = [c for c in cell_list if c.index not in done]
     if only is not None:
         todo = [c for c in todo if c.index == only]
@@ -83,10 +85,16 @@ def run_sweep(
         t = time.perf_counter()
         if log:
             log(f"[{j + 1}/{len(todo)}] cell {c.index}: {c.label()} ...")
-        rows, record = evaluate_cell(spec, c, store=models, trainer=trainer, progress=progress)
+        try:
+            rows, record = evaluate_cell(spec, c, store=models, trainer=trainer, progress=progress)
+        except LeaderLoaded:  # another process: process 0 took this cell from its cache
+            ran.append(c.index)
+            continue
+        ran.append(c.index)
+        if not is_leader():
+            continue
         store.write_cell(c, rows, record)
         store.rebuild_table(cell_list, spec.axes)
-        ran.append(c.index)
         if log:
             kl = max(record["kl_mean"]) if record["kl_mean"] else float("nan")
             ir2 = min((r["identified_r2"] for r in rows), default=float("nan"))
@@ -94,7 +102,7 @@ def run_sweep(
                 f"    done in {time.perf_counter() - t:.1f}s: {len(rows)} seed pairs, "
                 f"max KL {kl:.2e}, min identified R² {ir2:.6f}"
             )
-    table = store.rebuild_table(cell_list, spec.axes)
+    table = store.rebuild_table(cell_list, spec.axes) if is_leader() else None
     return SweepSummary(
         n_cells=len(cell_list),
         ran=ran,

@@ -25,6 +25,11 @@ from simident.errors import SimidentError
 INIT_TIMEOUT_S = 300  # how long a process waits for the others to join
 
 
+class LeaderLoaded(Exception):
+    """Raised on a process other than 0 when process 0 took a cell's training from its
+    store: nothing for this process to run (it writes nothing)."""
+
+
 def add_options(parser) -> None:
     """The launch options of a multi-process run (train and sweep)."""
     parser.add_argument(
