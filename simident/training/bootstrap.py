@@ -24,8 +24,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from simident.theory.noise import NoiseLevel, logit_distance
-from simident.training.distributed import to_host
 from simident.training.devices import eval_chunk, lane_group, lane_layout, pad_lanes, place
+from simident.training.distributed import to_host
 from simident.training.steps import Hyper, embed_contexts, init_params, lane_keys, refit_lanes
 
 BOOT_SALT = 0xB0075  # refit b of seed s: key fold_in(key(s), BOOT_SALT + b)

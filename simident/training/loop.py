@@ -20,7 +20,6 @@ from simident.errors import SimidentError
 from simident.memory import check_fits
 from simident.training.config import TrainConfig
 from simident.training.data import EVAL_ROWS, draws_per_context, make_data, make_evals
-from simident.training.distributed import is_leader, to_host
 from simident.training.devices import (  # noqa: F401  (eval_chunk, lane_group: loop's API)
     CACHE_BYTES,
     device_record,
@@ -30,6 +29,7 @@ from simident.training.devices import (  # noqa: F401  (eval_chunk, lane_group: 
     pad_lanes,
     place,
 )
+from simident.training.distributed import is_leader, to_host
 from simident.training.outputs import TrainResult
 from simident.training.sequences import corpus, make_sequences
 from simident.training.steps import (

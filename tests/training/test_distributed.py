@@ -25,8 +25,7 @@ TIMEOUT_S = 240  # per process; a hang fails the test, never the suite
 
 TRAIN = ["--model", "table", "--d", "3", "--steps", "40", "--lr", "0.1", "--seeds", "3"]
 SPEC = (
-    'name = "dist"\nseeds = 2\n[world]\nexample = "tiny"\n'
-    '[learner]\nmodel = "table"\nsteps = 60\n'
+    'name = "dist"\nseeds = 2\n[world]\nexample = "tiny"\n[learner]\nmodel = "table"\nsteps = 60\n'
 )
 
 # one process's work: train, sweep, and the sweep again without its cell file
@@ -119,12 +118,16 @@ def test_two_processes_equal_one(tmp_path, world):
     record = json.loads((run / "run.json").read_text())
     assert record["devices"]["process_count"] == 2 and record["devices"]["padded_lanes"] == 4
     names = sorted(p.name for p in run.iterdir())
-    assert names == sorted(p.name for p in ref.iterdir()) == [
-        "run.json",
-        "seed_0.npz",
-        "seed_1.npz",
-        "seed_2.npz",
-    ]
+    assert (
+        names
+        == sorted(p.name for p in ref.iterdir())
+        == [
+            "run.json",
+            "seed_0.npz",
+            "seed_1.npz",
+            "seed_2.npz",
+        ]
+    )
     from simident.training import TrainConfig, train_world
 
     solo = train_world(
