@@ -1,12 +1,13 @@
 """`simident train` and `simident sweep` as one program across 2 CPU processes
-(`jax.distributed` on 127.0.0.1): the same seeds give the same numbers as one process.
+(`jax.distributed` on 127.0.0.1): the same seeds give the same files as one process.
 
-Against one process with the same device layout (2 forced CPU devices: each device runs
-the same block of lanes) the files are bitwise identical; against one process on one
-device (all lanes vmapped together, a different batch shape) parameters agree to float
-rounding, as for any grouping of lanes (test_devices.py, same tolerance). The sweep runs
-twice: the second time its cell file is gone but its training is cached, so process 0
-takes it from the cache while process 1 only follows (nothing written by process 1).
+The reference is one process with the same device layout (2 forced CPU devices, so each
+device runs the same block of lanes): the files are bitwise identical. (Against one
+device, where all lanes share one vmap, parameters agree to float rounding, as for any
+grouping of lanes: test_devices.py.) Process 0 alone writes: a second `train` into the
+same folder is refused by process 0 and process 1 stops with it; the sweep runs twice,
+the second time with its cell file gone but its training cached, so process 0 takes it
+from the cache while process 1 only follows.
 """
 
 import json
@@ -21,28 +22,36 @@ import pytest
 
 from simident.cli import main
 
-TIMEOUT_S = 240  # per process; a hang fails the test, never the suite
+TIMEOUT_S = 300  # per process; a hang fails the test, never the suite
 
-TRAIN = ["--model", "table", "--d", "3", "--steps", "40", "--lr", "0.1", "--seeds", "3"]
+TABLE = ["--model", "table", "--d", "3", "--steps", "40", "--lr", "0.1", "--seeds", "3"]
+# finite data: early stopping (best steps gathered) and the bootstrap of ν̂ (its refits
+# are lanes over the processes too)
+SAMPLED = ["--loss", "samples", "--val-fraction", "0.25", "--early-stop", "--chunk-steps", "5"]
+SAMPLED += ["--bootstrap", "2", "--bootstrap-steps", "20"]
 SPEC = (
     'name = "dist"\nseeds = 2\n[world]\nexample = "tiny"\n[learner]\nmodel = "table"\nsteps = 60\n'
 )
 
-# one process's work: train, sweep, and the sweep again without its cell file
+# one process's work: `steps`, each ["main", *argv] (its exit code is recorded) or
+# ["drop_cells", sweep_dir] (process 0 keeps results.csv as first.csv and removes the
+# cell files); "{out}" in an argument is this process's folder
 DRIVER = textwrap.dedent(
     """
     import json, shutil, sys
-    from pathlib import Path
     from simident.cli import main
-    world, out, spec, train, dist = sys.argv[1:6]
-    dist, train = json.loads(dist), json.loads(train)
-    rc = [main(["train", world, *train, "--out", f"{out}/run", "--quiet", *dist])]
-    rc.append(main(["sweep", spec, "--out", f"{out}/sweep", "--quiet", *dist]))
+    out, steps, dist = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+    rc = []
+    for kind, *argv in steps:
+        argv = [a.replace("{out}", out) for a in argv]
+        if kind == "main":
+            rc.append(main([*argv, "--quiet", *dist]))
+            continue
+        import jax
+        if jax.process_index() == 0:
+            shutil.copy(f"{argv[0]}/results.csv", f"{out}/first.csv")
+            shutil.rmtree(f"{argv[0]}/cells")
     import jax
-    if jax.process_index() == 0:
-        shutil.copy(f"{out}/sweep/results.csv", f"{out}/first.csv")
-        shutil.rmtree(f"{out}/sweep/cells")
-    rc.append(main(["sweep", spec, "--out", f"{out}/sweep", "--quiet", *dist]))
     print(json.dumps({"rc": rc, "processes": jax.process_count(), "devices": jax.device_count()}))
     """
 )
@@ -54,32 +63,37 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _launch(n, world_dir, outs, spec, env):
-    """Run the driver as n processes of one program (n = 1: a plain process); returns
-    each one's final JSON line. Every process is killed if any fails or runs too long."""
+def _start(n, outs, steps, env):
+    """Start the driver as n processes of one program (n = 1: a plain process)."""
     port = _free_port()
     procs = []
     for i, out in enumerate(outs):
+        out.mkdir()
         dist = []
         if n > 1:
             dist = ["--coordinator", f"127.0.0.1:{port}", "--num-processes", str(n)]
             dist += ["--process-id", str(i)]
-        argv = [str(world_dir), str(out), str(spec), json.dumps(TRAIN), json.dumps(dist)]
         procs.append(
             subprocess.Popen(
-                [sys.executable, "-c", DRIVER, *argv],
+                [sys.executable, "-c", DRIVER, str(out), json.dumps(steps), json.dumps(dist)],
                 env=env,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
             )
         )
+    return procs
+
+
+def _collect(procs):
+    """Each process's final JSON line and its stderr; every process is killed if any
+    fails or runs past TIMEOUT_S."""
     results = []
     try:
         for i, p in enumerate(procs):
             stdout, stderr = p.communicate(timeout=TIMEOUT_S)
             assert p.returncode == 0, f"process {i} exited {p.returncode}: {stderr[-3000:]}"
-            results.append(json.loads(stdout.strip().splitlines()[-1]))
+            results.append((json.loads(stdout.strip().splitlines()[-1]), stderr))
     finally:
         for p in procs:
             if p.poll() is None:
@@ -95,61 +109,69 @@ def _env(devices: int) -> dict:
     return env
 
 
-def _arrays(path):
-    with np.load(path) as z:
-        return {k: z[k] for k in z.files}
-
-
-def test_two_processes_equal_one(tmp_path, world):
-    world_dir = tmp_path / "world"
-    world.save(world_dir)
-    spec = tmp_path / "s.toml"
-    spec.write_text(SPEC)
+def _run_both(tmp_path, steps):
+    """(process 0's folder, process 1's, the one-process reference's), after checking
+    that every step exited alike in both runs; also returns process 0's and 1's stderr."""
     two = [tmp_path / "p0", tmp_path / "p1"]
-    got = _launch(2, world_dir, two, spec, _env(1))
-    assert [g["rc"] for g in got] == [[0, 0, 0]] * 2
-    assert all(g["processes"] == 2 and g["devices"] == 2 for g in got)
-    (one,) = _launch(1, world_dir, [tmp_path / "one"], spec, _env(2))  # same layout
-    assert one["rc"] == [0, 0, 0] and one["processes"] == 1 and one["devices"] == 2
+    procs = _start(2, two, steps, _env(1)) + _start(1, [tmp_path / "one"], steps, _env(2))
+    (got0, err0), (got1, err1), (one, _) = _collect(procs)  # the three side by side
+    assert got0["rc"] == got1["rc"] == one["rc"]
+    assert got0["processes"] == got1["processes"] == 2 and got0["devices"] == 2
+    assert one["processes"] == 1 and one["devices"] == 2
+    assert not any((tmp_path / "p1").iterdir()), "process 1 wrote files"
+    return two[0], tmp_path / "one", one["rc"], err0, err1
 
-    # only process 0 wrote anything
-    assert not two[1].exists()
-    run, ref = two[0] / "run", tmp_path / "one" / "run"
+
+def _same_run(run, ref, seeds=3):
+    """The seed files of two run folders are bitwise equal (run.json: timings differ)."""
+    names = sorted(p.name for p in run.iterdir())
+    assert names == sorted(p.name for p in ref.iterdir())
+    assert names == ["run.json"] + [f"seed_{s}.npz" for s in range(seeds)]
+    for s in range(seeds):
+        with np.load(run / f"seed_{s}.npz") as a, np.load(ref / f"seed_{s}.npz") as b:
+            assert a.files == b.files
+            for k in a.files:
+                np.testing.assert_array_equal(a[k], b[k], err_msg=f"seed_{s}.npz {k}")
     record = json.loads((run / "run.json").read_text())
     assert record["devices"]["process_count"] == 2 and record["devices"]["padded_lanes"] == 4
-    names = sorted(p.name for p in run.iterdir())
-    assert (
-        names
-        == sorted(p.name for p in ref.iterdir())
-        == [
-            "run.json",
-            "seed_0.npz",
-            "seed_1.npz",
-            "seed_2.npz",
-        ]
-    )
-    from simident.training import TrainConfig, train_world
+    return record, json.loads((ref / "run.json").read_text())
 
-    solo = train_world(
-        world, TrainConfig(model="table", d=3, steps=40, lr=0.1, seeds=3), progress=False
-    )
-    for s in range(3):
-        a, b = _arrays(run / f"seed_{s}.npz"), _arrays(ref / f"seed_{s}.npz")
-        assert a.keys() == b.keys()
-        for k in a:
-            np.testing.assert_array_equal(a[k], b[k], err_msg=f"seed_{s}.npz {k}")
-        for name in ("F", "G"):  # one device: all lanes in one vmap, float rounding apart
-            want = getattr(solo, name)[s]
-            np.testing.assert_allclose(a[name], want, rtol=0, atol=1e-5 * np.abs(want).max())
 
-    # the sweep: same table as one process, and the same again from process 0's cache
-    sweep = two[0] / "sweep"
-    first = (two[0] / "first.csv").read_text()
-    assert first == (tmp_path / "one" / "first.csv").read_text()
-    assert (sweep / "results.csv").read_text() == first
-    cell = json.loads((sweep / "cells" / "cell_00000.json").read_text())
+def test_two_processes_train_and_sweep_as_one(tmp_path, world):
+    world.save(tmp_path / "world")
+    (tmp_path / "s.toml").write_text(SPEC)
+    w, spec = str(tmp_path / "world"), str(tmp_path / "s.toml")
+    steps = [
+        ["main", "train", w, *TABLE, "--out", "{out}/run"],
+        ["main", "train", w, *TABLE, "--out", "{out}/run"],  # refused: the folder exists
+        ["main", "sweep", spec, "--out", "{out}/sweep"],
+        ["drop_cells", "{out}/sweep"],
+        ["main", "sweep", spec, "--out", "{out}/sweep"],  # from process 0's cache
+    ]
+    p0, one, rc, err0, err1 = _run_both(tmp_path, steps)
+    assert rc == [0, 2, 0, 0]
+    assert "run directory exists" in err0 and "process 0 refused the run" in err1
+    _same_run(p0 / "run", one / "run")
+    first = (p0 / "first.csv").read_text()
+    assert first == (one / "first.csv").read_text()
+    assert (p0 / "sweep" / "results.csv").read_text() == first
+    cell = json.loads((p0 / "sweep" / "cells" / "cell_00000.json").read_text())
     assert cell["record"]["reused_training"] is True
-    assert len(list((sweep / "cache").glob("*.json"))) == 1
+    assert len(list((p0 / "sweep" / "cache").glob("*.json"))) == 1
+
+
+@pytest.mark.slow
+def test_two_processes_finite_data_early_stop_bootstrap(tmp_path):
+    from simident.training import toy_world
+
+    toy_world(n=24, V=8, d=3, T=3, seed=0, n_samples=32).save(tmp_path / "world")
+    steps = [["main", "train", str(tmp_path / "world"), *TABLE, *SAMPLED, "--out", "{out}/r"]]
+    p0, one, rc, _, _ = _run_both(tmp_path, steps)
+    assert rc == [0]
+    record, ref = _same_run(p0 / "r", one / "r")
+    with np.load(p0 / "r" / "seed_0.npz") as z:
+        assert any(k.startswith("noise/") for k in z.files)  # ν̂ compared above
+    assert [s["best_step"] for s in record["seeds"]] == [s["best_step"] for s in ref["seeds"]]
 
 
 @pytest.mark.parametrize(
