@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from simident import plotting
 from simident.claims.context import Context, RunKey
 from simident.claims.result import ClaimResult
 from simident.claims.verdicts import (
@@ -28,6 +27,7 @@ from simident.claims.verdicts import (
     minus,
     worst,
 )
+from simident.util import plotting
 
 ID = 1
 TITLE = "Extended linear equivalence across dimensions"

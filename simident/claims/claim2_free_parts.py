@@ -17,7 +17,6 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from simident import plotting
 from simident.claims import figures
 from simident.claims.context import Context, RunKey
 from simident.claims.result import ClaimResult
@@ -34,6 +33,7 @@ from simident.claims.verdicts import (
     worst,
 )
 from simident.theory.free_parts import canonical_correlations, random_cancorr
+from simident.util import plotting
 
 ID = 2
 TITLE = "Outside the identified subspace, representations differ"

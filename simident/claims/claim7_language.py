@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from simident.cells import Cell, world_k
 from simident.claims.context import Context, by_name
 from simident.claims.result import ClaimResult
 from simident.claims.verdicts import (
@@ -37,6 +36,7 @@ from simident.claims.verdicts import (
     decide,
     worst,
 )
+from simident.study import Cell, world_k
 
 ID = 7
 TITLE = "Relational linearity and parallel vectors emerge from the process, shared as predicted"
@@ -206,7 +206,7 @@ def _status(res: float, band: dict):
 
 
 def collect(ctx: Context) -> Evidence:
-    from simident.comparison import compare
+    from simident.comparison.api import compare
 
     reg = _regime(ctx)
     rows, sweep = [], []
@@ -391,7 +391,7 @@ def checks(ev: Evidence, th: Thresholds) -> list[Check]:
 
 
 def _figure(ctx: Context, ev: Evidence) -> str:
-    from simident.plotting import new_figure, save
+    from simident.util.plotting import new_figure, save
 
     fig, (a, b) = new_figure(1, 2, figsize=(11, 4.2))
     names = sorted({q for r in ev.rows for q in r["queries"]})

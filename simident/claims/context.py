@@ -4,9 +4,9 @@ every claim that needs it).
 
 Models are named by `ModelRef`: the truth of a world, or seed i of a trained run. Runs are
 named by `RunKey` (world role, model, d, weight decay, init scale). A claim declares the
-keys it needs (`requests`); `plan` turns them into engine cells (`simident.cells.Cell`:
+keys it needs (`requests`); `plan` turns them into engine cells (`simident.study.Cell`:
 keys that differ only in weight decay and init scale are one cell, one `train_world_grid`
-program) and `prefetch` obtains each cell through the engine (`simident.cells.obtain`,
+program) and `prefetch` obtains each cell through the engine (`simident.study.obtain`,
 from DIR/cache/ or trained and stored at once), as `simident sweep` does. Every model is
 compared in its own dimension (no padding).
 """
@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from simident.cells import Cell, CellStore, obtain, world_k
 from simident.claims.config import Mode
 from simident.claims.verdicts import Thresholds
-from simident.dims import parse_dim
+from simident.study import Cell, CellStore, obtain, world_k
 from simident.theory.free_parts import free_parts
+from simident.util.dims import parse_dim
 
 
 @dataclass(frozen=True, order=True)
@@ -158,7 +158,7 @@ class Context:
 
     def world_of(self, spec: dict):
         """The world generated from a spec dict (cached; claims with their own worlds)."""
-        from simident.cells import digest
+        from simident.study import digest
         from simident.worlds import generate_world
 
         key = digest(spec)
@@ -268,8 +268,8 @@ class Context:
     def _save(self, folder: str, world, world_name: str, r, ckey: str) -> None:
         """Save a run's models (compare format) and its world, unless the same cell is
         saved there already."""
-        from simident.errors import SimidentError
-        from simident.io import read_json
+        from simident.util.errors import SimidentError
+        from simident.util.io import read_json
 
         path = Path(self.out) / folder
         record = path / "run.json"
@@ -331,7 +331,7 @@ class Context:
     def compare(self, a: ModelRef, b: ModelRef, properties=()) -> dict:
         """`simident.compare(a, b)` of two models of one world at the world's k (no KL),
         each in its own dimension, as its JSON dict."""
-        from simident.comparison import compare
+        from simident.comparison.api import compare
 
         c = compare(
             self.FG(a),
@@ -406,8 +406,8 @@ class Context:
 
 
 def _world_id(path: Path) -> str | None:
-    from simident.errors import SimidentError
-    from simident.io import read_json
+    from simident.util.errors import SimidentError
+    from simident.util.io import read_json
 
     try:
         return read_json(path / "world.json", "world record").get("world_id")

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simident.comparison import run_compare
+from simident.comparison.api import run_compare
 from simident.theory import constructors as C
 from simident.theory.equivalence import compare_models, spans
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from simident.comparison import run_compare
+from simident.comparison.api import run_compare
 from simident.theory.logits import centered_logits, log_probs
 from simident.worlds import WorldSpec, example_spec, generate_world
 from simident.worlds.contexts import onehot_design

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simident.comparison import run_compare
-from simident.errors import SimidentError
+from simident.comparison.api import run_compare
+from simident.util.errors import SimidentError
 from simident.worlds import LanguageSpec, generate_world, load_world, spec_from_dict
 from simident.worlds.contexts import rng_for
 from simident.worlds.language import AttributeLanguage
