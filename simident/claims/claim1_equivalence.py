@@ -82,10 +82,10 @@ def run(ctx: Context) -> ClaimResult:
         pairs = []
         for i, j in itertools.combinations(range(m), 2):
             r = ctx.pair(refs[i], refs[j])
-            f = min(r["full_r2"], r["full_r2_ba"])
-            ident[i, j] = ident[j, i] = r["identified_r2"]
+            f = min(r.full_r2, r.equivalence.full_r2_ba)
+            ident[i, j] = ident[j, i] = r.identified_r2
             full[i, j] = full[j, i] = f
-            pairs.append((refs[i], refs[j], r["identified_r2"], f))
+            pairs.append((refs[i], refs[j], r.identified_r2, f))
         ident_all += [p[2] for p in pairs]
         kls += [ctx.kl(r) for r in refs if not r.is_truth]
         ev_pairs[role] = pairs

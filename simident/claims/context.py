@@ -328,12 +328,12 @@ class Context:
         return self._free[ref]
 
     # --- comparisons -------------------------------------------------------------
-    def compare(self, a: ModelRef, b: ModelRef, properties=()) -> dict:
+    def compare(self, a: ModelRef, b: ModelRef, properties=()):
         """`simident.compare(a, b)` of two models of one world at the world's k (no KL),
-        each in its own dimension, as its JSON dict."""
+        each in its own dimension: a Comparison."""
         from simident.comparison.api import compare
 
-        c = compare(
+        return compare(
             self.FG(a),
             self.FG(b),
             properties=properties,
@@ -341,9 +341,8 @@ class Context:
             k=self.k(a.world),
             kl=False,
         )
-        return c.to_dict()
 
-    def pair(self, a: ModelRef, b: ModelRef) -> dict:
+    def pair(self, a: ModelRef, b: ModelRef):
         """`compare` of two models of one world (no properties), cached."""
         if (a, b) not in self._pairs:
             self._pairs[(a, b)] = self.compare(a, b)
@@ -377,7 +376,7 @@ class Context:
             self._steer_vector[role] = v
         return self._steer_vector[role]
 
-    def versus_truth(self, ref: ModelRef) -> dict:
+    def versus_truth(self, ref: ModelRef):
         """`compare(truth, model)` with the world's planted properties and the steering
         vectors, cached: "a" is the truth, "b" the model."""
         if ref not in self._vs_truth:
@@ -386,7 +385,7 @@ class Context:
             self._vs_truth[ref] = self.compare(self.truth(role), ref, props)
         return self._vs_truth[ref]
 
-    def steering_pair(self, a: ModelRef, b: ModelRef) -> dict:
+    def steering_pair(self, a: ModelRef, b: ModelRef):
         """In-span steering between two trained models (the same combination in both)."""
         return self.compare(a, b, self.steering_properties(a.world, with_vector=False))
 
@@ -424,6 +423,6 @@ def planted(world, kind: str, **flags) -> list:
     ]
 
 
-def by_name(result: dict) -> dict:
-    """A compare result (dict form)'s properties by name."""
-    return {p["name"]: p for p in result["properties"]}
+def by_name(comparison) -> dict:
+    """A Comparison's PropertyResults by name."""
+    return {p.name: p for p in comparison.properties}

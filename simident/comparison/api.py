@@ -50,7 +50,9 @@ class PropertyResult:
     holds_a / holds_b: the model-level statement in each model; distribution_level: its
     logit form in both (Kleene AND); shared: both decided alike (None if either is
     undecided); guaranteed: the theory says it is all-or-none for this instance;
-    `extra` holds projected_a/b (P1, P2) or inclusion_a/b (P3).
+    scores: the kind's typed scores (`theory.properties.ParallelScores`, ...);
+    projected (P1, P2) and inclusion (P3): the (a, b) verdicts of those forms; a5 (P1,
+    P2): A5's bound in each model (THEORY.md §4).
     """
 
     kind: str
@@ -63,23 +65,29 @@ class PropertyResult:
     reason: str
     band: Band
     tol: float
-    scores: dict = field(repr=False)
-    extra: dict = field(default_factory=dict)
-    a5: tuple | None = None  # P1, P2: (ParallelBound of A, of B), THEORY.md §4 A5
+    scores: P.Scores = field(repr=False)
+    projected: tuple[Verdict, Verdict] | None = None
+    inclusion: tuple[Verdict, Verdict] | None = None
+    a5: tuple | None = None
 
     def to_dict(self) -> dict:
+        forms = {}
+        for form in ("projected", "inclusion"):
+            pair = getattr(self, form)
+            if pair is not None:
+                forms.update({f"{form}_a": pair[0], f"{form}_b": pair[1]})
         return {
             "kind": self.kind,
             "name": self.name,
             "holds_a": self.holds_a,
             "holds_b": self.holds_b,
-            **self.extra,
+            **forms,
             "distribution_level": self.distribution_level,
             "shared": self.shared,
             "guaranteed": self.guaranteed,
             "reason": self.reason,
             "band": self.band.to_dict(),
-            "scores": self.scores,
+            "scores": self.scores.to_dict(),
             "tol": self.tol,
             **({"a5": {t: b.to_dict() for t, b in zip("ab", self.a5)}} if self.a5 else {}),
         }
@@ -171,23 +179,21 @@ def _evaluate(sp: PropertySpec, va: P.View, vb: P.View, bd: Band) -> PropertyRes
         r = P.probe(va, vb, sp.contexts, sp.values, bd)
     else:
         r = P.steering(va, vb, bd, sp.pairs, sp.vector)
-    extra = {
-        k: r[k] for k in ("projected_a", "projected_b", "inclusion_a", "inclusion_b") if k in r
-    }
     return PropertyResult(
         kind=sp.kind,
         name=sp.name,
-        holds_a=r["holds_a"],
-        holds_b=r["holds_b"],
-        distribution_level=r["distribution_level"],
-        shared=same3(r["holds_a"], r["holds_b"]),
-        guaranteed=r["guaranteed"],
-        reason=r["reason"],
-        band=r["band"],
+        holds_a=r.holds_a,
+        holds_b=r.holds_b,
+        distribution_level=r.distribution_level,
+        shared=same3(r.holds_a, r.holds_b),
+        guaranteed=r.guaranteed,
+        reason=r.reason,
+        band=r.band,
         tol=float(bd.tol),
-        scores=r["scores"],
-        extra=extra,
-        a5=r.get("a5"),
+        scores=r.scores,
+        projected=r.projected,
+        inclusion=r.inclusion,
+        a5=r.a5,
     )
 
 
@@ -368,8 +374,3 @@ def error_independence(a: Model, b: Model) -> tuple[str, str]:
     if a.data == b.data == "population":
         return "independent", "both were fitted to the exact p* (no sampling error)"
     return "independent", "the models were fitted to independent data (A4 applies)"
-
-
-def run_compare(Fa, Ga, Fb, Gb, properties=None, tol=None, k=None, kl=True) -> dict:
-    """`compare` on raw arrays, as the JSON dict (kept for the experiment code)."""
-    return compare((Fa, Ga), (Fb, Gb), tol=tol, k=k, properties=properties or (), kl=kl).to_dict()

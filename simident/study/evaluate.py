@@ -70,14 +70,10 @@ def group_of(prop: dict) -> str | None:
 
 
 def scores(p) -> tuple[float, float]:
-    """The (a, b) score of a PropertyResult its group is summarised by."""
-    s = p.scores
-    if p.kind == "parallel_unembedding":
-        return abs(s["parallel_a"]["cos"]), abs(s["parallel_b"]["cos"])
-    if p.kind == "relational":
-        return s["rl_r2_a"], s["rl_r2_b"]
-    if p.kind == "probe":
-        return s["probe_r2_a"], s["probe_r2_b"]
+    """The (a, b) score of a PropertyResult its group is summarised by: |cos| (P1), the
+    model-level R² (P3, P4); NaN for the kinds no group summarises (P2, P5)."""
+    if p.kind in ("parallel_unembedding", "relational", "probe"):
+        return p.scores.key()
     return float("nan"), float("nan")
 
 

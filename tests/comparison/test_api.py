@@ -124,8 +124,8 @@ def test_context_subsets_remap_and_drop_properties_with_notes():
     assert c.contexts == {"name": "given", "n_used": 10, "n_total": 14}
     names = [p.name for p in c.properties]
     assert names == ["r", "z", "pu"]  # pe is dropped (context 12, 13 outside)
-    assert c.property("r").scores["n_pairs"] == 3
-    assert c.property("z").scores["n_contexts"] == 2
+    assert c.property("r").scores.n == 3
+    assert c.property("z").scores.n == 2
     assert any("pe: dropped" in n for n in c.notes)
     direct = si.compare(a.restrict(keep), b.restrict(keep))
     assert direct.logit_residual == c.logit_residual and direct.k == c.k
