@@ -1,11 +1,11 @@
 """The cells of the calibration study: world families × samples per context × data mode ×
-learner, each a `simident.cells.Cell` (so the engine trains, stores and resumes it)."""
+learner, each a `simident.study.Cell` (so the engine trains, stores and resumes it)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from simident.errors import SimidentError
+from simident.util.errors import SimidentError
 
 # World families: a shipped example, with overrides. "improbable" stretches the logits
 # (logit_scale 3: many context–token cells of negligible probability, A2/A3).
@@ -71,7 +71,7 @@ class StudyCell:
     data: str
     learner: str
     world: dict  # complete WorldSpec dict
-    cell: object  # simident.cells.Cell
+    cell: object  # simident.study.Cell
 
     @property
     def label(self) -> str:
@@ -93,7 +93,7 @@ def world_spec(family: str, samples: int) -> dict:
 
 def plan(mode: str) -> list[StudyCell]:
     """Every cell of `mode` ("quick" | "full"), table cells first."""
-    from simident.cells import Cell
+    from simident.study import Cell
     from simident.training import TrainConfig
 
     if mode not in MODES:

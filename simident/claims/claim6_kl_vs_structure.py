@@ -23,12 +23,12 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from simident import plotting
-from simident.cells import Cell, world_k
-from simident.cells.evaluate import scores
 from simident.claims.context import Context
 from simident.claims.result import ClaimResult
 from simident.claims.verdicts import Check, ClaimEvidence, decide
+from simident.study import Cell, world_k
+from simident.study.evaluate import scores
+from simident.util import plotting
 
 ID = 6
 TITLE = "Closeness in KL is not closeness in structure; closeness in logits is"
@@ -164,7 +164,7 @@ def _cell(ctx: Context, spec: dict, lr: Learner) -> Cell:
 
 def collect(ctx: Context) -> Evidence:
     """Train every cell and compare each model with the truth and with its sibling seeds."""
-    from simident.comparison import compare
+    from simident.comparison.api import compare
 
     reg = REGIMES.get(ctx.mode.name, QUICK)
     models, pairs = [], []

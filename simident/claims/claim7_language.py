@@ -24,8 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from simident.cells import Cell, world_k
-from simident.claims.context import Context, by_name
+from simident.claims.context import Context
 from simident.claims.result import ClaimResult
 from simident.claims.verdicts import (
     Check,
@@ -37,6 +36,7 @@ from simident.claims.verdicts import (
     decide,
     worst,
 )
+from simident.study import Cell, world_k
 
 ID = 7
 TITLE = "Relational linearity and parallel vectors emerge from the process, shared as predicted"
@@ -192,21 +192,21 @@ class Evidence(ClaimEvidence):
     sweep: list = field(default_factory=list)  # per visibility: σ_k/σ_1, D3, misfit
 
 
-def _status(res: float, band: dict):
+def _status(res: float, band):
     """True (holds) / False (fails) / None (undecided) of a relative residual in a band.
     A band reaching 1 decides nothing: a relative residual of 1 is no fit at all, so such
     a pair cannot tell a failing form from a holding one."""
-    if band["upper"] >= 1.0:
+    if band.upper >= 1.0:
         return None
-    if res <= band["lower"]:
+    if res <= band.lower:
         return True
-    if res > band["upper"]:
+    if res > band.upper:
         return False
     return None
 
 
 def collect(ctx: Context) -> Evidence:
-    from simident.comparison import compare
+    from simident.comparison.api import compare
 
     reg = _regime(ctx)
     rows, sweep = [], []
@@ -237,46 +237,44 @@ def collect(ctx: Context) -> Evidence:
                 "probes": {},
                 "parallel": {},
             }
-            for p in c.to_dict()["properties"]:
-                want = pred[p["name"]].get("predicted")
-                band, sc = p["band"], p["scores"]
-                if p["kind"] == "relational":
-                    res = sc["d3_residual_b"]
+            for p in c.properties:
+                want = pred[p.name].get("predicted")
+                band, sc = p.band, p.scores
+                if p.kind == "relational":
+                    res = sc.distribution_residual[1]
                     st = _status(res, band)
                     d3_n += 1
                     d3_dec += st is not None
                     d3_bad += st is not None and st != want
-                    ver_bad += bool(want) and p["holds_b"] is False
-                    row["queries"][p["name"]] = {
+                    ver_bad += bool(want) and p.holds_b is False
+                    row["queries"][p.name] = {
                         "d3_residual": res,
                         "predicted": want,
                         "status": st,
-                        "rl": p["holds_b"],
+                        "rl": p.holds_b,
                         "agrees": None if st is None else st == want,
                     }
-                elif p["kind"] == "probe":
-                    ver_bad += bool(want) and p["holds_b"] is False
-                    row["probes"][p["name"]] = {
-                        "residual": sc["logit_probe_residual_b"],
+                elif p.kind == "probe":
+                    ver_bad += bool(want) and p.holds_b is False
+                    row["probes"][p.name] = {
+                        "residual": sc.distribution_residual[1],
                         "predicted": want,
-                        "probe": p["holds_b"],
+                        "probe": p.holds_b,
                     }
-                elif p["kind"] == "parallel_unembedding":
-                    dist = p["distribution_level"]
+                elif p.kind == "parallel_unembedding":
+                    dist = p.distribution_level
                     dist_bad += bool(want) and dist is False
-                    pa, pb = p["projected_a"], p["projected_b"]
+                    pa, pb = p.projected
                     proj_bad += pa is not None and pb is not None and pa != pb
-                    a5 = p["a5"]["a"]["guaranteed"] and p["a5"]["b"]["guaranteed"]
-                    a5_bad += bool(want) and a5 and p["holds_b"] is False
-                    row["parallel"][p["name"]] = {
+                    a5 = p.a5[0].guaranteed and p.a5[1].guaranteed
+                    a5_bad += bool(want) and a5 and p.holds_b is False
+                    row["parallel"][p.name] = {
                         "predicted": want,
                         "distribution_level": dist,
                         "projected": pb,
-                        "full": p["holds_b"],
+                        "full": p.holds_b,
                         "a5": bool(a5),
-                        "angle_deg": float(
-                            np.degrees(np.arcsin(min(1.0, sc["parallel_b"]["sin"])))
-                        ),
+                        "angle_deg": float(np.degrees(np.arcsin(min(1.0, sc.parallel[1].sin)))),
                     }
             rows.append(row)
         if label == "visible" or label.startswith("vis="):
@@ -291,9 +289,9 @@ def collect(ctx: Context) -> Evidence:
                 {
                     "visibility": vis,
                     "sigma_k_over_sigma_1": pr["k"]["sigma_k_over_sigma_1"],
-                    "truth_d3": by_name({"properties": w.measured["properties"]})[swept][
-                        "d3_residual"
-                    ],
+                    "truth_d3": next(
+                        q["d3_residual"] for q in w.measured["properties"] if q["name"] == swept
+                    ),
                     "misfit": float(np.mean(mis)) if mis else float("nan"),
                 }
             )
@@ -391,7 +389,7 @@ def checks(ev: Evidence, th: Thresholds) -> list[Check]:
 
 
 def _figure(ctx: Context, ev: Evidence) -> str:
-    from simident.plotting import new_figure, save
+    from simident.util.plotting import new_figure, save
 
     fig, (a, b) = new_figure(1, 2, figsize=(11, 4.2))
     names = sorted({q for r in ev.rows for q in r["queries"]})

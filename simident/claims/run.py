@@ -6,7 +6,7 @@
    `Context.plan`) and give every claim its content key (a hash of the claim id, the
    mode, thresholds, versions and its cells' keys),
 3. reuse the claim results whose key matches; obtain the cells the other claims need
-   through the engine (`simident.cells`: from DIR/cache/ or trained and stored at once)
+   through the engine (`simident.study`: from DIR/cache/ or trained and stored at once)
    and run those claims, writing each claim's record as soon as it is done,
 4. rebuild report.md and results.json from every claim record in the folder, and swap
    the staging folder in place.
@@ -23,12 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
-from simident.cells import CellStore, digest, numeric_versions
 from simident.claims import outdir, report
 from simident.claims.config import Mode
 from simident.claims.context import Context
 from simident.claims.verdicts import Thresholds
-from simident.errors import SimidentError
+from simident.study import CellStore, digest, numeric_versions
+from simident.util.errors import SimidentError
 
 CLAIM_MODULES = (
     "simident.claims.claim1_equivalence",
@@ -94,7 +94,7 @@ def run_all(
 ) -> dict:
     """Run the claims of `mode` (all six, or the ids in `only`) into folder `out`,
     resuming earlier work there; returns a summary with the report path and verdicts."""
-    from simident.env import versions
+    from simident.util.env import versions
 
     modules = load_claims()
     if only:
@@ -192,7 +192,7 @@ def _worlds(ctx: Context) -> list:
 def _runs(ctx: Context, keys) -> list:
     """What each cell of a claim trained: world, model, seeds, KL, config, cell key;
     runs named by a RunKey also give their folder under runs/."""
-    from simident.cells import Cell
+    from simident.study import Cell
 
     runs = []
     for key in sorted({k for k in keys if not isinstance(k, Cell)}):

@@ -1,4 +1,4 @@
-"""One cell of a sweep through the engine (`simident.cells`): generate its world, obtain
+"""One cell of a sweep through the engine (`simident.study`): generate its world, obtain
 its seeds (from DIR/cache/ or trained in one vmapped program, stored at once), compare
 every pair of seeds (`cells.seed_pair_rows`) → one row per seed pair, plus the cell's
 resolved world and learner (CELL_COLUMNS).
@@ -31,7 +31,7 @@ def evaluate_cell(spec, cell, *, store=None, trainer=None, progress=False):
     """Rows (one per seed pair) and a record of sweep cell `cell`. `store`: the sweep's
     CellStore (None: nothing kept); `trainer(world, config)`: a test double replacing
     training (see `cells.obtain`)."""
-    from simident.cells import Cell, obtain, seed_pair_rows
+    from simident.study import Cell, obtain, seed_pair_rows
     from simident.worlds import generate_world
 
     t0 = time.perf_counter()

@@ -14,7 +14,7 @@ import itertools
 import json
 from dataclasses import dataclass
 
-from simident.errors import SimidentError
+from simident.util.errors import SimidentError
 
 RANK_KEYS = ("rank_E", "rank_U")
 
@@ -62,8 +62,8 @@ def world_dict(base: dict, swept: dict) -> dict:
 
 def learner_dict(base: dict, swept: dict, world: dict, seeds: int) -> dict:
     """The complete TrainConfig dict of a cell; d may be relative to the world."""
-    from simident.dims import parse_dim
     from simident.training import TrainConfig
+    from simident.util.dims import parse_dim
 
     kw = {**base, **swept}
     d_expr = kw.get("d", "d")

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simident.errors import SimidentError
+from simident.util.errors import SimidentError
 
 INIT_TIMEOUT_S = 300  # how long a process waits for the others to join
 

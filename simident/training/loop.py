@@ -16,8 +16,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from simident.errors import SimidentError
-from simident.memory import check_fits
 from simident.training.config import TrainConfig
 from simident.training.data import EVAL_ROWS, draws_per_context, make_data, make_evals
 from simident.training.devices import (  # noqa: F401  (eval_chunk, lane_group: loop's API)
@@ -41,6 +39,8 @@ from simident.training.steps import (
     make_static,
     run_chunk,
 )
+from simident.util.errors import SimidentError
+from simident.util.memory import check_fits
 
 
 class TrainingDiverged(SimidentError):

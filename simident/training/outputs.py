@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from simident.errors import SimidentError
-from simident.io import json_writer, model_arrays, npz_writer, replace_files
+from simident.util.errors import SimidentError
+from simident.util.io import json_writer, model_arrays, npz_writer, replace_files
 
 PARAM_PREFIX = "param/"
 
@@ -87,14 +87,14 @@ class TrainResult:
 
     def record_arrays(self, i: int) -> dict:
         """Seed i's ν̂ and data record, as stored in its seed file (`model.record_arrays`)."""
-        from simident.model import record_arrays
+        from simident.comparison.model import record_arrays
 
         noise = None if self.noise is None else self.noise[i]
         return record_arrays(noise, self.config.data_mode, self.data_id(i))
 
     def model(self, i: int):
         """Seed i as a `simident.Model` (float64) with its ν̂ and data record."""
-        from simident.model import Model
+        from simident.comparison.model import Model
 
         noise = None if self.noise is None else self.noise[i]
         F, G = np.asarray(self.F[i], np.float64), np.asarray(self.G[i], np.float64)
@@ -120,7 +120,7 @@ class TrainResult:
 
     def record(self) -> dict:
         """The content of run.json."""
-        from simident.env import versions
+        from simident.util.env import versions
 
         return {
             "world_id": self.world_id,
@@ -155,7 +155,7 @@ class TrainResult:
             raise SimidentError(
                 f"result was trained on world {self.world_id}, not {world.world_id}"
             )
-        from simident.integrity import seal
+        from simident.util.integrity import seal
 
         files = {
             f"seed_{int(s)}.npz": model_arrays(

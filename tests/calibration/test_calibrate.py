@@ -70,7 +70,7 @@ def test_calibrate_smoke_end_to_end(tmp_path):
     """`simident calibrate --mode smoke` writes its report, tables and figure, and a rerun
     resumes every cell."""
     out = tmp_path / "cal"
-    cmd = [sys.executable, "-m", "simident.cli", "calibrate", "--mode", "smoke", "--out",
+    cmd = [sys.executable, "-m", "simident.cli.main", "calibrate", "--mode", "smoke", "--out",
            str(out), "--quiet"]  # fmt: skip
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     assert p.returncode == 0, p.stderr
@@ -87,6 +87,6 @@ def test_calibrate_smoke_end_to_end(tmp_path):
 
 def test_calibrate_refuses_a_foreign_folder(tmp_path):
     (tmp_path / "x.txt").write_text("mine")
-    p = subprocess.run([sys.executable, "-m", "simident.cli", "calibrate", "--out",
+    p = subprocess.run([sys.executable, "-m", "simident.cli.main", "calibrate", "--out",
                         str(tmp_path)], capture_output=True, text=True, timeout=300)  # fmt: skip
     assert p.returncode == 2 and "not a calibration study folder" in p.stderr

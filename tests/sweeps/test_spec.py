@@ -2,11 +2,11 @@
 
 import pytest
 
-from simident.cli import main
-from simident.dims import parse_dim
-from simident.errors import SimidentError
+from simident.cli.main import main
 from simident.sweeps.grid import cells, format_cells
 from simident.sweeps.spec import SweepSpec
+from simident.util.dims import parse_dim
+from simident.util.errors import SimidentError
 
 BASE = {
     "name": "t",

@@ -20,7 +20,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from simident.cli import main
+from simident.cli.main import main
 
 TIMEOUT_S = 300  # per process; a hang fails the test, never the suite
 
@@ -39,7 +39,7 @@ SPEC = (
 DRIVER = textwrap.dedent(
     """
     import json, shutil, sys
-    from simident.cli import main
+    from simident.cli.main import main
     out, steps, dist = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
     rc = []
     for kind, *argv in steps:

@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from simident.cli import main
+from simident.cli.main import main
 from simident.training import TrainConfig
 from simident.training.data import make_data
 from simident.training.loop import train_world_grid
