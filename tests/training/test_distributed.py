@@ -162,7 +162,7 @@ def test_two_processes_train_and_sweep_as_one(tmp_path, world):
 
 @pytest.mark.slow
 def test_two_processes_finite_data_early_stop_bootstrap(tmp_path):
-    from simident.training import toy_world
+    from simident.worlds import toy_world
 
     toy_world(n=24, V=8, d=3, T=3, seed=0, n_samples=32).save(tmp_path / "world")
     steps = [["main", "train", str(tmp_path / "world"), *TABLE, *SAMPLED, "--out", "{out}/r"]]
