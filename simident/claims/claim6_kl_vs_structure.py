@@ -19,7 +19,7 @@ one configuration with each other. Checks, each with its number and threshold:
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -114,10 +114,8 @@ def requests(ctx: Context) -> list:
     return [_cell(ctx, spec, lr) for _, spec, _, lr in _cells(ctx, reg)]
 
 
-def _base_spec(ctx: Context) -> dict:
-    spec = ctx.spec("low")
-    spec.pop("n_samples", None)
-    return spec
+def _base_spec(ctx: Context):
+    return replace(ctx.spec("low"), n_samples=0)
 
 
 def _cells(ctx: Context, reg: Regimes):
@@ -125,24 +123,24 @@ def _cells(ctx: Context, reg: Regimes):
     base = _base_spec(ctx)
     out = []
     for n in reg.samples:
-        spec = {**base, "n_samples": n, "name": f"{base.get('name', 'low')}_s{n}"}
+        spec = replace(base, n_samples=n, name=f"{base.name}_s{n}")
         out += [(f"n={n}", spec, False, lr) for lr in reg.learners]
         if n in reg.transformer_samples:
             out.append((f"n={n}", spec, False, TRANSFORMER))
     for n in reg.improbable_samples:
-        spec = {
-            **base,
-            "n_samples": n,
-            "logit_scale": reg.improbable_scale,
-            "name": f"{base.get('name', 'low')}_improbable_s{n}",
-        }
+        spec = replace(
+            base,
+            n_samples=n,
+            logit_scale=reg.improbable_scale,
+            name=f"{base.name}_improbable_s{n}",
+        )
         out += [
             (f"n={n}, logit scale {reg.improbable_scale:g}", spec, True, lr) for lr in reg.learners
         ]
     return out
 
 
-def _cell(ctx: Context, spec: dict, lr: Learner) -> Cell:
+def _cell(ctx: Context, spec, lr: Learner) -> Cell:
     """The engine cell of one world spec and learner (d = the world's d*)."""
     from simident.training import TrainConfig
 
@@ -159,7 +157,7 @@ def _cell(ctx: Context, spec: dict, lr: Learner) -> Cell:
         bootstrap=0,  # so the pairs need no ν̂ (A6); compare says errors = independent
         **extra,
     )
-    return Cell(world=spec, learner=cfg.to_dict())
+    return Cell(world=spec, learner=cfg)
 
 
 def collect(ctx: Context) -> Evidence:
@@ -189,7 +187,7 @@ def collect(ctx: Context) -> Evidence:
                     "learner": lr.label,
                     "model": lr.model,
                     "seed": int(s),
-                    "n_samples": int(spec["n_samples"]),
+                    "n_samples": int(spec.n_samples),
                     "kl": float(run.kl_mean[i]),
                     "r": c.logit_residual,
                     "r_p": c.weighted_residual,
@@ -215,7 +213,7 @@ def collect(ctx: Context) -> Evidence:
                     {
                         "regime": regime,
                         "learner": lr.label,
-                        "n_samples": int(spec["n_samples"]),
+                        "n_samples": int(spec.n_samples),
                         "improbable": improbable,
                         "full_r2": c.full_r2,
                         "misfit": max(c.identified_misfit_f, c.identified_misfit_g),

@@ -64,6 +64,13 @@ class Regime:
     sweep: tuple  # visibilities of the last attribute (> 0) for W5
 
 
+def _typed(spec: dict):
+    """The validated LanguageSpec of a spec dict written here."""
+    from simident.worlds import spec_from_dict
+
+    return spec_from_dict(spec, source=f"claim 7 world {spec.get('name')!r}")
+
+
 def _spec(**kw) -> dict:
     attrs = kw.pop("attributes")
     return {"kind": "language", "seed": 0, "attributes": attrs, **kw}
@@ -153,7 +160,7 @@ def _cell(ctx: Context, reg: Regime, spec: dict) -> Cell:
 
     cfg = TrainConfig(
         model="transformer",
-        d=ctx.world_of(spec).d,
+        d=ctx.world_of(_typed(spec)).d,
         seeds=reg.seeds,
         steps=reg.steps,
         width=reg.width,
@@ -165,7 +172,7 @@ def _cell(ctx: Context, reg: Regime, spec: dict) -> Cell:
         early_stop=True,
         chunk_steps=max(1, reg.steps // 5),
     )
-    return Cell(world=spec, learner=cfg.to_dict())
+    return Cell(world=_typed(spec), learner=cfg)
 
 
 def requests(ctx: Context) -> list:
@@ -215,7 +222,7 @@ def collect(ctx: Context) -> Evidence:
     misfit_at: dict = {}
     swept = f"ask_{reg.base['attributes'][-1]['name']}"
     for label, spec in worlds(reg):
-        w = ctx.world_of(spec)
+        w = ctx.world_of(_typed(spec))
         run = ctx.obtain(w, _cell(ctx, reg, spec), f"claim 7 {label}", save=True)[0]
         agree = agree and all(p.get("agrees", True) for p in w.measured["properties"])
         k = world_k(w)
