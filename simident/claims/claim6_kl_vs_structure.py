@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
+from simident.claims.config import regime_of
 from simident.claims.context import Context
 from simident.claims.result import ClaimResult
 from simident.claims.verdicts import Check, ClaimEvidence, decide
@@ -110,7 +111,7 @@ class Evidence(ClaimEvidence):
 
 def requests(ctx: Context) -> list:
     """The engine cells of the mode (worlds with sampled data × learners)."""
-    reg = REGIMES.get(ctx.mode.name, QUICK)
+    reg = regime_of(REGIMES, ctx.mode, 6)
     return [_cell(ctx, spec, lr) for _, spec, _, lr in _cells(ctx, reg)]
 
 
@@ -164,7 +165,7 @@ def collect(ctx: Context) -> Evidence:
     """Train every cell and compare each model with the truth and with its sibling seeds."""
     from simident.comparison.api import compare
 
-    reg = REGIMES.get(ctx.mode.name, QUICK)
+    reg = regime_of(REGIMES, ctx.mode, 6)
     models, pairs = [], []
     for regime, spec, improbable, lr in _cells(ctx, reg):
         w = ctx.world_of(spec)
@@ -532,7 +533,7 @@ def run(ctx: Context) -> ClaimResult:
             f"{hi['kl']:.2e} and misfit {hi['misfit']:.3g}."
         )
     per_model = list(ev.models)
-    reg = REGIMES.get(ctx.mode.name, QUICK)
+    reg = regime_of(REGIMES, ctx.mode, 6)
     header, rows = finite_data_table(ev, reg.learners[0].label)
     tables = [
         (

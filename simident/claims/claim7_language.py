@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from simident.claims.config import regime_of
 from simident.claims.context import Context
 from simident.claims.result import ClaimResult
 from simident.claims.verdicts import (
@@ -134,7 +135,7 @@ REGIMES = {"quick": QUICK, "full": FULL, "tiny": TINY}
 
 
 def _regime(ctx: Context) -> Regime:
-    return REGIMES.get(ctx.mode.name, QUICK)
+    return regime_of(REGIMES, ctx.mode, 7)
 
 
 def _with_vis(base: dict, vis: float, tag: str) -> dict:
