@@ -6,6 +6,8 @@ import pytest
 
 from simident.cli.main import main
 
+pytestmark = pytest.mark.slow  # trains models for real
+
 TABLE_OPTS = {}
 
 

@@ -12,6 +12,8 @@ from simident.worlds import example_spec, generate_world
 
 from ..sweeps._fake import as_result
 
+pytestmark = pytest.mark.slow  # trains models for real
+
 
 @pytest.fixture(scope="module")
 def world():
