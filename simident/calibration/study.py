@@ -18,10 +18,10 @@ from simident.util.io import atomic_write, read_json, write_json
 TOL = 1e-2  # compare's tolerance for trained models (docs/compare.md)
 
 
-def _world(spec: dict, cache: dict):
+def _world(spec, cache: dict):
     from simident.worlds import generate_world
 
-    key = spec["name"], spec["n_samples"]
+    key = spec.name, spec.n_samples
     if key not in cache:
         cache.clear()  # one world at a time (cells come grouped by world)
         cache[key] = generate_world(spec)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from simident.claims.config import regime_of
 from simident.claims.context import Context
 from simident.claims.result import ClaimResult
 from simident.claims.verdicts import (
@@ -62,6 +63,13 @@ class Regime:
     depth: int
     batch_size: int
     sweep: tuple  # visibilities of the last attribute (> 0) for W5
+
+
+def _typed(spec: dict):
+    """The validated LanguageSpec of a spec dict written here."""
+    from simident.worlds import spec_from_dict
+
+    return spec_from_dict(spec, source=f"claim 7 world {spec.get('name')!r}")
 
 
 def _spec(**kw) -> dict:
@@ -127,7 +135,7 @@ REGIMES = {"quick": QUICK, "full": FULL, "tiny": TINY}
 
 
 def _regime(ctx: Context) -> Regime:
-    return REGIMES.get(ctx.mode.name, QUICK)
+    return regime_of(REGIMES, ctx.mode, 7)
 
 
 def _with_vis(base: dict, vis: float, tag: str) -> dict:
@@ -153,7 +161,7 @@ def _cell(ctx: Context, reg: Regime, spec: dict) -> Cell:
 
     cfg = TrainConfig(
         model="transformer",
-        d=ctx.world_of(spec).d,
+        d=ctx.world_of(_typed(spec)).d,
         seeds=reg.seeds,
         steps=reg.steps,
         width=reg.width,
@@ -165,7 +173,7 @@ def _cell(ctx: Context, reg: Regime, spec: dict) -> Cell:
         early_stop=True,
         chunk_steps=max(1, reg.steps // 5),
     )
-    return Cell(world=spec, learner=cfg.to_dict())
+    return Cell(world=_typed(spec), learner=cfg)
 
 
 def requests(ctx: Context) -> list:
@@ -215,7 +223,7 @@ def collect(ctx: Context) -> Evidence:
     misfit_at: dict = {}
     swept = f"ask_{reg.base['attributes'][-1]['name']}"
     for label, spec in worlds(reg):
-        w = ctx.world_of(spec)
+        w = ctx.world_of(_typed(spec))
         run = ctx.obtain(w, _cell(ctx, reg, spec), f"claim 7 {label}", save=True)[0]
         agree = agree and all(p.get("agrees", True) for p in w.measured["properties"])
         k = world_k(w)

@@ -99,14 +99,17 @@ class Context:
             print(f"[{time.perf_counter() - self.t0:7.1f}s] {msg}", file=sys.stderr, flush=True)
 
     # --- worlds ------------------------------------------------------------------
-    def spec(self, role: str) -> dict:
-        """The mode's world spec dict for a role (a shipped example's, or the mode's own)."""
-        from simident.worlds import example_spec
+    def spec(self, role: str):
+        """The mode's validated world spec for a role (a shipped example's, or the mode's
+        own)."""
+        from simident.worlds import example_spec, spec_from_dict
 
         choice = next((w for w in self.mode.worlds if w.role == role), None)
         if choice is None:
             raise KeyError(f"mode {self.mode.name} has no world for role {role!r}")
-        return example_spec(choice.example).to_dict() if choice.example else dict(choice.spec)
+        if choice.example:
+            return example_spec(choice.example)
+        return spec_from_dict(dict(choice.spec), source=f"mode {self.mode.name}, world {role}")
 
     def world(self, role: str):
         if role not in self.worlds:
@@ -156,15 +159,14 @@ class Context:
             )
         return TrainConfig(model="table", d=key.d, seeds=m.seeds, steps=m.table_steps)
 
-    def world_of(self, spec: dict):
-        """The world generated from a spec dict (cached; claims with their own worlds)."""
-        from simident.study import digest
+    def world_of(self, spec):
+        """The world generated from a validated spec (cached; claims with their own
+        worlds)."""
         from simident.worlds import generate_world
 
-        key = digest(spec)
-        if key not in self._spec_worlds:
-            self._spec_worlds[key] = generate_world(spec)
-        return self._spec_worlds[key]
+        if spec not in self._spec_worlds:
+            self._spec_worlds[spec] = generate_world(spec)
+        return self._spec_worlds[spec]
 
     def plan(self, keys) -> dict:
         """The cells of `keys`: {cell key: [RunKey, ...]}. Keys differing only in (weight
@@ -183,8 +185,8 @@ class Context:
             groups.setdefault((key.world, key.model, key.d), []).append(key)
         for (role, _, _), ks in groups.items():
             cell = Cell(
-                world=self.world(role).spec,
-                learner=self._config(ks[0]).to_dict(),
+                world=self.spec(role),
+                learner=self._config(ks[0]),
                 weight_decays=tuple(sorted({k.weight_decay for k in ks})),
                 init_scales=tuple(sorted({k.init_scale for k in ks})),
             )
@@ -237,11 +239,7 @@ class Context:
                 if ks[0] in need:
                     c = ks[0]
                     world = self.world_of(c.world)
-                    lr = c.learner
-                    what = f"{world.spec.get('name')} {lr['model']} d={lr['d']}" + (
-                        ", early stop" if lr.get("early_stop") else f", {lr['steps']} steps"
-                    )
-                    self.obtain(world, c, what, save=True)
+                    self.obtain(world, c, f"{world.spec.get('name')} {c.label()}", save=True)
                 continue
             if not need & set(ks) or all(k in self.runs for k in ks):
                 continue

@@ -41,6 +41,11 @@ CLAIM_MODULES = (
 )
 
 
+def _meta(mode: Mode, th: Thresholds) -> dict:
+    """The mode and thresholds in their file form (results.json, the claims' keys)."""
+    return {"thresholds": th.to_dict(), "mode": mode.to_dict()}
+
+
 def verdict_for(claim_id: int, evidence, th: Thresholds):
     """The verdict of claim `claim_id` from its evidence, through the claim module's own
     `checks`. `evidence` is the module's `Evidence`, or a mapping turned into one by the
@@ -104,9 +109,7 @@ def run_all(
         modules = [m for m in modules if m.ID in set(only)]
     th = thresholds or Thresholds()
     ids = [m.ID for m in modules]
-    args_key = digest(
-        {"mode": mode.to_dict(), "thresholds": th.to_dict(), "claims": ids, **numeric_versions()}
-    )
+    args_key = digest({**_meta(mode, th), "claims": ids, **numeric_versions()})
     ws = outdir.prepare(out, overwrite, ids, args_key)
     work = ws.work.resolve()
     ctx = Context(mode=mode, out=work, th=th, verbose=verbose, store=CellStore(work / "cache"))
@@ -130,7 +133,7 @@ def run_all(
         ctx.log(f"reusing the finished result(s) of claim(s) {reused}")
     ctx.prefetch(all_keys, need=[k for m in todo for k in requests[m.ID]], planned=planned)
 
-    meta = {"thresholds": th.to_dict(), "mode": mode.to_dict(), "versions": versions()}
+    meta = {**_meta(mode, th), "versions": versions()}
     for m in todo:
         t = time.perf_counter()
         r = m.run(ctx)

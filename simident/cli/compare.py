@@ -159,9 +159,15 @@ def _check_headers(path_a, path_b) -> None:
     )
 
 
+def json_record(result) -> dict:
+    """The `--json` object of a Comparison (what the text report also reads)."""
+    return result.to_dict()
+
+
 def run(args) -> int:
-    from simident.comparison.api import compare
+    from simident.comparison.api import check_contexts, compare
     from simident.comparison.model import Model
+    from simident.comparison.properties import parse_properties
     from simident.theory.decisions import DEFAULT_MARGINS, check_margins
     from simident.util.env import versions
     from simident.util.errors import SimidentError
@@ -183,29 +189,27 @@ def run(args) -> int:
         raise SimidentError(f"{args.b}: F has n={b.n} contexts but {args.a} has n={a.n}")
     if a.V != b.V:
         raise SimidentError(f"{args.b}: G has V={b.V} tokens but {args.a} has V={a.V}")
-    spec = read_json(args.properties, "properties file") if args.properties else ()
+    spec = ()
+    if args.properties:  # validated here, so errors name the file
+        obj = read_json(args.properties, "properties file")
+        spec = parse_properties(obj, a.n, a.V, a.d, source=args.properties)
     ids, name = _contexts(args, a.n)
-    try:
-        result = compare(
-            a,
-            b,
-            properties=spec,
-            tol=args.tol,
-            k=args.k,
-            kl=not args.no_kl,
-            contexts=ids,
-            contexts_name=name,
-            margins=tuple(args.band) if args.band else DEFAULT_MARGINS,
-            kl_contexts=kl_contexts,
-        )
-    except SimidentError as e:
-        msg = str(e)
-        if args.properties and msg.startswith("properties"):
-            msg = f"{args.properties}{msg[len('properties') :]}"
-        elif ids is not None and msg.startswith("contexts"):
-            msg = f"{args.contexts_file or '--contexts'}: {msg}"
-        raise SimidentError(msg) from None
-    out = result.to_dict()
+    if ids is not None:
+        where = f"{args.contexts_file}: contexts" if args.contexts_file else "--contexts"
+        ids = check_contexts(ids, a.n, source=where).tolist()
+    result = compare(
+        a,
+        b,
+        properties=spec,
+        tol=args.tol,
+        k=args.k,
+        kl=not args.no_kl,
+        contexts=ids,
+        contexts_name=name,
+        margins=tuple(args.band) if args.band else DEFAULT_MARGINS,
+        kl_contexts=kl_contexts,
+    )
+    out = json_record(result)
     out["inputs"] = {
         "a": str(Path(args.a)),
         "b": str(Path(args.b)),

@@ -7,50 +7,40 @@ versions, each seed's final mean and max KL(p* ‖ p_model) in nats).
 
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 
-from simident.models import MODELS
 from simident.training import distributed
-from simident.training.config import (
-    BOOTSTRAP_STARTS,
-    DATA_MODES,
-    LOSSES,
-    MODEL_DEFAULTS,
-    OPTIMIZERS,
-    SCHEDULES,
-    TrainConfig,
-)
+from simident.training.config import MODEL_DEFAULTS, TrainConfig
 from simident.util.errors import SimidentError
 
-# CLI option -> TrainConfig field, for options that default to "not given"
-_FIELDS = {
-    "model": "model",
-    "d": "d",
-    "seeds": "seeds",
-    "seed_offset": "seed_offset",
-    "steps": "steps",
-    "lr": "lr",
-    "weight_decay": "weight_decay",
-    "init_scale": "init_scale",
-    "batch_size": "batch_size",
-    "optimizer": "optimizer",
-    "schedule": "schedule",
-    "loss": "loss",
-    "data": "data",
-    "bootstrap": "bootstrap",
-    "bootstrap_steps": "bootstrap_steps",
-    "bootstrap_start": "bootstrap_start",
-    "depth": "depth",
-    "width": "width",
-    "heads": "heads",
-    "val_fraction": "val_fraction",
-    "early_stop": "early_stop",
-    "chunk_steps": "chunk_steps",
-}
+
+def _options():
+    """The TrainConfig fields that are `simident train` options (metadata cli=True)."""
+    return [f for f in fields(TrainConfig) if f.metadata.get("cli")]
+
+
+def _add_field_option(parser, f, defaults: TrainConfig, per_model: str) -> None:
+    """`--name` for TrainConfig field f, typed from its annotation, documented by its
+    metadata; its default is "not given" (None), so --config values survive."""
+    meta = f.metadata
+    kind = str(f.type)
+    kw: dict = {
+        "default": None,
+        "help": meta["doc"].format(default=getattr(defaults, f.name), per_model=per_model),
+    }
+    if kind.startswith("bool"):
+        kw.update(action="store_const", const=True)
+    else:
+        kw["type"] = int if kind.startswith("int") else float if kind.startswith("float") else str
+        if meta.get("choices"):
+            kw["choices"] = meta["choices"]
+        if meta.get("metavar"):
+            kw["metavar"] = meta["metavar"]
+    parser.add_argument("--" + f.name.replace("_", "-"), **kw)
 
 
 def configure(parser) -> None:
-    D = TrainConfig()
     per_model = ", ".join(
         f"{m}: {v['steps']} steps, lr {v['lr']:g}" for m, v in MODEL_DEFAULTS.items()
     )
@@ -61,123 +51,9 @@ def configure(parser) -> None:
         default=None,
         help="a `simident world` output folder (default: the world_dir of --config run.json)",
     )
-    parser.add_argument(
-        "--model",
-        choices=MODELS,
-        default=None,
-        help="table: one free embedding per context; transformer: causal "
-        "transformer over the context's tokens",
-    )
-    parser.add_argument(
-        "--d",
-        type=int,
-        default=None,
-        help="representation dimension (≥ 1; required without --config)",
-    )
-    parser.add_argument(
-        "--seeds",
-        type=int,
-        default=None,
-        help=f"independent initialisations, one program (default {D.seeds})",
-    )
-    parser.add_argument(
-        "--seed-offset",
-        type=int,
-        default=None,
-        help="first seed; seeds are OFFSET..OFFSET+N-1 (default 0)",
-    )
-    parser.add_argument("--steps", type=int, default=None, help=f"optimiser steps ({per_model})")
-    parser.add_argument("--lr", type=float, default=None, help="peak learning rate (see --steps)")
-    parser.add_argument(
-        "--weight-decay",
-        type=float,
-        default=None,
-        help=f"decoupled weight decay on weight matrices (default {D.weight_decay:g})",
-    )
-    parser.add_argument(
-        "--init-scale",
-        type=float,
-        default=None,
-        help=f"multiplier of the standard initialisation (default {D.init_scale:g})",
-    )
-    parser.add_argument(
-        "--batch-size",
-        type=int,
-        default=None,
-        help="training contexts per step, 0 = all (default: full batch unless one step "
-        "would not fit in cache/memory, then a minibatch; see --dry-run)",
-    )
-    parser.add_argument(
-        "--optimizer", choices=OPTIMIZERS, default=None, help=f"default {D.optimizer}"
-    )
-    parser.add_argument(
-        "--schedule",
-        choices=SCHEDULES,
-        default=None,
-        help=f"learning-rate schedule after warm-up (default {D.schedule})",
-    )
-    parser.add_argument(
-        "--loss",
-        choices=LOSSES,
-        default=None,
-        help="population: cross-entropy to the exact p*; samples: to the "
-        "world's sampled next tokens; process worlds: sequences = next-token NLL at every "
-        "position of the sampled sequences, exact = KL to p* at every position "
-        f"(default {D.loss})",
-    )
-    parser.add_argument(
-        "--data",
-        choices=DATA_MODES,
-        default=None,
-        help="--loss samples: independent = each seed draws its own samples from p* (as "
-        "many per context as the world's data.npz holds), shared = every seed fits the "
-        f"world's one sample set (default {D.data}; see docs/train.md)",
-    )
-    parser.add_argument(
-        "--bootstrap",
-        type=int,
-        default=None,
-        metavar="B",
-        help="--loss samples: refits of the parametric bootstrap of each seed's noise level "
-        f"ν̂, stored in its seed file for compare (default {D.bootstrap}; 0: none)",
-    )
-    parser.add_argument(
-        "--bootstrap-start",
-        choices=BOOTSTRAP_STARTS,
-        default=None,
-        help="cold: each refit repeats the training recipe from a fresh initialisation; "
-        f"warm: it starts from the trained model (cheaper; default {D.bootstrap_start})",
-    )
-    parser.add_argument(
-        "--bootstrap-steps",
-        type=int,
-        default=None,
-        help="optimiser steps of each bootstrap refit (default: --steps, or steps // 4 "
-        "with --bootstrap-start warm)",
-    )
-    parser.add_argument("--depth", type=int, default=None, help=f"transformer blocks ({D.depth})")
-    parser.add_argument("--width", type=int, default=None, help=f"transformer width ({D.width})")
-    parser.add_argument("--heads", type=int, default=None, help=f"attention heads ({D.heads})")
-    parser.add_argument(
-        "--val-fraction",
-        type=float,
-        default=None,
-        help="share of each context's sampled tokens (--loss samples) or of the "
-        "sequences (--loss sequences) held out for a validation NLL (default 0)",
-    )
-    parser.add_argument(
-        "--early-stop",
-        action="store_const",
-        const=True,
-        default=None,
-        help="keep each seed's parameters of its best validation chunk",
-    )
-    parser.add_argument(
-        "--chunk-steps",
-        type=int,
-        default=None,
-        help="steps between validations and progress updates (default ~steps/20)",
-    )
+    defaults = TrainConfig()
+    for f in _options():
+        _add_field_option(parser, f, defaults, per_model)
     parser.add_argument(
         "--dry-run",
         action="store_true",
@@ -218,10 +94,10 @@ def config_from_args(args) -> TrainConfig:
     base = {}
     if args.config is not None:
         base, _ = _read_config(args.config)
-    for opt, name in _FIELDS.items():
-        value = getattr(args, opt)
+    for f in _options():
+        value = getattr(args, f.name)
         if value is not None:
-            base[name] = value
+            base[f.name] = value
     for opt in ("model", "d"):
         if base.get(opt) is None:
             raise SimidentError(f"--{opt} is required (or give --config with a {opt})")

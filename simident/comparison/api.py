@@ -154,17 +154,18 @@ def _as_model(x, which: str) -> Model:
     raise SimidentError(f"model {which}: expected simident.Model or a pair (F, G)")
 
 
-def _check_contexts(contexts, n: int) -> np.ndarray:
+def check_contexts(contexts, n: int, source: str = "contexts") -> np.ndarray:
+    """A subset of context ids in [0, n), distinct, as int64; errors name `source`."""
     ids = list(contexts)
     if not ids:
-        raise SimidentError("contexts: the subset is empty")
+        raise SimidentError(f"{source}: the subset is empty")
     for i, c in enumerate(ids):
         if isinstance(c, bool) or not isinstance(c, Integral):
-            raise SimidentError(f"contexts[{i}]: expected an integer context id, got {c!r}")
+            raise SimidentError(f"{source}[{i}]: expected an integer context id, got {c!r}")
         if not 0 <= int(c) < n:
-            raise SimidentError(f"contexts[{i}] = {c}: context id out of range [0, {n})")
+            raise SimidentError(f"{source}[{i}] = {c}: context id out of range [0, {n})")
     if len(set(int(c) for c in ids)) != len(ids):
-        raise SimidentError("contexts: duplicate context ids")
+        raise SimidentError(f"{source}: duplicate context ids")
     return np.asarray(ids, dtype=np.int64)
 
 
@@ -279,7 +280,7 @@ def compare_at_margins(
         props = ()
     subset, notes = None, []
     if contexts is not None:
-        ids = _check_contexts(contexts, A.n)
+        ids = check_contexts(contexts, A.n)
         props, notes = restrict(props, ids.tolist())
         subset = {"name": contexts_name or "given", "n_used": int(ids.size), "n_total": A.n}
         A, B = A.restrict(ids), B.restrict(ids)

@@ -1,8 +1,9 @@
 """Property specs: the linear properties of THEORY.md §3 that `simident.compare` tests.
 
-Frozen dataclasses, one per kind; `parse_properties` is the one validation path for a
-`{"properties": [...]}` JSON object (the `--properties` file, a world's
-properties.json) and for specs built in Python. Errors name the entry and the field.
+Frozen dataclasses, one per kind, validated on construction (well-formed ids, pairs,
+values); `parse_properties` is the one path from a `{"properties": [...]}` JSON object
+(the `--properties` file, a world's properties.json) and checks every spec's ids against
+the models' n, V and d. Errors name the entry and the field.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ class ParallelUnembedding:
     pairs: tuple[Pair, Pair]
     kind: ClassVar[str] = "parallel_unembedding"
 
+    def __post_init__(self):
+        _validate_spec(self)
+
 
 @dataclass(frozen=True)
 class ParallelEmbedding:
@@ -35,6 +39,9 @@ class ParallelEmbedding:
     pairs: tuple[Pair, Pair]
     kind: ClassVar[str] = "parallel_embedding"
 
+    def __post_init__(self):
+        _validate_spec(self)
+
 
 @dataclass(frozen=True)
 class Relational:
@@ -43,6 +50,9 @@ class Relational:
     name: str
     pairs: tuple[Pair, ...]
     kind: ClassVar[str] = "relational"
+
+    def __post_init__(self):
+        _validate_spec(self)
 
 
 @dataclass(frozen=True)
@@ -54,6 +64,9 @@ class Probe:
     values: tuple[float, ...]
     kind: ClassVar[str] = "probe"
 
+    def __post_init__(self):
+        _validate_spec(self)
+
 
 @dataclass(frozen=True)
 class Steering:
@@ -64,6 +77,9 @@ class Steering:
     pairs: tuple[Pair, ...] | None = None
     vector: tuple[float, ...] | None = field(default=None)
     kind: ClassVar[str] = "steering"
+
+    def __post_init__(self):
+        _validate_spec(self)
 
 
 PropertySpec = ParallelUnembedding | ParallelEmbedding | Relational | Probe | Steering
@@ -110,8 +126,9 @@ def _ids(value, where: str, upper: int, what: str, pair: bool = False) -> tuple[
     for i, x in enumerate(value):
         if isinstance(x, bool) or not isinstance(x, Integral):
             raise SimidentError(f"{where}[{i}]: expected an integer {what} id, got {x!r}")
-        if not 0 <= int(x) < upper:
-            raise SimidentError(f"{where}[{i}] = {x}: {what} id out of range [0, {upper})")
+        if int(x) < 0 or (upper is not None and int(x) >= upper):
+            bound = "∞" if upper is None else upper
+            raise SimidentError(f"{where}[{i}] = {x}: {what} id out of range [0, {bound})")
         out.append(int(x))
     return tuple(out)
 
@@ -144,6 +161,44 @@ def _numbers(value, where: str, length: int | None = None) -> tuple[float, ...]:
     return tuple(float(v) for v in value)
 
 
+def _fields(kind: str, e: Mapping, where: str, n, V, d_a) -> dict:
+    """The validated fields of one spec of `kind` from `e` (the JSON entry, or a spec's
+    own fields); n, V, d_a bound the ids and the vector (None: not checked yet)."""
+    if kind == "parallel_unembedding":
+        return {"pairs": _pairs(e["pairs"], f"{where}.pairs", V, "token", exactly=2, distinct=True)}
+    if kind == "parallel_embedding":
+        return {
+            "pairs": _pairs(e["pairs"], f"{where}.pairs", n, "context", exactly=2, distinct=True)
+        }
+    if kind == "relational":
+        return {"pairs": _pairs(e["pairs"], f"{where}.pairs", n, "context", at_least=2)}
+    if kind == "probe":
+        contexts = _ids(e["contexts"], f"{where}.contexts", n, "context")
+        values = _numbers(e["values"], f"{where}.values")
+        if len(values) != len(contexts):
+            raise SimidentError(f"{where}: {len(contexts)} contexts but {len(values)} values")
+        if len(values) < 2:
+            raise SimidentError(f"{where}: a probe needs at least 2 contexts")
+        return {"contexts": contexts, "values": values}
+    if (e.get("pairs") is not None) == (e.get("vector") is not None):
+        raise SimidentError(f"{where}: give exactly one of 'pairs' or 'vector'")
+    if e.get("pairs") is not None:
+        return {"pairs": _pairs(e["pairs"], f"{where}.pairs", n, "context"), "vector": None}
+    vector = _numbers(e["vector"], f"{where}.vector (model A's dimension)", d_a)
+    return {"pairs": None, "vector": vector}
+
+
+def _validate_spec(spec) -> None:
+    """On construction: a spec's fields are well formed (ranges are checked against the
+    models by `parse_properties`); lists become tuples."""
+    if not isinstance(spec.name, str) or not spec.name:
+        raise SimidentError(f"{type(spec).__name__}.name: expected a non-empty string")
+    where = f"{type(spec).__name__}({spec.name!r})"
+    own = {k: getattr(spec, k) for k in _FIELDS[spec.kind]}
+    for key, value in _fields(spec.kind, own, where, None, None, None).items():
+        object.__setattr__(spec, key, value)
+
+
 def _from_mapping(e: Mapping, where: str, n: int, V: int, d_a: int) -> PropertySpec:
     kind = e.get("kind")
     if kind not in KINDS:
@@ -161,30 +216,7 @@ def _from_mapping(e: Mapping, where: str, n: int, V: int, d_a: int) -> PropertyS
             raise SimidentError(f"{where}: missing field '{key}'")
     if kind in ("parallel_unembedding", "parallel_embedding", "relational") and "pairs" not in e:
         raise SimidentError(f"{where}: missing field 'pairs'")
-    if kind == "parallel_unembedding":
-        return ParallelUnembedding(
-            name, _pairs(e["pairs"], f"{where}.pairs", V, "token", exactly=2, distinct=True)
-        )
-    if kind == "parallel_embedding":
-        return ParallelEmbedding(
-            name, _pairs(e["pairs"], f"{where}.pairs", n, "context", exactly=2, distinct=True)
-        )
-    if kind == "relational":
-        return Relational(name, _pairs(e["pairs"], f"{where}.pairs", n, "context", at_least=2))
-    if kind == "probe":
-        contexts = _ids(e["contexts"], f"{where}.contexts", n, "context")
-        values = _numbers(e["values"], f"{where}.values")
-        if len(values) != len(contexts):
-            raise SimidentError(f"{where}: {len(contexts)} contexts but {len(values)} values")
-        if len(values) < 2:
-            raise SimidentError(f"{where}: a probe needs at least 2 contexts")
-        return Probe(name, contexts, values)
-    if ("pairs" in e) == ("vector" in e):
-        raise SimidentError(f"{where}: give exactly one of 'pairs' or 'vector'")
-    if "pairs" in e:
-        return Steering(name, pairs=_pairs(e["pairs"], f"{where}.pairs", n, "context"))
-    vector = _numbers(e["vector"], f"{where}.vector (model A's dimension)", d_a)
-    return Steering(name, vector=vector)
+    return KINDS[kind](name, **_fields(kind, e, where, n, V, d_a))
 
 
 def parse_properties(
@@ -206,11 +238,14 @@ def parse_properties(
     seen: set[str] = set()
     for i, e in enumerate(entries):
         where = f"{source}: properties[{i}]"
-        if isinstance(e, tuple(KINDS.values())):
-            e = to_dict(e)
-        if not isinstance(e, Mapping):
+        if isinstance(e, tuple(KINDS.values())):  # well formed since construction
+            own = {k: getattr(e, k) for k in _FIELDS[e.kind]}
+            _fields(e.kind, own, f"{where} ('{e.name}')", n, V, d_a)  # ids in range
+            item = e
+        elif isinstance(e, Mapping):
+            item = _from_mapping(e, where, n, V, d_a)
+        else:
             raise SimidentError(f"{where}: expected an object, got {e!r}")
-        item = _from_mapping(e, where, n, V, d_a)
         if item.name in seen:
             raise SimidentError(f"{where}.name = {item.name!r}: duplicate property name")
         seen.add(item.name)

@@ -158,9 +158,10 @@ class CellStore:
                 raise SimidentError(f"{meta_path}: malformed point {i} ({e!r:.80})") from None
         return out
 
-    def save(self, key: str, results: list, about: dict | None = None) -> None:
+    def save(self, key: str, results: list, world_name=None, learner=None) -> None:
         """Store one cell's results: arrays first, the JSON record (with the checksums of
-        the arrays and its own digest) last."""
+        the arrays and its own digest, the world's name and the learner's config as it
+        was given) last."""
         from simident.util.integrity import record_digest, seal
 
         arrays_path, meta_path = self._paths(key)
@@ -187,7 +188,7 @@ class CellStore:
                 }
                 for r in results
             ],
-            "about": about or {},
+            "about": {"world": world_name, "learner": learner.to_dict()} if learner else {},
             "versions": numeric_versions(),
         }
         meta["integrity"] = {

@@ -209,7 +209,7 @@ def train_world_grid(
                 weights=[jax.tree.map(lambda x, i=i: x[i], weights) for i in range(*sl.indices(P))],
                 model_shape=shape,
                 devices=device_record(layout),
-                cost=cost.to_dict(),
+                cost=cost,
                 noise=None if boot is None else boot.noise[sl],
                 bootstrap={} if boot is None else boot.record(),
             )

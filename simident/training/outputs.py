@@ -75,7 +75,7 @@ class TrainResult:
     weights: list = field(default_factory=list)  # per seed: nnx.State of the kept params
     model_shape: dict = field(default_factory=dict)  # {"n", "V", "T"} the model was built for
     devices: dict = field(default_factory=dict)  # device count, kind, devices_used
-    cost: dict = field(default_factory=dict)  # the estimate made before training
+    cost: object = None  # the TrainCost estimated before training
     noise: list | None = None  # per seed: its NoiseLevel ν̂ (A6), None without a bootstrap
     bootstrap: dict = field(default_factory=dict)  # refits, steps, seconds of the bootstrap
 
@@ -138,7 +138,7 @@ class TrainResult:
             "shared": self.shared,
             "model_shape": self.model_shape,
             "devices": self.devices,
-            "cost_estimate": self.cost,
+            "cost_estimate": {} if self.cost is None else self.cost.to_dict(),
             "data": self.config.data_mode,
             "bootstrap": self.bootstrap or None,
             "versions": versions(),

@@ -10,6 +10,8 @@ from simident.claims.run import verdict_for
 from simident.claims.verdicts import VERDICTS, Check, Thresholds, decide
 from simident.cli.main import main
 
+pytestmark = pytest.mark.slow  # trains models for real
+
 SECTIONS = [
     "Extended linear equivalence across dimensions",
     "Outside the identified subspace, representations differ",

@@ -15,6 +15,8 @@ from simident.claims.config import TINY
 from simident.claims.outdir import staging_path
 from simident.cli.main import main
 
+pytestmark = pytest.mark.slow  # trains models for real
+
 
 def _results(out):
     return json.loads((out / "results.json").read_text())

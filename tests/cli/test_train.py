@@ -6,6 +6,8 @@ import pytest
 
 from simident.cli.main import main
 
+pytestmark = pytest.mark.slow  # trains models for real
+
 TABLE_OPTS = {}
 
 
@@ -118,3 +120,27 @@ def test_config_file_round_trip(tmp_path, world_dir):
     a = json.loads((first / "run.json").read_text())["config"]
     b = json.loads((second / "run.json").read_text())["config"]
     assert a == b
+
+
+def test_every_documented_config_field_is_an_option():
+    """The options are generated from TrainConfig's fields: each field marked cli has an
+    option of its name, typed like the field, with the field's documentation as help."""
+    import argparse
+    from dataclasses import fields
+
+    from simident.cli import train as train_cmd
+    from simident.training import TrainConfig
+
+    p = argparse.ArgumentParser()
+    train_cmd.configure(p)
+    dests = {a.dest: a for a in p._actions}
+    documented = [f for f in fields(TrainConfig) if f.metadata.get("cli")]
+    assert len(documented) >= 20
+    for f in documented:
+        a = dests[f.name]
+        assert a.default is None and a.help, f.name
+    hidden = {f.name for f in fields(TrainConfig) if not f.metadata.get("cli")}
+    assert hidden and not hidden & set(dests)
+    args = p.parse_args(["w", "--model", "table", "--d", "3", "--lr", "0.5", "--early-stop"])
+    cfg = train_cmd.config_from_args(args)
+    assert (cfg.lr, cfg.early_stop, cfg.d) == (0.5, True, 3)

@@ -12,15 +12,17 @@ from simident.worlds import example_spec, generate_world
 
 from ..sweeps._fake import as_result
 
+pytestmark = pytest.mark.slow  # trains models for real
+
 
 @pytest.fixture(scope="module")
 def world():
-    return generate_world(example_spec("tiny").to_dict())
+    return generate_world(example_spec("tiny"))
 
 
 def _cell(world, **kw):
     cfg = TrainConfig(model="table", d=world.d, seeds=2, steps=30, **kw)
-    return Cell(world=world.spec, learner=cfg.to_dict())
+    return Cell(world=example_spec("tiny"), learner=cfg)
 
 
 def test_a_cell_trains_once_then_is_reloaded_exactly(world, tmp_path):

@@ -11,6 +11,8 @@ from simident.training.steps import lane_keys
 from simident.worlds import toy_world
 from simident.worlds.sampling import draw_tokens
 
+pytestmark = pytest.mark.slow  # trains models for real
+
 BASE = dict(model="table", d=3, seeds=2, steps=200, lr=0.1, loss="samples")
 
 

@@ -11,6 +11,8 @@ import pytest
 
 from simident.training import TrainConfig, train_world
 
+pytestmark = pytest.mark.slow  # trains models for real
+
 SCRIPT = textwrap.dedent(
     """
     import json, sys

@@ -14,6 +14,8 @@ import pytest
 from simident.cli.main import main
 from simident.util.io import save_model
 
+pytestmark = pytest.mark.slow  # trains models for real
+
 TINY = ["--model", "table", "--d", "3", "--seeds", "2", "--steps", "100", "--quiet"]
 
 

@@ -21,6 +21,8 @@ from simident.training.sequences import index_positions, make_sequences, sequenc
 from simident.training.steps import _build, make_static, model_loss
 from simident.worlds import LanguageSpec, generate_world
 
+pytestmark = pytest.mark.slow  # trains models for real
+
 SPEC = dict(
     name="seq",
     seed=3,

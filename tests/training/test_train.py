@@ -10,6 +10,8 @@ from simident.theory.equivalence import compare_models
 from simident.training import TrainingDiverged, train_world, train_world_grid
 from simident.util.errors import SimidentError
 
+pytestmark = pytest.mark.slow  # trains models for real
+
 TOL = 1e-2  # recommended `compare --tol` for trained models (docs/train.md)
 
 

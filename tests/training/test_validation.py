@@ -11,6 +11,8 @@ from simident.training import TrainConfig, train_world
 from simident.util.errors import SimidentError
 from simident.worlds import toy_world
 
+pytestmark = pytest.mark.slow  # trains models for real
+
 
 @pytest.fixture(scope="module")
 def sampled_world():
