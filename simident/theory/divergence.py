@@ -82,12 +82,14 @@ def _t(x, x64, lpa64, pa, mask, xmax):
     return jax.lax.cond(xmax > SERIES_MAX, big, near)
 
 
-def _rows(Fa, Ga, A, B, mask, weighted: bool, dt=jnp.float32):
+def _rows(Fa, Ga, A, B, mask, weighted: bool, dt=jnp.float32, scales=None):
     """KL per row and (weighted) the r_p numerator and denominator. Products ℓ_a, D
-    and the quantities they are centred by in float64, the rest in `dt`. Sums over
+    and the quantities they are centred by in the inputs' dtype (float64 for the
+    accurate pass, float32 for the fast one), the rest in `dt`. Sums over
     p̄ = (p_a + p_b)/2 are split into p_a sums and sums over q = p_a e^x − p_a, with
     p_b = p_a e^x / (1 + S), S = Σ t; the r_p sums are of squares centred under p̄ (a
-    first round of sums gives the means), so nothing cancels."""
+    first round of sums gives the means), so nothing cancels. With `scales` (the fast
+    pass's rounding scales, `_bound`), the KL's error bound per row comes last."""
     lt = Fa.dtype  # the products' dtype (float64); `dt` the elementwise pass's
     hp = jax.lax.Precision.HIGHEST  # no TF32/bf16 passes on accelerators
     la = jnp.where(mask, jnp.dot(Fa, Ga.T, precision=hp), -jnp.inf)
@@ -111,8 +113,12 @@ def _rows(Fa, Ga, A, B, mask, weighted: bool, dt=jnp.float32):
         lambda: jnp.where(ok, kl, jax.nn.logsumexp(jnp.where(mask, lpa64 + x64, -jnp.inf), -1)),
     )
     kl = jnp.maximum(kl, 0.0)
+    extra = ()
+    if scales is not None:
+        beta = _bound(la - hi, D, pa, x, t, S, mu, kl, mask, *scales)
+        extra = (jnp.where(ok, beta, jnp.inf),)
     if not weighted:
-        return (kl,)
+        return (kl, *extra)
 
     def split(fs):  # p_b = p_a e^x w, p_a e^x = p_a + q: Σ p̄ f = (Σ p_a f (1+w) + w Σ q f)/2
         w = 1.0 / (1.0 + S)
@@ -132,12 +138,36 @@ def _rows(Fa, Ga, A, B, mask, weighted: bool, dt=jnp.float32):
     dx = (x64 - mx[:, None]).astype(dt)  # centred under p̄, from the float64 values
     dz = jnp.where(mask, zc64 - mz[:, None], 0.0).astype(dt)
     num, den = pbar_sums(dx * dx, dz * dz)
-    return kl, num, den
+    return kl, num, den, *extra
+
+
+LAMBDA = 4.0  # standard deviations of the rounding model taken as the bound
+RHO = 5e-7  # the fast pass's KL is kept where its product-rounding bound is ≤ RHO·KL
+
+
+def _bound(s, D, pa, x, t, S, mu, kl, mask, fn, gn, an, bn):
+    """Bound on |KL₃₂ − KL| from the float32 products (probabilistic rounding model,
+    Higham & Mary 2019: rounding errors independent, mean zero). The computed ℓ_a(y)
+    and D(y) carry errors of standard deviation ≤ u·√(d+2)‖F_i‖‖Ḡ_y‖ (plus u·|ℓ_a − max|
+    from exp's argument) and ≤ u·√(r+2)‖A_i‖‖B_y‖ (plus u|D|); to first order
+    δKL = Σ_y p_a(y)(r_y − 1 − x_y) δℓ_a(y) + Σ_y (p_a − p_b)(y) δD(y), r = p_b/p_a, and
+    the mean E_pa D (f32 block sums, then rounded) moves KL by KL·δμ. The bound is LAMBDA
+    standard deviations of that sum of independent terms plus u·|μ|·KL."""
+    u = float(np.finfo(np.float32).eps) / 2
+    w = 1.0 / (1.0 + S)[:, None]
+    Sc = S.astype(pa.dtype)[:, None]
+    c1 = (t - Sc * pa * (1.0 + x)) * w  # p_a (r − 1 − x), t = p_a(e^x − 1 − x): no cancellation
+    c2 = (Sc * pa - pa * x - t) * w  # p_a − p_b
+    a = fn[:, None] * gn[None, :] + jnp.abs(s) + 4.0
+    b = an[:, None] * bn[None, :] + jnp.abs(D)
+    c3 = 3.0 * pa * jnp.abs(D) * kl.astype(pa.dtype)[:, None]
+    (v,) = _bsum(jnp.where(mask, (c1 * a) ** 2 + (c2 * b) ** 2 + c3**2, 0.0))
+    return LAMBDA * u * jnp.sqrt(v) + u * jnp.abs(mu[:, 0]) * kl
 
 
 @partial(jax.jit, static_argnames=("weighted", "dt"))
-def _chunk(Fa, Ga, A, B, mask, weighted, dt):
-    return _rows(Fa, Ga, A, B, mask, weighted, dt)
+def _chunk(Fa, Ga, A, B, mask, weighted, dt, scales=None):
+    return _rows(Fa, Ga, A, B, mask, weighted, dt, scales)
 
 
 def _ceil(x: int, m: int) -> int:
@@ -204,45 +234,77 @@ def _padded(X, rows: int, cols: int, dtype):
     return out
 
 
-def _run(fac: Factors, ids, weighted: bool, chunk: int | None, dtype=np.float32):
-    """The pass over contexts `ids`: products in `products`, the rest in `dtype`."""
-    products = np.float64
+def _run(fac: Factors, ids, weighted: bool, chunk: int | None, fast: bool):
+    """The pass over contexts `ids`. `fast`: float32 products with a bound per context
+    (`_bound`); the contexts whose bound exceeds RHO·KL (or that overflow the float32
+    form) are recomputed with float64 products. Else float64 products for all."""
+    if not fast:
+        return _products(fac, ids, weighted, chunk, fast=False)
+    *cols, beta = _products(fac, ids, weighted, chunk, fast=True)
+    redo = ~(beta <= RHO * cols[0])  # NaN-safe: anything not certified is recomputed
+    if redo.any():
+        again = _products(fac, ids[redo], weighted, chunk, fast=False)
+        for col, new in zip(cols, again, strict=True):
+            col[redo] = new
+    return cols
+
+
+def _products(fac: Factors, ids, weighted: bool, chunk: int | None, fast: bool):
+    """One pass over `ids` with float32 (`fast`, the bound per context last) or float64
+    products."""
     V, da = fac.Ga.shape
     Vp, dp, rp = _ceil(V, BLOCK), _ceil(da, 32), _ceil(fac.rank, 32)  # few distinct shapes
     c = chunk or _pow2_at_most(max(2**19 // Vp, 8))  # small blocks stay in cache
     c = max(1, min(c, 1 << (max(len(ids), 1) - 1).bit_length()))
-    Ga = jnp.asarray(_padded(fac.Ga, Vp, dp, products))
-    B = jnp.asarray(_padded(fac.B, Vp, rp, products))
+    dtype = np.float32 if fast else np.float64
+    Ga = jnp.asarray(_padded(fac.Ga, Vp, dp, dtype))
+    B = jnp.asarray(_padded(fac.B, Vp, rp, dtype))
     mask = jnp.asarray(np.arange(Vp) < V)
+    if fast:
+        gn = jnp.asarray(_padded(np.linalg.norm(fac.Ga, axis=1)[:, None], Vp, 1, dtype)[:, 0])
+        bn = jnp.asarray(_padded(np.linalg.norm(fac.B, axis=1)[:, None], Vp, 1, dtype)[:, 0])
     outs = []
     for i in range(0, len(ids), c):
         rows = ids[i : i + c]
-        Fa = _padded(np.asarray(fac.Fa[rows], np.float64), c, dp, products)
-        A = _padded(fac.A(rows), c, rp, products)
-        outs.append(_chunk(jnp.asarray(Fa), Ga, jnp.asarray(A), B, mask, weighted, dtype))
-    cols = [np.concatenate([np.asarray(o[j]) for o in outs]) for j in range(len(outs[0]))]
-    return [col[: len(ids)] for col in cols]
+        Fa64, A64 = np.asarray(fac.Fa[rows], np.float64), fac.A(rows)
+        Fa, A = _padded(Fa64, c, dp, dtype), _padded(A64, c, rp, dtype)
+        scales = None
+        if fast:
+            fn = np.sqrt(da + 2.0) * np.linalg.norm(Fa64, axis=1)
+            an = np.sqrt(fac.rank + 2.0) * np.linalg.norm(A64, axis=1)
+            fn, an = (jnp.asarray(_padded(v[:, None], c, 1, dtype)[:, 0]) for v in (fn, an))
+            scales = (fn, gn, an, bn)
+        args = (jnp.asarray(Fa), Ga, jnp.asarray(A), B, mask, weighted, np.float32, scales)
+        outs.append(_chunk(*args))
+    cols = [
+        np.concatenate([np.asarray(o[j]) for o in outs])[: len(ids)] for j in range(len(outs[0]))
+    ]
+    return cols
 
 
-def kl_pass(fac: Factors, ids=None, weighted: bool = True, chunk: int | None = None):
+def kl_pass(
+    fac: Factors, ids=None, weighted: bool = True, chunk: int | None = None, fast: bool = True
+):
     """(kl, num, den) per context of `ids` (all contexts by default), numpy float64;
-    (kl,) without `weighted`."""
+    (kl,) without `weighted`. `fast`: the float32-products pass, contexts it cannot
+    certify to RHO·KL recomputed with float64 products (`_run`)."""
     n = int(np.shape(fac.Fa)[0])
     ids = np.arange(n) if ids is None else np.asarray(ids, dtype=np.int64)
     if ids.size == 0:
         return tuple(np.zeros(0) for _ in range(3 if weighted else 1))
     with jax.enable_x64(True):
-        return tuple(_run(fac, ids, weighted, chunk))
+        return tuple(np.asarray(c, np.float64) for c in _run(fac, ids, weighted, chunk, fast))
 
 
-def kl_terms(Fa, Ga, Fb, Gb, chunk: int | None = None, weighted: bool = True):
+def kl_terms(Fa, Ga, Fb, Gb, chunk: int | None = None, weighted: bool = True, fast: bool = True):
     """Per context: KL(p_a ‖ p_b) in nats, and (with `weighted`) the two sums behind r_p,
     Σ_y p̄ (δ − E_p̄ δ)² and Σ_y p̄ (ℓ̄ − E_p̄ ℓ̄)² with p̄ = (p_a + p_b)/2, δ = ℓ_a − ℓ_b,
     ℓ̄ = (ℓ_a + ℓ_b)/2; numpy float64 arrays, chunk by chunk (never n×V numbers)."""
     from simident.theory.tallqr import compress
 
     c = compress(Fa, Ga, Fb, Gb)
-    return kl_pass(factors(Fa, Ga, Fb, Gb, c.RF, c.RG), weighted=weighted, chunk=chunk)
+    fac = factors(Fa, Ga, Fb, Gb, c.RF, c.RG)
+    return kl_pass(fac, weighted=weighted, chunk=chunk, fast=fast)
 
 
 def kl_per_context(Fa, Ga, Fb, Gb, chunk: int | None = None):
