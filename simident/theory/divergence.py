@@ -82,14 +82,12 @@ def _t(x, x64, lpa64, pa, mask, xmax):
     return jax.lax.cond(xmax > SERIES_MAX, big, near)
 
 
-def _rows(Fa, Ga, A, B, mask, weighted: bool, dt=jnp.float32, scales=None):
+def _rows(Fa, Ga, A, B, mask, weighted: bool, dt=jnp.float32):
     """KL per row and (weighted) the r_p numerator and denominator. Products ℓ_a, D
-    and the quantities they are centred by in the inputs' dtype (float64 for the
-    accurate pass, float32 for the fast one), the rest in `dt`. Sums over
+    and the quantities they are centred by in float64, the rest in `dt`. Sums over
     p̄ = (p_a + p_b)/2 are split into p_a sums and sums over q = p_a e^x − p_a, with
     p_b = p_a e^x / (1 + S), S = Σ t; the r_p sums are of squares centred under p̄ (a
-    first round of sums gives the means), so nothing cancels. With `scales` (the fast
-    pass's rounding scales, `_bound`), the KL's error bound per row comes last."""
+    first round of sums gives the means), so nothing cancels."""
     lt = Fa.dtype  # the products' dtype (float64); `dt` the elementwise pass's
     hp = jax.lax.Precision.HIGHEST  # no TF32/bf16 passes on accelerators
     la = jnp.where(mask, jnp.dot(Fa, Ga.T, precision=hp), -jnp.inf)
@@ -113,12 +111,8 @@ def _rows(Fa, Ga, A, B, mask, weighted: bool, dt=jnp.float32, scales=None):
         lambda: jnp.where(ok, kl, jax.nn.logsumexp(jnp.where(mask, lpa64 + x64, -jnp.inf), -1)),
     )
     kl = jnp.maximum(kl, 0.0)
-    extra = ()
-    if scales is not None:
-        beta = _bound(la - hi, D, pa, x, t, S, mu, kl, mask, *scales)
-        extra = (jnp.where(ok, beta, jnp.inf),)
     if not weighted:
-        return (kl, *extra)
+        return (kl,)
 
     def split(fs):  # p_b = p_a e^x w, p_a e^x = p_a + q: Σ p̄ f = (Σ p_a f (1+w) + w Σ q f)/2
         w = 1.0 / (1.0 + S)
@@ -138,11 +132,7 @@ def _rows(Fa, Ga, A, B, mask, weighted: bool, dt=jnp.float32, scales=None):
     dx = (x64 - mx[:, None]).astype(dt)  # centred under p̄, from the float64 values
     dz = jnp.where(mask, zc64 - mz[:, None], 0.0).astype(dt)
     num, den = pbar_sums(dx * dx, dz * dz)
-    return kl, num, den, *extra
-
-
-LAMBDA = 4.0  # standard deviations of the rounding model taken as the bound
-RHO = 5e-7  # the fast pass's KL is kept where its product-rounding bound is ≤ RHO·KL
+    return kl, num, den
 
 
 def _bound(s, D, pa, x, t, S, mu, kl, mask, fn, gn, an, bn):
@@ -165,9 +155,59 @@ def _bound(s, D, pa, x, t, S, mu, kl, mask, fn, gn, an, bn):
     return LAMBDA * u * jnp.sqrt(v) + u * jnp.abs(mu[:, 0]) * kl
 
 
+LAMBDA = 1.0  # standard deviations of the rounding model taken as the bound
+RHO = 1e-6  # the fast pass's KL is kept where its bound is ≤ RHO·KL
+AMP = 4.0  # r_p sums kept where the one-pass variance form amplifies errors ≤ AMP×
+
+
+def _fast_rows(Fa, Ga, A, B, mask, fn, gn, an, bn, weighted: bool):
+    """The float32-products pass: KL (and the r_p sums) per row and the KL's error bound
+    (`_bound`; inf where the float32 form cannot be trusted). x = E_pa D − D is centred
+    under p_a (E_pa x = 0 exactly), so the r_p sums take one pass: Σ p̄(x − E_p̄ x)² =
+    E_p̄ x² − (E_p̄ x)², likewise for z = ℓ̄ − E_pa ℓ̄, with p̄ = ½(p_a(1 + w) + q w),
+    q = p_a(e^x − 1), w = 1/(1 + S); rows where that cancels by more than AMP× are
+    marked for the float64 recompute."""
+    f32 = jnp.float32
+    hp = jax.lax.Precision.HIGHEST
+    la = jnp.where(mask, jnp.dot(Fa, Ga.T, precision=hp), -jnp.inf)
+    D = jnp.where(mask, jnp.dot(A, B.T, precision=hp), 0.0)
+    hi = jnp.max(la, -1, keepdims=True)
+    sa = jnp.where(mask, la - hi, 0.0)
+    e = jnp.where(mask, jnp.exp(sa), 0.0)
+    z, eD, es = _bsum(e, e * D, e * sa)
+    mu, ms = eD / z, es / z  # float64
+    mu32 = mu.astype(f32)
+    x = (mu32[:, None] - D) + (mu - mu32.astype(mu.dtype)).astype(f32)[:, None]
+    pa = e / z.astype(f32)[:, None]
+    lpa = jnp.where(mask, sa - jnp.log(z).astype(f32)[:, None], 0.0)
+    t, q = _t(x, x, lpa, pa, mask, jnp.max(jnp.abs(x)))
+    (S,) = _bsum(t)
+    kl = jnp.log1p(S)
+    ok = jnp.isfinite(S) & (S < S_MAX)
+    beta = _bound(sa, D, pa, x, t, S, mu[:, None], kl, mask, fn, gn, an, bn)
+    beta = jnp.where(ok, beta, jnp.inf)
+    if not weighted:
+        return kl, beta
+    w64 = 1.0 / (1.0 + S)
+    qw = q * w64.astype(f32)[:, None]
+    zc = jnp.where(mask, (sa - ms.astype(f32)[:, None]) + 0.5 * x, 0.0)  # ℓ̄ − E_pa ℓ̄
+    sums = _bsum(pa * x * x, qw * x * x, qw * x, pa * zc * zc, qw * zc * zc, qw * zc)
+    ax2, qx2, qx, az2, qz2, qz = sums
+    ex2, ex = 0.5 * (ax2 * (1.0 + w64) + qx2), 0.5 * qx  # E_p̄ x², E_p̄ x (E_pa x = 0)
+    ez2, ez = 0.5 * (az2 * (1.0 + w64) + qz2), 0.5 * qz
+    num, den = ex2 - ex * ex, ez2 - ez * ez
+    tame = (num * AMP >= ex2) & (den * AMP >= ez2)
+    return kl, jnp.maximum(num, 0.0), jnp.maximum(den, 0.0), jnp.where(tame, beta, jnp.inf)
+
+
+@partial(jax.jit, static_argnames=("weighted",))
+def _fast_chunk(Fa, Ga, A, B, mask, fn, gn, an, bn, weighted):
+    return _fast_rows(Fa, Ga, A, B, mask, fn, gn, an, bn, weighted)
+
+
 @partial(jax.jit, static_argnames=("weighted", "dt"))
-def _chunk(Fa, Ga, A, B, mask, weighted, dt, scales=None):
-    return _rows(Fa, Ga, A, B, mask, weighted, dt, scales)
+def _chunk(Fa, Ga, A, B, mask, weighted, dt):
+    return _rows(Fa, Ga, A, B, mask, weighted, dt)
 
 
 def _ceil(x: int, m: int) -> int:
@@ -234,7 +274,7 @@ def _padded(X, rows: int, cols: int, dtype):
     return out
 
 
-def _run(fac: Factors, ids, weighted: bool, chunk: int | None, fast: bool):
+def _run(fac: Factors, ids, weighted: bool, chunk: int | None, fast: bool, report=None):
     """The pass over contexts `ids`. `fast`: float32 products with a bound per context
     (`_bound`); the contexts whose bound exceeds RHO·KL (or that overflow the float32
     form) are recomputed with float64 products. Else float64 products for all."""
@@ -242,6 +282,8 @@ def _run(fac: Factors, ids, weighted: bool, chunk: int | None, fast: bool):
         return _products(fac, ids, weighted, chunk, fast=False)
     *cols, beta = _products(fac, ids, weighted, chunk, fast=True)
     redo = ~(beta <= RHO * cols[0])  # NaN-safe: anything not certified is recomputed
+    if report is not None:
+        report.update(contexts=int(len(ids)), recomputed=int(redo.sum()))
     if redo.any():
         again = _products(fac, ids[redo], weighted, chunk, fast=False)
         for col, new in zip(cols, again, strict=True):
@@ -268,14 +310,14 @@ def _products(fac: Factors, ids, weighted: bool, chunk: int | None, fast: bool):
         rows = ids[i : i + c]
         Fa64, A64 = np.asarray(fac.Fa[rows], np.float64), fac.A(rows)
         Fa, A = _padded(Fa64, c, dp, dtype), _padded(A64, c, rp, dtype)
-        scales = None
+        Fa, A = jnp.asarray(Fa), jnp.asarray(A)
         if fast:
-            fn = np.sqrt(da + 2.0) * np.linalg.norm(Fa64, axis=1)
-            an = np.sqrt(fac.rank + 2.0) * np.linalg.norm(A64, axis=1)
+            fn = np.sqrt((da + 2.0) / 3.0) * np.linalg.norm(Fa64, axis=1)
+            an = np.sqrt((fac.rank + 2.0) / 3.0) * np.linalg.norm(A64, axis=1)
             fn, an = (jnp.asarray(_padded(v[:, None], c, 1, dtype)[:, 0]) for v in (fn, an))
-            scales = (fn, gn, an, bn)
-        args = (jnp.asarray(Fa), Ga, jnp.asarray(A), B, mask, weighted, np.float32, scales)
-        outs.append(_chunk(*args))
+            outs.append(_fast_chunk(Fa, Ga, A, B, mask, fn, gn, an, bn, weighted))
+        else:
+            outs.append(_chunk(Fa, Ga, A, B, mask, weighted, np.float32))
     cols = [
         np.concatenate([np.asarray(o[j]) for o in outs])[: len(ids)] for j in range(len(outs[0]))
     ]
@@ -283,17 +325,25 @@ def _products(fac: Factors, ids, weighted: bool, chunk: int | None, fast: bool):
 
 
 def kl_pass(
-    fac: Factors, ids=None, weighted: bool = True, chunk: int | None = None, fast: bool = True
+    fac: Factors,
+    ids=None,
+    weighted: bool = True,
+    chunk: int | None = None,
+    fast: bool = True,
+    report: dict | None = None,
 ):
     """(kl, num, den) per context of `ids` (all contexts by default), numpy float64;
     (kl,) without `weighted`. `fast`: the float32-products pass, contexts it cannot
-    certify to RHO·KL recomputed with float64 products (`_run`)."""
+    certify to RHO·KL recomputed with float64 products (`_run`; `report` receives
+    how many)."""
     n = int(np.shape(fac.Fa)[0])
     ids = np.arange(n) if ids is None else np.asarray(ids, dtype=np.int64)
     if ids.size == 0:
         return tuple(np.zeros(0) for _ in range(3 if weighted else 1))
     with jax.enable_x64(True):
-        return tuple(np.asarray(c, np.float64) for c in _run(fac, ids, weighted, chunk, fast))
+        return tuple(
+            np.asarray(c, np.float64) for c in _run(fac, ids, weighted, chunk, fast, report)
+        )
 
 
 def kl_terms(Fa, Ga, Fb, Gb, chunk: int | None = None, weighted: bool = True, fast: bool = True):
