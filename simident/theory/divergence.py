@@ -197,6 +197,15 @@ def _fast_rows(Fa, Ga, A, B, mask, fn, gn, an, bn, weighted: bool):
     ez2, ez = 0.5 * (az2 * (1.0 + w64) + qz2), 0.5 * qz
     num, den = ex2 - ex * ex, ez2 - ez * ez
     tame = (num * AMP >= ex2) & (den * AMP >= ez2)
+    # their rounding-model bounds: δΣ p̄ f² ≈ Σ 2 p̄ f δf, δx ~ u·b, δz ~ u·(a + b/2)
+    u = float(np.finfo(np.float32).eps) / 2
+    pbar = 0.5 * (pa * (1.0 + w64.astype(f32)[:, None]) + qw)
+    a = fn[:, None] * gn[None, :] + jnp.abs(sa) + 4.0
+    b = an[:, None] * bn[None, :] + jnp.abs(D)
+    vx, vz = _bsum(*(jnp.where(mask, (pbar * f * g) ** 2, 0.0) for f, g in ((x, b), (zc, a + b))))
+    ok_num = 2 * LAMBDA * u * jnp.sqrt(vx) <= RHO * num
+    ok_den = 2 * LAMBDA * u * jnp.sqrt(vz) <= RHO * den
+    tame = tame & ((num == 0) | ok_num) & ((den == 0) | ok_den)
     return kl, jnp.maximum(num, 0.0), jnp.maximum(den, 0.0), jnp.where(tame, beta, jnp.inf)
 
 
@@ -281,7 +290,7 @@ def _run(fac: Factors, ids, weighted: bool, chunk: int | None, fast: bool, repor
     if not fast:
         return _products(fac, ids, weighted, chunk, fast=False)
     *cols, beta = _products(fac, ids, weighted, chunk, fast=True)
-    redo = ~(beta <= RHO * cols[0])  # NaN-safe: anything not certified is recomputed
+    redo = ~(np.isfinite(beta) & (beta <= RHO * cols[0]))  # anything uncertified
     if report is not None:
         report.update(contexts=int(len(ids)), recomputed=int(redo.sum()))
     if redo.any():
