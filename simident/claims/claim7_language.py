@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from simident.cells import Cell, world_k
-from simident.claims.context import Context, by_name
+from simident.claims.config import regime_of
+from simident.claims.context import Context
 from simident.claims.result import ClaimResult
 from simident.claims.verdicts import (
     Check,
@@ -37,6 +37,7 @@ from simident.claims.verdicts import (
     decide,
     worst,
 )
+from simident.study import Cell, world_k
 
 ID = 7
 TITLE = "Relational linearity and parallel vectors emerge from the process, shared as predicted"
@@ -62,6 +63,13 @@ class Regime:
     depth: int
     batch_size: int
     sweep: tuple  # visibilities of the last attribute (> 0) for W5
+
+
+def _typed(spec: dict):
+    """The validated LanguageSpec of a spec dict written here."""
+    from simident.worlds import spec_from_dict
+
+    return spec_from_dict(spec, source=f"claim 7 world {spec.get('name')!r}")
 
 
 def _spec(**kw) -> dict:
@@ -127,7 +135,7 @@ REGIMES = {"quick": QUICK, "full": FULL, "tiny": TINY}
 
 
 def _regime(ctx: Context) -> Regime:
-    return REGIMES.get(ctx.mode.name, QUICK)
+    return regime_of(REGIMES, ctx.mode, 7)
 
 
 def _with_vis(base: dict, vis: float, tag: str) -> dict:
@@ -153,7 +161,7 @@ def _cell(ctx: Context, reg: Regime, spec: dict) -> Cell:
 
     cfg = TrainConfig(
         model="transformer",
-        d=ctx.world_of(spec).d,
+        d=ctx.world_of(_typed(spec)).d,
         seeds=reg.seeds,
         steps=reg.steps,
         width=reg.width,
@@ -165,7 +173,7 @@ def _cell(ctx: Context, reg: Regime, spec: dict) -> Cell:
         early_stop=True,
         chunk_steps=max(1, reg.steps // 5),
     )
-    return Cell(world=spec, learner=cfg.to_dict())
+    return Cell(world=_typed(spec), learner=cfg)
 
 
 def requests(ctx: Context) -> list:
@@ -192,21 +200,21 @@ class Evidence(ClaimEvidence):
     sweep: list = field(default_factory=list)  # per visibility: σ_k/σ_1, D3, misfit
 
 
-def _status(res: float, band: dict):
+def _status(res: float, band):
     """True (holds) / False (fails) / None (undecided) of a relative residual in a band.
     A band reaching 1 decides nothing: a relative residual of 1 is no fit at all, so such
     a pair cannot tell a failing form from a holding one."""
-    if band["upper"] >= 1.0:
+    if band.upper >= 1.0:
         return None
-    if res <= band["lower"]:
+    if res <= band.lower:
         return True
-    if res > band["upper"]:
+    if res > band.upper:
         return False
     return None
 
 
 def collect(ctx: Context) -> Evidence:
-    from simident.comparison import compare
+    from simident.comparison.api import compare
 
     reg = _regime(ctx)
     rows, sweep = [], []
@@ -215,7 +223,7 @@ def collect(ctx: Context) -> Evidence:
     misfit_at: dict = {}
     swept = f"ask_{reg.base['attributes'][-1]['name']}"
     for label, spec in worlds(reg):
-        w = ctx.world_of(spec)
+        w = ctx.world_of(_typed(spec))
         run = ctx.obtain(w, _cell(ctx, reg, spec), f"claim 7 {label}", save=True)[0]
         agree = agree and all(p.get("agrees", True) for p in w.measured["properties"])
         k = world_k(w)
@@ -237,46 +245,44 @@ def collect(ctx: Context) -> Evidence:
                 "probes": {},
                 "parallel": {},
             }
-            for p in c.to_dict()["properties"]:
-                want = pred[p["name"]].get("predicted")
-                band, sc = p["band"], p["scores"]
-                if p["kind"] == "relational":
-                    res = sc["d3_residual_b"]
+            for p in c.properties:
+                want = pred[p.name].get("predicted")
+                band, sc = p.band, p.scores
+                if p.kind == "relational":
+                    res = sc.distribution_residual[1]
                     st = _status(res, band)
                     d3_n += 1
                     d3_dec += st is not None
                     d3_bad += st is not None and st != want
-                    ver_bad += bool(want) and p["holds_b"] is False
-                    row["queries"][p["name"]] = {
+                    ver_bad += bool(want) and p.holds_b is False
+                    row["queries"][p.name] = {
                         "d3_residual": res,
                         "predicted": want,
                         "status": st,
-                        "rl": p["holds_b"],
+                        "rl": p.holds_b,
                         "agrees": None if st is None else st == want,
                     }
-                elif p["kind"] == "probe":
-                    ver_bad += bool(want) and p["holds_b"] is False
-                    row["probes"][p["name"]] = {
-                        "residual": sc["logit_probe_residual_b"],
+                elif p.kind == "probe":
+                    ver_bad += bool(want) and p.holds_b is False
+                    row["probes"][p.name] = {
+                        "residual": sc.distribution_residual[1],
                         "predicted": want,
-                        "probe": p["holds_b"],
+                        "probe": p.holds_b,
                     }
-                elif p["kind"] == "parallel_unembedding":
-                    dist = p["distribution_level"]
+                elif p.kind == "parallel_unembedding":
+                    dist = p.distribution_level
                     dist_bad += bool(want) and dist is False
-                    pa, pb = p["projected_a"], p["projected_b"]
+                    pa, pb = p.projected
                     proj_bad += pa is not None and pb is not None and pa != pb
-                    a5 = p["a5"]["a"]["guaranteed"] and p["a5"]["b"]["guaranteed"]
-                    a5_bad += bool(want) and a5 and p["holds_b"] is False
-                    row["parallel"][p["name"]] = {
+                    a5 = p.a5[0].guaranteed and p.a5[1].guaranteed
+                    a5_bad += bool(want) and a5 and p.holds_b is False
+                    row["parallel"][p.name] = {
                         "predicted": want,
                         "distribution_level": dist,
                         "projected": pb,
-                        "full": p["holds_b"],
+                        "full": p.holds_b,
                         "a5": bool(a5),
-                        "angle_deg": float(
-                            np.degrees(np.arcsin(min(1.0, sc["parallel_b"]["sin"])))
-                        ),
+                        "angle_deg": float(np.degrees(np.arcsin(min(1.0, sc.parallel[1].sin)))),
                     }
             rows.append(row)
         if label == "visible" or label.startswith("vis="):
@@ -291,9 +297,9 @@ def collect(ctx: Context) -> Evidence:
                 {
                     "visibility": vis,
                     "sigma_k_over_sigma_1": pr["k"]["sigma_k_over_sigma_1"],
-                    "truth_d3": by_name({"properties": w.measured["properties"]})[swept][
-                        "d3_residual"
-                    ],
+                    "truth_d3": next(
+                        q["d3_residual"] for q in w.measured["properties"] if q["name"] == swept
+                    ),
                     "misfit": float(np.mean(mis)) if mis else float("nan"),
                 }
             )
@@ -391,7 +397,7 @@ def checks(ev: Evidence, th: Thresholds) -> list[Check]:
 
 
 def _figure(ctx: Context, ev: Evidence) -> str:
-    from simident.plotting import new_figure, save
+    from simident.util.plotting import new_figure, save
 
     fig, (a, b) = new_figure(1, 2, figsize=(11, 4.2))
     names = sorted({q for r in ev.rows for q in r["queries"]})

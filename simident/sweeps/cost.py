@@ -17,16 +17,12 @@ class CellCost:
 def cell_cost(cell) -> CellCost:
     """The cost of one cell: its world, then its learner on that world (sizes from the
     spec: base contexts times 1 + queries, context plus query length)."""
-    from simident.training import TrainConfig
-    from simident.worlds import WorldSpec
-
-    spec = WorldSpec.from_dict(cell.world, source="world")
+    spec = cell.world
     n = int(spec.n_contexts) * (1 + len(spec.queries))
     m = max(1, int(round(n * (1.0 - float(spec.heldout_fraction)))))
     T = int(spec.context_length) + (int(spec.query_length) if spec.queries else 0)
     V = int(spec.vocab_size)
-    config = TrainConfig.from_dict(cell.learner)
-    config = config.resolved(int(spec.d), sizes={"m": m, "V": V, "T": T})
+    config = cell.learner.resolved(int(spec.d), sizes={"m": m, "V": V, "T": T})
     samples = int(spec.n_samples) if config.loss == "samples" else 0
     cost = train_cost(
         config, n=n, V=V, T=T, m=m, d_star=int(spec.d), n_samples=samples, lanes=config.seeds

@@ -1,4 +1,4 @@
-"""One cell of a sweep through the engine (`simident.cells`): generate its world, obtain
+"""One cell of a sweep through the engine (`simident.study`): generate its world, obtain
 its seeds (from DIR/cache/ or trained in one vmapped program, stored at once), compare
 every pair of seeds (`cells.seed_pair_rows`) → one row per seed pair, plus the cell's
 resolved world and learner (CELL_COLUMNS).
@@ -31,12 +31,12 @@ def evaluate_cell(spec, cell, *, store=None, trainer=None, progress=False):
     """Rows (one per seed pair) and a record of sweep cell `cell`. `store`: the sweep's
     CellStore (None: nothing kept); `trainer(world, config)`: a test double replacing
     training (see `cells.obtain`)."""
-    from simident.cells import Cell, obtain, seed_pair_rows
+    from simident.study import obtain, seed_pair_rows
     from simident.worlds import generate_world
 
     t0 = time.perf_counter()
-    world = generate_world(cell.world)
-    unit = Cell(cell.world, cell.learner)
+    unit = cell.unit()
+    world = generate_world(unit.world)
     results, reused = obtain(world, unit, store=store, trainer=trainer, progress=progress)
     result, config = results[0], unit.config()
     t_train = time.perf_counter() - t0
@@ -45,9 +45,9 @@ def evaluate_cell(spec, cell, *, store=None, trainer=None, progress=False):
     base = {
         "world_id": world.world_id,
         "world_d": world.d,
-        "world_rank_E": int(cell.world["rank_E"]),
-        "world_rank_U": int(cell.world["rank_U"]),
-        "world_k": int(cell.world["k"]),
+        "world_rank_E": int(cell.world.rank_E),
+        "world_rank_U": int(cell.world.rank_U),
+        "world_k": int(cell.world.k),
         "world_V": world.V,
         "n_eval": world.n if ids is None else len(ids),
         "model": config.model,

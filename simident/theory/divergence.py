@@ -155,7 +155,7 @@ def _bound(s, D, pa, x, t, S, mu, kl, mask, fn, gn, an, bn):
     return LAMBDA * u * jnp.sqrt(v) + u * jnp.abs(mu[:, 0]) * kl
 
 
-LAMBDA = 1.0  # standard deviations of the rounding model taken as the bound
+LAMBDA = 3.0  # standard deviations of the rounding model taken as the bound
 RHO = 1e-6  # the fast pass's KL is kept where its bound is ≤ RHO·KL
 AMP = 4.0  # r_p sums kept where the one-pass variance form amplifies errors ≤ AMP×
 

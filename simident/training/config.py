@@ -7,10 +7,10 @@ run.json stores the resolved config, so a run is reproducible from its record al
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 
-from simident.errors import SimidentError
 from simident.models import MODELS
+from simident.util.errors import SimidentError
 
 LOSSES = ("population", "samples", "sequences", "exact")
 # losses at every position of token sequences in one causal pass (process worlds, sequences.py)
@@ -44,40 +44,100 @@ MODEL_DEFAULTS = {
 }
 
 
+def _opt(default, doc: str, choices: tuple | None = None, *, cli: bool = True, metavar=None):
+    """A TrainConfig field with its documentation: `simident train` makes an option of
+    every field with cli=True from these (one place to add an option)."""
+    meta = {"doc": doc, "choices": choices, "cli": cli, "metavar": metavar}
+    return field(default=default, metadata=meta)
+
+
 @dataclass(frozen=True, kw_only=True)
 class TrainConfig:
-    """Settings of one training run (all seeds share them)."""
+    """Settings of one training run (all seeds share them); each field's documentation
+    is in its metadata (`_opt`), which is also its `simident train` option's help."""
 
-    model: str = "table"  # "table" | "transformer"
-    d: int | None = None  # representation dimension; None: the world's d
-    seeds: int = 4  # independent initialisations, trained in one program
-    seed_offset: int = 0  # seeds are seed_offset .. seed_offset + seeds - 1
-    steps: int | None = None  # optimiser steps; None: per-model default
-    lr: float | None = None  # peak learning rate; None: per-model default
-    weight_decay: float = 0.0  # decoupled weight decay on weight matrices (not biases, norms)
-    init_scale: float = 1.0  # multiplier of the model's standard initialisation
-    batch_size: int | None = None  # contexts per step; 0: all (full batch); None: auto (cost.py)
-    optimizer: str = "adamw"  # "adamw" | "sgd" (momentum 0.9, coupled L2 decay)
-    schedule: str = "cosine"  # "cosine" (decay to final_lr_frac·lr) | "constant"
-    warmup: int | None = None  # linear warm-up steps; None: min(100, steps // 10)
-    final_lr_frac: float = 0.01  # cosine schedule ends at this fraction of lr
-    b2: float = 0.99  # Adam second-moment decay
-    loss: str = "population"  # "population": CE to exact p*; "samples": CE to sampled tokens
-    # "sequences": next-token NLL at every position of the world's sampled sequences;
-    # "exact": KL to p* at every position of the sequences whose prefixes are the contexts
-    data: str = "independent"  # loss "samples": "independent" draws per seed, or "shared"
-    bootstrap: int = 4  # loss "samples": refits B of the parametric bootstrap of ν̂ (0: none)
-    bootstrap_start: str = "cold"  # refits start from a fresh init ("cold") or the model
-    bootstrap_steps: int | None = None  # steps of each refit; None: steps (warm: steps // 4)
-    depth: int = 2  # transformer blocks
-    width: int = 64  # transformer residual width
-    heads: int = 4  # attention heads (must divide width)
-    mlp_ratio: int = 4  # MLP hidden width / width
-    chunk_steps: int = 0  # steps per compiled chunk (progress, divergence check); 0: ~steps/20
-    lane_group: int = 0  # lanes vmapped together, groups run in turn; 0: auto (see loop.py)
-    stop_on_divergence: bool = True  # raise TrainingDiverged; False: mark the seed, go on
-    val_fraction: float = 0.0  # share of each context's sampled tokens held out (loss "samples")
-    early_stop: bool = False  # keep each lane's parameters of its best validation chunk
+    model: str = _opt(
+        "table",
+        "table: one free embedding per context; transformer: causal transformer over the "
+        "context's tokens",
+        MODELS,
+    )
+    d: int | None = _opt(None, "representation dimension (≥ 1; required without --config)")
+    seeds: int = _opt(4, "independent initialisations, one program (default {default})")
+    seed_offset: int = _opt(0, "first seed; seeds are OFFSET..OFFSET+N-1 (default 0)")
+    steps: int | None = _opt(None, "optimiser steps ({per_model})")
+    lr: float | None = _opt(None, "peak learning rate (see --steps)")
+    weight_decay: float = _opt(
+        0.0, "decoupled weight decay on weight matrices, not biases or norms (default {default:g})"
+    )
+    init_scale: float = _opt(
+        1.0, "multiplier of the model's standard initialisation (default {default:g})"
+    )
+    batch_size: int | None = _opt(
+        None,
+        "training contexts per step, 0 = all (default: full batch unless one step would not "
+        "fit in cache/memory, then a minibatch; see --dry-run)",
+    )
+    optimizer: str = _opt(
+        "adamw", "adamw, or sgd (momentum 0.9, coupled L2 decay) (default {default})", OPTIMIZERS
+    )
+    schedule: str = _opt(
+        "cosine",
+        "learning-rate schedule after warm-up: cosine (decay to final_lr_frac·lr) or constant "
+        "(default {default})",
+        SCHEDULES,
+    )
+    warmup: int | None = _opt(None, "linear warm-up steps; None: min(100, steps // 10)", cli=False)
+    final_lr_frac: float = _opt(0.01, "cosine schedule ends at this fraction of lr", cli=False)
+    b2: float = _opt(0.99, "Adam second-moment decay", cli=False)
+    loss: str = _opt(
+        "population",
+        "population: cross-entropy to the exact p*; samples: to the world's sampled next "
+        "tokens; process worlds: sequences = next-token NLL at every position of the sampled "
+        "sequences, exact = KL to p* at every position (default {default})",
+        LOSSES,
+    )
+    data: str = _opt(
+        "independent",
+        "--loss samples: independent = each seed draws its own samples from p* (as many per "
+        "context as the world's data.npz holds), shared = every seed fits the world's one "
+        "sample set (default {default}; see docs/train.md)",
+        DATA_MODES,
+    )
+    bootstrap: int = _opt(
+        4,
+        "--loss samples: refits of the parametric bootstrap of each seed's noise level ν̂, "
+        "stored in its seed file for compare (default {default}; 0: none)",
+        metavar="B",
+    )
+    bootstrap_start: str = _opt(
+        "cold",
+        "cold: each refit repeats the training recipe from a fresh initialisation; warm: it "
+        "starts from the trained model (cheaper; default {default})",
+        BOOTSTRAP_STARTS,
+    )
+    bootstrap_steps: int | None = _opt(
+        None,
+        "optimiser steps of each bootstrap refit (default: --steps, or steps // 4 with "
+        "--bootstrap-start warm)",
+    )
+    depth: int = _opt(2, "transformer blocks ({default})")
+    width: int = _opt(64, "transformer residual width ({default})")
+    heads: int = _opt(4, "attention heads, must divide width ({default})")
+    mlp_ratio: int = _opt(4, "MLP hidden width / width", cli=False)
+    chunk_steps: int = _opt(
+        0, "steps between validations, progress updates and divergence checks (0: ~steps/20)"
+    )
+    lane_group: int = _opt(0, "lanes vmapped together, groups run in turn; 0: auto", cli=False)
+    stop_on_divergence: bool = _opt(
+        True, "raise TrainingDiverged; False: mark the seed, go on", cli=False
+    )
+    val_fraction: float = _opt(
+        0.0,
+        "share of each context's sampled tokens (--loss samples) or of the sequences (--loss "
+        "sequences) held out for a validation NLL (default 0)",
+    )
+    early_stop: bool = _opt(False, "keep each seed's parameters of its best validation chunk")
 
     def __post_init__(self):
         self._check_choice("model", MODELS)
