@@ -289,8 +289,15 @@ def _run(fac: Factors, ids, weighted: bool, chunk: int | None, fast: bool, repor
     form) are recomputed with float64 products. Else float64 products for all."""
     if not fast:
         return _products(fac, ids, weighted, chunk, fast=False)
-    *cols, beta = _products(fac, ids, weighted, chunk, fast=True)
-    redo = ~(np.isfinite(beta) & (beta <= RHO * cols[0]))  # anything uncertified
+    probe = ids[: min(len(ids), PROBE)]  # the fast pass only pays if it certifies most
+    *cols, beta = _products(fac, probe, weighted, chunk, fast=True)
+    if len(probe) < len(ids) and _uncertified(cols[0], beta).mean() > 0.5:
+        if report is not None:
+            report.update(contexts=int(len(ids)), recomputed=int(len(ids)), probe=len(probe))
+        return _products(fac, ids, weighted, chunk, fast=False)
+    if len(probe) < len(ids):
+        *cols, beta = _products(fac, ids, weighted, chunk, fast=True)
+    redo = _uncertified(cols[0], beta)
     if report is not None:
         report.update(contexts=int(len(ids)), recomputed=int(redo.sum()))
     if redo.any():
@@ -298,6 +305,14 @@ def _run(fac: Factors, ids, weighted: bool, chunk: int | None, fast: bool, repor
         for col, new in zip(cols, again, strict=True):
             col[redo] = new
     return cols
+
+
+PROBE = 256  # contexts the fast pass tries first; above half uncertified: float64 for all
+
+
+def _uncertified(kl, beta):
+    """Contexts the fast pass cannot certify: β not finite or above RHO·KL."""
+    return ~(np.isfinite(beta) & (beta <= RHO * kl))
 
 
 def _products(fac: Factors, ids, weighted: bool, chunk: int | None, fast: bool):
