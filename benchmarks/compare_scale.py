@@ -77,6 +77,8 @@ def _bare_matmul(Fa, Ga, Fb, Gb) -> float:
 
 def _split(Fa, Ga, Fb, Gb, tol) -> dict:
     """Identification alone and the KL pass alone (second calls), and the bare matmul."""
+    import numpy as np
+
     from simident.theory import divergence
     from simident.theory.equivalence import compare_models, compress
 
@@ -88,14 +90,22 @@ def _split(Fa, Ga, Fb, Gb, tol) -> dict:
     fac = divergence.factors(Fa, Ga, Fb, Gb, c.RF, c.RG)
     divergence.kl_pass(fac, ids=range(min(64, len(Fa))))  # compiles
     t2 = time.perf_counter()
-    kl = divergence.kl_pass(fac)[0]
+    report = {}
+    kl = divergence.kl_pass(fac, report=report)[0]
     t3 = time.perf_counter()
     bare = _bare_matmul(Fa, Ga, Fb, Gb)
+    sub = np.arange(0, len(Fa), max(1, len(Fa) // 2048))  # the float64-products pass alone
+    divergence.kl_pass(fac, ids=sub[:64], fast=False)  # compiles
+    t4 = time.perf_counter()
+    divergence.kl_pass(fac, ids=sub, fast=False)
+    t5 = time.perf_counter()
     return {
         "identification_s": round(t1 - t0, 3),
         "kl_pass_s": round(t3 - t2, 3),
         "bare_f32_matmul_s": round(bare, 3),
         "kl_pass_over_bare_matmul": round((t3 - t2) / bare, 2),
+        "recomputed_float64": report.get("recomputed", 0),
+        "float64_pass_over_bare_matmul": round((t5 - t4) * len(Fa) / len(sub) / bare, 2),
         "difference_rank": fac.rank,
         "kl_max_pass": float(kl.max()),
     }

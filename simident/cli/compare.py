@@ -125,16 +125,13 @@ def _kl_contexts(value):
     return n
 
 
-# float64 copies of F and G the comparison holds at once (inputs, centred, canonical
-# coordinates, maps): a rough upper count, used only to refuse hopeless inputs early
-COPIES = 6
-
-
 def _check_headers(path_a, path_b) -> None:
     """From the two files' headers alone (nothing materialised): matching n and V, and a
     comparison whose float64 arrays fit in this machine's memory."""
+    import numpy as np
+
     from simident.util.integrity import check_readable, members
-    from simident.util.memory import check_fits
+    from simident.util.memory import check_fits, compare_bytes
 
     shapes = []
     for path in (path_a, path_b):
@@ -142,18 +139,18 @@ def _check_headers(path_a, path_b) -> None:
         if not zipfile.is_zipfile(path):
             return  # refused by Model.load with its own message
         heads = members(path)
-        F, G = heads.get("F", ((),))[0], heads.get("G", ((),))[0]
+        (F, fdt), (G, _) = (heads.get(k, ((), np.dtype(np.float64)))[:2] for k in "FG")
         if len(F) != 2 or len(G) != 2:
             return  # refused by Model.load (missing or not 2-D)
-        shapes.append((F, G))
-    (Fa, Ga), (Fb, Gb) = shapes
+        shapes.append((F, G, fdt.itemsize))
+    (Fa, Ga, size_a), (Fb, Gb, size_b) = shapes
     if Fa[0] != Fb[0]:
         raise SimidentError(f"{path_b}: F has n={Fb[0]} contexts but {path_a} has n={Fa[0]}")
     if Ga[0] != Gb[0]:
         raise SimidentError(f"{path_b}: G has V={Gb[0]} tokens but {path_a} has V={Ga[0]}")
     n, V = Fa[0], Ga[0]
     check_fits(
-        COPIES * 8 * (n + V) * (Fa[1] + Fb[1]),
+        compare_bytes(n, V, Fa[1], Fb[1], max(size_a, size_b)),
         f"comparing {path_a} and {path_b} (n={n}, V={V}, d={Fa[1]} and {Fb[1]})",
         "the models (fewer contexts, a smaller vocabulary or dimension)",
     )

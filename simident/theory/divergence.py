@@ -135,6 +135,85 @@ def _rows(Fa, Ga, A, B, mask, weighted: bool, dt=jnp.float32):
     return kl, num, den
 
 
+def _bound(s, D, pa, x, t, S, mu, kl, mask, fn, gn, an, bn):
+    """Bound on |KL₃₂ − KL| from the float32 products (probabilistic rounding model,
+    Higham & Mary 2019: rounding errors independent, mean zero). The computed ℓ_a(y)
+    and D(y) carry errors of standard deviation ≤ u·√(d+2)‖F_i‖‖Ḡ_y‖ (plus u·|ℓ_a − max|
+    from exp's argument) and ≤ u·√(r+2)‖A_i‖‖B_y‖ (plus u|D|); to first order
+    δKL = Σ_y p_a(y)(r_y − 1 − x_y) δℓ_a(y) + Σ_y (p_a − p_b)(y) δD(y), r = p_b/p_a, and
+    the mean E_pa D (f32 block sums, then rounded) moves KL by KL·δμ. The bound is LAMBDA
+    standard deviations of that sum of independent terms plus u·|μ|·KL."""
+    u = float(np.finfo(np.float32).eps) / 2
+    w = 1.0 / (1.0 + S)[:, None]
+    Sc = S.astype(pa.dtype)[:, None]
+    c1 = (t - Sc * pa * (1.0 + x)) * w  # p_a (r − 1 − x), t = p_a(e^x − 1 − x): no cancellation
+    c2 = (Sc * pa - pa * x - t) * w  # p_a − p_b
+    a = fn[:, None] * gn[None, :] + jnp.abs(s) + 4.0
+    b = an[:, None] * bn[None, :] + jnp.abs(D)
+    c3 = 3.0 * pa * jnp.abs(D) * kl.astype(pa.dtype)[:, None]
+    (v,) = _bsum(jnp.where(mask, (c1 * a) ** 2 + (c2 * b) ** 2 + c3**2, 0.0))
+    return LAMBDA * u * jnp.sqrt(v) + u * jnp.abs(mu[:, 0]) * kl
+
+
+LAMBDA = 3.0  # standard deviations of the rounding model taken as the bound
+RHO = 1e-6  # the fast pass's KL is kept where its bound is ≤ RHO·KL
+AMP = 4.0  # r_p sums kept where the one-pass variance form amplifies errors ≤ AMP×
+
+
+def _fast_rows(Fa, Ga, A, B, mask, fn, gn, an, bn, weighted: bool):
+    """The float32-products pass: KL (and the r_p sums) per row and the KL's error bound
+    (`_bound`; inf where the float32 form cannot be trusted). x = E_pa D − D is centred
+    under p_a (E_pa x = 0 exactly), so the r_p sums take one pass: Σ p̄(x − E_p̄ x)² =
+    E_p̄ x² − (E_p̄ x)², likewise for z = ℓ̄ − E_pa ℓ̄, with p̄ = ½(p_a(1 + w) + q w),
+    q = p_a(e^x − 1), w = 1/(1 + S); rows where that cancels by more than AMP× are
+    marked for the float64 recompute."""
+    f32 = jnp.float32
+    hp = jax.lax.Precision.HIGHEST
+    la = jnp.where(mask, jnp.dot(Fa, Ga.T, precision=hp), -jnp.inf)
+    D = jnp.where(mask, jnp.dot(A, B.T, precision=hp), 0.0)
+    hi = jnp.max(la, -1, keepdims=True)
+    sa = jnp.where(mask, la - hi, 0.0)
+    e = jnp.where(mask, jnp.exp(sa), 0.0)
+    z, eD, es = _bsum(e, e * D, e * sa)
+    mu, ms = eD / z, es / z  # float64
+    mu32 = mu.astype(f32)
+    x = (mu32[:, None] - D) + (mu - mu32.astype(mu.dtype)).astype(f32)[:, None]
+    pa = e / z.astype(f32)[:, None]
+    lpa = jnp.where(mask, sa - jnp.log(z).astype(f32)[:, None], 0.0)
+    t, q = _t(x, x, lpa, pa, mask, jnp.max(jnp.abs(x)))
+    (S,) = _bsum(t)
+    kl = jnp.log1p(S)
+    ok = jnp.isfinite(S) & (S < S_MAX)
+    beta = _bound(sa, D, pa, x, t, S, mu[:, None], kl, mask, fn, gn, an, bn)
+    beta = jnp.where(ok, beta, jnp.inf)
+    if not weighted:
+        return kl, beta
+    w64 = 1.0 / (1.0 + S)
+    qw = q * w64.astype(f32)[:, None]
+    zc = jnp.where(mask, (sa - ms.astype(f32)[:, None]) + 0.5 * x, 0.0)  # ℓ̄ − E_pa ℓ̄
+    sums = _bsum(pa * x * x, qw * x * x, qw * x, pa * zc * zc, qw * zc * zc, qw * zc)
+    ax2, qx2, qx, az2, qz2, qz = sums
+    ex2, ex = 0.5 * (ax2 * (1.0 + w64) + qx2), 0.5 * qx  # E_p̄ x², E_p̄ x (E_pa x = 0)
+    ez2, ez = 0.5 * (az2 * (1.0 + w64) + qz2), 0.5 * qz
+    num, den = ex2 - ex * ex, ez2 - ez * ez
+    tame = (num * AMP >= ex2) & (den * AMP >= ez2)
+    # their rounding-model bounds: δΣ p̄ f² ≈ Σ 2 p̄ f δf, δx ~ u·b, δz ~ u·(a + b/2)
+    u = float(np.finfo(np.float32).eps) / 2
+    pbar = 0.5 * (pa * (1.0 + w64.astype(f32)[:, None]) + qw)
+    a = fn[:, None] * gn[None, :] + jnp.abs(sa) + 4.0
+    b = an[:, None] * bn[None, :] + jnp.abs(D)
+    vx, vz = _bsum(*(jnp.where(mask, (pbar * f * g) ** 2, 0.0) for f, g in ((x, b), (zc, a + b))))
+    ok_num = 2 * LAMBDA * u * jnp.sqrt(vx) <= RHO * num
+    ok_den = 2 * LAMBDA * u * jnp.sqrt(vz) <= RHO * den
+    tame = tame & ((num == 0) | ok_num) & ((den == 0) | ok_den)
+    return kl, jnp.maximum(num, 0.0), jnp.maximum(den, 0.0), jnp.where(tame, beta, jnp.inf)
+
+
+@partial(jax.jit, static_argnames=("weighted",))
+def _fast_chunk(Fa, Ga, A, B, mask, fn, gn, an, bn, weighted):
+    return _fast_rows(Fa, Ga, A, B, mask, fn, gn, an, bn, weighted)
+
+
 @partial(jax.jit, static_argnames=("weighted", "dt"))
 def _chunk(Fa, Ga, A, B, mask, weighted, dt):
     return _rows(Fa, Ga, A, B, mask, weighted, dt)
@@ -204,45 +283,102 @@ def _padded(X, rows: int, cols: int, dtype):
     return out
 
 
-def _run(fac: Factors, ids, weighted: bool, chunk: int | None, dtype=np.float32):
-    """The pass over contexts `ids`: products in `products`, the rest in `dtype`."""
-    products = np.float64
+def _run(fac: Factors, ids, weighted: bool, chunk: int | None, fast: bool, report=None):
+    """The pass over contexts `ids`. `fast`: float32 products with a bound per context
+    (`_bound`); the contexts whose bound exceeds RHO·KL (or that overflow the float32
+    form) are recomputed with float64 products. Else float64 products for all."""
+    if not fast:
+        return _products(fac, ids, weighted, chunk, fast=False)
+    probe = ids[: min(len(ids), PROBE)]  # the fast pass only pays if it certifies most
+    *cols, beta = _products(fac, probe, weighted, chunk, fast=True)
+    if len(probe) < len(ids) and _uncertified(cols[0], beta).mean() > 0.5:
+        if report is not None:
+            report.update(contexts=int(len(ids)), recomputed=int(len(ids)), probe=len(probe))
+        return _products(fac, ids, weighted, chunk, fast=False)
+    if len(probe) < len(ids):
+        *cols, beta = _products(fac, ids, weighted, chunk, fast=True)
+    redo = _uncertified(cols[0], beta)
+    if report is not None:
+        report.update(contexts=int(len(ids)), recomputed=int(redo.sum()))
+    if redo.any():
+        again = _products(fac, ids[redo], weighted, chunk, fast=False)
+        for col, new in zip(cols, again, strict=True):
+            col[redo] = new
+    return cols
+
+
+PROBE = 256  # contexts the fast pass tries first; above half uncertified: float64 for all
+
+
+def _uncertified(kl, beta):
+    """Contexts the fast pass cannot certify: β not finite or above RHO·KL."""
+    return ~(np.isfinite(beta) & (beta <= RHO * kl))
+
+
+def _products(fac: Factors, ids, weighted: bool, chunk: int | None, fast: bool):
+    """One pass over `ids` with float32 (`fast`, the bound per context last) or float64
+    products."""
     V, da = fac.Ga.shape
     Vp, dp, rp = _ceil(V, BLOCK), _ceil(da, 32), _ceil(fac.rank, 32)  # few distinct shapes
     c = chunk or _pow2_at_most(max(2**19 // Vp, 8))  # small blocks stay in cache
     c = max(1, min(c, 1 << (max(len(ids), 1) - 1).bit_length()))
-    Ga = jnp.asarray(_padded(fac.Ga, Vp, dp, products))
-    B = jnp.asarray(_padded(fac.B, Vp, rp, products))
+    dtype = np.float32 if fast else np.float64
+    Ga = jnp.asarray(_padded(fac.Ga, Vp, dp, dtype))
+    B = jnp.asarray(_padded(fac.B, Vp, rp, dtype))
     mask = jnp.asarray(np.arange(Vp) < V)
+    if fast:
+        gn = jnp.asarray(_padded(np.linalg.norm(fac.Ga, axis=1)[:, None], Vp, 1, dtype)[:, 0])
+        bn = jnp.asarray(_padded(np.linalg.norm(fac.B, axis=1)[:, None], Vp, 1, dtype)[:, 0])
     outs = []
     for i in range(0, len(ids), c):
         rows = ids[i : i + c]
-        Fa = _padded(np.asarray(fac.Fa[rows], np.float64), c, dp, products)
-        A = _padded(fac.A(rows), c, rp, products)
-        outs.append(_chunk(jnp.asarray(Fa), Ga, jnp.asarray(A), B, mask, weighted, dtype))
-    cols = [np.concatenate([np.asarray(o[j]) for o in outs]) for j in range(len(outs[0]))]
-    return [col[: len(ids)] for col in cols]
+        Fa64, A64 = np.asarray(fac.Fa[rows], np.float64), fac.A(rows)
+        Fa, A = _padded(Fa64, c, dp, dtype), _padded(A64, c, rp, dtype)
+        Fa, A = jnp.asarray(Fa), jnp.asarray(A)
+        if fast:
+            fn = np.sqrt((da + 2.0) / 3.0) * np.linalg.norm(Fa64, axis=1)
+            an = np.sqrt((fac.rank + 2.0) / 3.0) * np.linalg.norm(A64, axis=1)
+            fn, an = (jnp.asarray(_padded(v[:, None], c, 1, dtype)[:, 0]) for v in (fn, an))
+            outs.append(_fast_chunk(Fa, Ga, A, B, mask, fn, gn, an, bn, weighted))
+        else:
+            outs.append(_chunk(Fa, Ga, A, B, mask, weighted, np.float32))
+    cols = [
+        np.concatenate([np.asarray(o[j]) for o in outs])[: len(ids)] for j in range(len(outs[0]))
+    ]
+    return cols
 
 
-def kl_pass(fac: Factors, ids=None, weighted: bool = True, chunk: int | None = None):
+def kl_pass(
+    fac: Factors,
+    ids=None,
+    weighted: bool = True,
+    chunk: int | None = None,
+    fast: bool = True,
+    report: dict | None = None,
+):
     """(kl, num, den) per context of `ids` (all contexts by default), numpy float64;
-    (kl,) without `weighted`."""
+    (kl,) without `weighted`. `fast`: the float32-products pass, contexts it cannot
+    certify to RHO·KL recomputed with float64 products (`_run`; `report` receives
+    how many)."""
     n = int(np.shape(fac.Fa)[0])
     ids = np.arange(n) if ids is None else np.asarray(ids, dtype=np.int64)
     if ids.size == 0:
         return tuple(np.zeros(0) for _ in range(3 if weighted else 1))
     with jax.enable_x64(True):
-        return tuple(_run(fac, ids, weighted, chunk))
+        return tuple(
+            np.asarray(c, np.float64) for c in _run(fac, ids, weighted, chunk, fast, report)
+        )
 
 
-def kl_terms(Fa, Ga, Fb, Gb, chunk: int | None = None, weighted: bool = True):
+def kl_terms(Fa, Ga, Fb, Gb, chunk: int | None = None, weighted: bool = True, fast: bool = True):
     """Per context: KL(p_a ‖ p_b) in nats, and (with `weighted`) the two sums behind r_p,
     Σ_y p̄ (δ − E_p̄ δ)² and Σ_y p̄ (ℓ̄ − E_p̄ ℓ̄)² with p̄ = (p_a + p_b)/2, δ = ℓ_a − ℓ_b,
     ℓ̄ = (ℓ_a + ℓ_b)/2; numpy float64 arrays, chunk by chunk (never n×V numbers)."""
     from simident.theory.tallqr import compress
 
     c = compress(Fa, Ga, Fb, Gb)
-    return kl_pass(factors(Fa, Ga, Fb, Gb, c.RF, c.RG), weighted=weighted, chunk=chunk)
+    fac = factors(Fa, Ga, Fb, Gb, c.RF, c.RG)
+    return kl_pass(fac, weighted=weighted, chunk=chunk, fast=fast)
 
 
 def kl_per_context(Fa, Ga, Fb, Gb, chunk: int | None = None):

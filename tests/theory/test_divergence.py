@@ -3,15 +3,17 @@ the row-block thin QR it and the identification rest on (`simident.theory.tallqr
 
 from __future__ import annotations
 
+import jax
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from simident.theory import constructors as C
+from simident.theory import divergence
 from simident.theory.divergence import kl_terms
 from simident.theory.equivalence import compare_models
-from simident.theory.tallqr import stacked_r
+from simident.theory.tallqr import compress, stacked_r
 
 from ._models import SEEDS
 
@@ -67,6 +69,27 @@ def test_kl_and_rp_sums_agree_with_the_dense_float64_reference(pair):
         assert rp == pytest.approx(np.sqrt(ref[1].sum() / ref[2].sum()), rel=1e-6)
 
 
+@given(pair=pairs(), f32=st.booleans())
+def test_fast_pass_error_is_within_its_bound_and_float64_pass_agrees(pair, f32):
+    """The float32-products pass: in every context its KL is within its own bound β of
+    the dense float64 value, and where β ≤ RHO·KL (kept) its r_p sums are within 2e-6;
+    the float64-products pass (what uncertified contexts get) agrees to 1e-6 on all."""
+    if f32:
+        pair = tuple(x.astype(np.float32) for x in pair)
+    c = compress(*pair)
+    fac = divergence.factors(*pair, c.RF, c.RG)
+    ids = np.arange(pair[0].shape[0])
+    with jax.enable_x64(True):
+        kl, num, den, beta = divergence._products(fac, ids, True, None, fast=True)
+    ref = dense_reference(*(np.asarray(x, np.float64) for x in pair))
+    assert np.all(~(np.abs(kl - ref[0]) > beta + 1e-30))  # inf β: not certified
+    kept = ~divergence._uncertified(kl, beta)
+    for got, want in zip((num, den), ref[1:], strict=True):
+        np.testing.assert_allclose(got[kept], want[kept], rtol=2e-6, atol=1e-30)
+    slow = divergence.kl_pass(fac, fast=False)
+    np.testing.assert_allclose(slow[0], ref[0], rtol=1e-6, atol=1e-30)
+
+
 @given(seed=SEEDS, d=st.integers(1, 8), f32=st.booleans())
 def test_exactly_equivalent_pairs_report_kl_below_1e12(seed, d, f32):
     """An E6 transform of a model: KL ≤ 1e-12 in every context (float64 inputs: D = 0),
@@ -92,3 +115,20 @@ def test_row_block_qr_gives_the_r_of_one_qr(rows):
     assert R.shape == (5, 5)
     np.testing.assert_allclose(np.tril(R, -1), 0.0, atol=1e-12)
     np.testing.assert_allclose(R.T @ R, X.T @ X, rtol=1e-12, atol=1e-9)
+
+
+@pytest.mark.parametrize("scale", [1.0, 20.0])
+def test_more_contexts_than_the_probe_agree_whichever_pass_runs(scale):
+    """Above PROBE contexts the fast pass runs on all of them (most certified, scale 1)
+    or the float64 pass does (most uncertified, logit scale ×20); either way every
+    context agrees with the dense float64 reference to 1e-6."""
+    rng = np.random.default_rng(7)
+    n, V, d = divergence.PROBE + 44, 40, 5
+    Fa, Ga = scale * rng.normal(size=(n, d)), rng.normal(size=(V, d)) / np.sqrt(d)
+    Fb, Gb = Fa + 1e-2 * scale * rng.normal(size=(n, d)), Ga + 1e-2 * rng.normal(size=(V, d))
+    c = compress(Fa, Ga, Fb, Gb)
+    report = {}
+    got = divergence.kl_pass(divergence.factors(Fa, Ga, Fb, Gb, c.RF, c.RG), report=report)
+    assert report["contexts"] == n and 0 <= report["recomputed"] <= n
+    for g, w in zip(got, dense_reference(Fa, Ga, Fb, Gb), strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-30)
