@@ -130,8 +130,9 @@ def _check_headers(path_a, path_b) -> None:
     comparison whose float64 arrays fit in this machine's memory."""
     import numpy as np
 
+    from simident.comparison.memory import compare_bytes
     from simident.util.integrity import check_readable, members
-    from simident.util.memory import check_fits, compare_bytes
+    from simident.util.memory import check_fits
 
     shapes = []
     for path in (path_a, path_b):

@@ -1,4 +1,4 @@
-"""compare's memory estimate (`simident.util.memory.compare_bytes`): the inputs in their own
+"""compare's memory estimate (`simident.comparison.memory.compare_bytes`): the inputs in their own
 dtype plus O((rows + V)·d) float64, never n×V or n-sized float64 copies."""
 
 from __future__ import annotations
@@ -6,7 +6,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simident.util.memory import MEMORY_FRACTION, compare_bytes
+from simident.comparison.memory import compare_bytes
+from simident.util.memory import MEMORY_FRACTION
 
 
 def test_real_model_scale_float32_inputs_fit_this_machine_class():
