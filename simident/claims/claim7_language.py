@@ -94,7 +94,7 @@ QUICK = Regime(
         "n_sequences": 8000,
     },
     seeds=3,
-    steps=800,
+    steps=500,
     width=32,
     depth=1,
     batch_size=128,

@@ -20,6 +20,8 @@ def cell_cost(cell) -> CellCost:
     from simident.training import TrainConfig
     from simident.worlds import WorldSpec
 
+    if cell.world.get("kind", "planted") != "planted":
+        return _process_cost(cell)
     spec = WorldSpec.from_dict(cell.world, source="world")
     n = int(spec.n_contexts) * (1 + len(spec.queries))
     m = max(1, int(round(n * (1.0 - float(spec.heldout_fraction)))))
@@ -33,3 +35,23 @@ def cell_cost(cell) -> CellCost:
     )
     memory = world_memory_bytes(spec) + cost.memory_bytes
     return CellCost(memory, cost.line())
+
+
+def _process_cost(cell) -> CellCost:
+    """A process world's cell: its spec's bound on the contexts (every prefix distinct,
+    plus s ⊕ q), contexts of length + 2 tokens, the corpus as training sequences."""
+    from simident.sweeps.grid import world_dims
+    from simident.training import TrainConfig
+    from simident.worlds.process_spec import spec_from_dict
+
+    spec = spec_from_dict(cell.world, source="world")
+    n, V = int(spec.max_contexts()), int(spec.vocab_size)
+    T = int(spec.length) + (2 if spec.kind == "language" else 0)
+    k, d = world_dims(cell.world)
+    config = TrainConfig.from_dict(cell.learner)
+    m = n
+    if config.per_position:
+        m = max(1, int(spec.n_sequences)) if spec.kind == "language" else m
+    config = config.resolved(d, sizes={"m": m, "V": V, "T": T})
+    cost = train_cost(config, n=n, V=V, T=T, m=m, d_star=d, n_samples=0, lanes=config.seeds)
+    return CellCost(int(spec.memory_bytes()) + cost.memory_bytes, cost.line())

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from dataclasses import dataclass
 
 from simident.errors import SimidentError
@@ -45,9 +46,29 @@ class Cell:
         }
 
 
+ATTR_PATH = re.compile(r"^attributes\[(\d+)\]\.(\w+)$")
+
+
+def _set_key(out: dict, key: str, value) -> None:
+    """out[key] = value; `attributes[i].field` (a language world's attribute i, e.g. its
+    visibility) sets that field of the i-th [[attributes]] table."""
+    m = ATTR_PATH.match(key)
+    if m is None:
+        out[key] = value
+        return
+    i, fld = int(m.group(1)), m.group(2)
+    attrs = [dict(a) for a in out.get("attributes", [])]
+    if i >= len(attrs):
+        raise SimidentError(f"{key}: the world has {len(attrs)} [[attributes]] tables")
+    attrs[i][fld] = value
+    out["attributes"] = attrs
+
+
 def world_dict(base: dict, swept: dict) -> dict:
-    """The complete world spec dict of a cell (validated by WorldSpec)."""
-    from simident.worlds import WorldSpec, example_spec
+    """The complete world spec dict of a cell (validated by its kind's spec: planted
+    WorldSpec, language or hmm)."""
+    from simident.worlds import example_spec
+    from simident.worlds.process_spec import spec_from_dict
 
     explicit = {k: v for k, v in base.items() if k != "example"}
     out = {}
@@ -55,9 +76,26 @@ def world_dict(base: dict, swept: dict) -> dict:
         out = example_spec(base["example"]).to_dict()
         if any(r in swept for r in RANK_KEYS) and "k" not in swept and "k" not in explicit:
             out.pop("k", None)
-    out.update(explicit)
-    out.update(swept)
-    return WorldSpec.from_dict(out, source="world").to_dict()
+    for key, value in [*explicit.items(), *swept.items()]:
+        _set_key(out, key, value)
+    return spec_from_dict(out, source="world").to_dict()
+
+
+def world_dims(world: dict) -> tuple[int, int]:
+    """(k, d) of a cell's world before it is generated: the planted spec's, or for a
+    process world W1's k from the parameters of its first draw (language; the truth is
+    minimal, d = k) or the largest possible rank V − 1 (hmm: L* is only numerically
+    low-rank)."""
+    kind = world.get("kind", "planted")
+    if kind == "planted":
+        return int(world["k"]), int(world["d"])
+    if kind == "hmm":
+        return int(world["vocab_size"]) - 1, int(world["vocab_size"]) - 1
+    from simident.worlds.language import predicted_k
+    from simident.worlds.process_spec import spec_from_dict
+
+    k = predicted_k(spec_from_dict(world, source="world"))
+    return k, k
 
 
 def learner_dict(base: dict, swept: dict, world: dict, seeds: int) -> dict:
@@ -67,15 +105,16 @@ def learner_dict(base: dict, swept: dict, world: dict, seeds: int) -> dict:
 
     kw = {**base, **swept}
     d_expr = kw.get("d", "d")
-    kw["d"] = parse_dim(d_expr, k=int(world["k"]), d=int(world["d"]))
-    if isinstance(kw["d"], int) and kw["d"] < int(world["k"]):
+    k, d = world_dims(world)
+    kw["d"] = parse_dim(d_expr, k=k, d=d)
+    if isinstance(kw["d"], int) and kw["d"] < k:
         raise SimidentError(
-            f"learner d = {kw['d']} lies below the world's k = {world['k']}: its seeds "
+            f"learner d = {kw['d']} lies below the world's k = {k}: its seeds "
             'cannot be compared at the world\'s k (use d ≥ k, e.g. d = "k")'
         )
     kw["seeds"] = seeds
     kw["seed_offset"] = 0
-    cfg = TrainConfig.from_dict(kw).resolved(int(world["d"]))
+    cfg = TrainConfig.from_dict(kw).resolved(d)
     return cfg.to_dict()
 
 

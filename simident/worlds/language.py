@@ -330,6 +330,11 @@ def predictions(proc: AttributeLanguage) -> dict:
     }
 
 
+def predicted_k(spec: LanguageSpec) -> int:
+    """W1's k from the parameters of the spec's first draw (no sampling, no L*)."""
+    return predictions(AttributeLanguage(spec, rng_for(spec.seed, "language/params/0")))["k"]
+
+
 def _world_id(spec: LanguageSpec) -> str:
     text = json.dumps(spec.to_dict(), sort_keys=True)
     return f"{spec.name}-{hashlib.sha256(text.encode()).hexdigest()[:10]}"
