@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from simident.cells import Cell, world_k
+from simident.cells.truth_rows import truth_rows
 from simident.claims.context import Context, by_name
 from simident.claims.result import ClaimResult
 from simident.claims.verdicts import (
@@ -200,17 +201,38 @@ class Evidence(ClaimEvidence):
     sweep: list = field(default_factory=list)  # per visibility: σ_k/σ_1, D3, misfit
 
 
-def _status(res: float, band: dict):
-    """True (holds) / False (fails) / None (undecided) of a relative residual in a band.
-    A band reaching 1 decides nothing: a relative residual of 1 is no fit at all, so such
-    a pair cannot tell a failing form from a holding one."""
-    if band["upper"] >= 1.0:
-        return None
-    if res <= band["lower"]:
-        return True
-    if res > band["upper"]:
-        return False
-    return None
+def _probes_and_pairs(c, pred: dict, row: dict) -> tuple[int, int, int, int]:
+    """Probe and parallel-pair entries of one model's comparison with the truth into
+    `row`; returns the contradictions (probes predicted to hold decided absent; W4 pairs
+    not parallel at the distribution level; projected parallelism unlike the truth's;
+    A5-guaranteed full parallelism decided absent)."""
+    ver = dist = proj = a5_bad = 0
+    for p in c.to_dict()["properties"]:
+        want = pred[p["name"]].get("predicted")
+        sc = p["scores"]
+        if p["kind"] == "probe":
+            ver += bool(want) and p["holds_b"] is False
+            row["probes"][p["name"]] = {
+                "residual": sc["logit_probe_residual_b"],
+                "predicted": want,
+                "probe": p["holds_b"],
+            }
+        elif p["kind"] == "parallel_unembedding":
+            dl = p["distribution_level"]
+            dist += bool(want) and dl is False
+            pa, pb = p["projected_a"], p["projected_b"]
+            proj += pa is not None and pb is not None and pa != pb
+            a5 = p["a5"]["a"]["guaranteed"] and p["a5"]["b"]["guaranteed"]
+            a5_bad += bool(want) and a5 and p["holds_b"] is False
+            row["parallel"][p["name"]] = {
+                "predicted": want,
+                "distribution_level": dl,
+                "projected": pb,
+                "full": p["holds_b"],
+                "a5": bool(a5),
+                "angle_deg": float(np.degrees(np.arcsin(min(1.0, sc["parallel_b"]["sin"])))),
+            }
+    return ver, dist, proj, a5_bad
 
 
 def collect(ctx: Context) -> Evidence:
@@ -229,63 +251,20 @@ def collect(ctx: Context) -> Evidence:
         k = world_k(w)
         pred = {p["name"]: p for p in w.properties}
         vis = spec["attributes"][-1]["visibility"]
-        for i, s in enumerate(run.seeds):
-            c = compare(
-                (w.F, w.G), (run.F[i], run.G[i]), properties=w.properties, tol=ctx.th.tol, k=k
-            )
-            kls.append(float(run.kl_mean[i]))
-            row = {
-                "world": label,
-                "seed": int(s),
-                "kl": float(run.kl_mean[i]),
-                "r": c.logit_residual,
-                "r_p": c.weighted_residual,
-                "k_hat": int(c.k),
-                "queries": {},
-                "probes": {},
-                "parallel": {},
-            }
-            for p in c.to_dict()["properties"]:
-                want = pred[p["name"]].get("predicted")
-                band, sc = p["band"], p["scores"]
-                if p["kind"] == "relational":
-                    res = sc["d3_residual_b"]
-                    st = _status(res, band)
-                    d3_n += 1
-                    d3_dec += st is not None
-                    d3_bad += st is not None and st != want
-                    ver_bad += bool(want) and p["holds_b"] is False
-                    row["queries"][p["name"]] = {
-                        "d3_residual": res,
-                        "predicted": want,
-                        "status": st,
-                        "rl": p["holds_b"],
-                        "agrees": None if st is None else st == want,
-                    }
-                elif p["kind"] == "probe":
-                    ver_bad += bool(want) and p["holds_b"] is False
-                    row["probes"][p["name"]] = {
-                        "residual": sc["logit_probe_residual_b"],
-                        "predicted": want,
-                        "probe": p["holds_b"],
-                    }
-                elif p["kind"] == "parallel_unembedding":
-                    dist = p["distribution_level"]
-                    dist_bad += bool(want) and dist is False
-                    pa, pb = p["projected_a"], p["projected_b"]
-                    proj_bad += pa is not None and pb is not None and pa != pb
-                    a5 = p["a5"]["a"]["guaranteed"] and p["a5"]["b"]["guaranteed"]
-                    a5_bad += bool(want) and a5 and p["holds_b"] is False
-                    row["parallel"][p["name"]] = {
-                        "predicted": want,
-                        "distribution_level": dist,
-                        "projected": pb,
-                        "full": p["holds_b"],
-                        "a5": bool(a5),
-                        "angle_deg": float(
-                            np.degrees(np.arcsin(min(1.0, sc["parallel_b"]["sin"])))
-                        ),
-                    }
+        for tr in truth_rows(w, run, ctx.th.tol, k):
+            kls.append(tr["kl"])
+            row = {key: tr[key] for key in ("seed", "kl", "r", "r_p", "k_hat", "queries")}
+            row.update(world=label, probes={}, parallel={})
+            for q in tr["queries"].values():
+                d3_n += 1
+                d3_dec += q["status"] is not None
+                d3_bad += q["agrees"] is False
+                ver_bad += q["predicted"] and q["rl"] is False
+            counts = _probes_and_pairs(tr["comparison"], pred, row)
+            ver_bad += counts[0]
+            dist_bad += counts[1]
+            proj_bad += counts[2]
+            a5_bad += counts[3]
             rows.append(row)
         if label == "visible" or label.startswith("vis="):
             mis = []
@@ -463,6 +442,11 @@ def run(ctx: Context) -> ClaimResult:
         ("max mean KL(p* ‖ p_model)", ev.max_kl_mean, "nats per context"),
         ("share of D3 statuses decided", ev.d3_decided, ""),
         ("D3 statuses contradicting W2", ev.d3_contradictions, "count"),
+        (
+            "smallest upper end of a D3 band",
+            worst([q["band"][1] for r in ev.rows for q in r["queries"].values()], "min"),
+            "a band reaching 1 decides nothing (6 × the pair's A1 noise)",
+        ),
         ("W5: truth D3 residual, vis > 0 (max)", ev.w5_truth_d3_max, "relative"),
         ("W5: seeds' misfit, smallest vis / vis 1", ev.w5_growth, "ratio"),
     ]
