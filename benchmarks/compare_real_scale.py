@@ -43,9 +43,9 @@ def main() -> None:
     args = ap.parse_args()
     n, V, d = args.size
 
-    from simident.env import versions
     from simident.theory import estimates
     from simident.theory.equivalence import compare_models
+    from simident.util.env import versions
 
     t0 = time.perf_counter()
     Fa, Ga, Fb, Gb = make_pair(n, V, d)

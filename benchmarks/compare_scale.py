@@ -170,7 +170,7 @@ def main() -> None:
         )
     result["large_factorised"] = measure("factorised", *large)
     result["large_split"] = measure("split", *large)
-    from simident.env import enable_x64, versions
+    from simident.util.env import enable_x64, versions
 
     enable_x64()  # as in the workers
     result["versions"] = versions()

@@ -124,7 +124,7 @@ def main():
     if args.worker:
         print(json.dumps(worker(*args.worker, args.budget)))
         return
-    from simident.env import versions
+    from simident.util.env import versions
 
     worlds = ("small",) if args.quick else WORLDS
     rows = [

@@ -172,8 +172,8 @@ def baseline_rate(world, config, static):
 def main():
     from dataclasses import replace
 
-    from simident.env import versions
     from simident.training import TrainConfig
+    from simident.util.env import versions
     from simident.worlds import example_spec, generate_world
 
     t_start = time.perf_counter()

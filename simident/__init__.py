@@ -23,18 +23,18 @@ from typing import TYPE_CHECKING
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "Model": "simident.model",
-    "compare": "simident.comparison",
-    "Comparison": "simident.comparison",
-    "PropertyResult": "simident.comparison",
-    "ParallelUnembedding": "simident.specs",
-    "ParallelEmbedding": "simident.specs",
-    "Relational": "simident.specs",
-    "Probe": "simident.specs",
-    "Steering": "simident.specs",
+    "Model": "simident.comparison.model",
+    "compare": "simident.comparison.api",
+    "Comparison": "simident.comparison.api",
+    "PropertyResult": "simident.comparison.api",
+    "ParallelUnembedding": "simident.comparison.properties",
+    "ParallelEmbedding": "simident.comparison.properties",
+    "Relational": "simident.comparison.properties",
+    "Probe": "simident.comparison.properties",
+    "Steering": "simident.comparison.properties",
     "NoiseLevel": "simident.theory.noise",
     "ParallelBound": "simident.theory.parallel",
-    "SimidentError": "simident.errors",
+    "SimidentError": "simident.util.errors",
 }
 __all__ = [
     "Comparison",
@@ -52,12 +52,18 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from simident.comparison import Comparison, PropertyResult, compare
-    from simident.errors import SimidentError
-    from simident.model import Model
-    from simident.specs import ParallelEmbedding, ParallelUnembedding, Probe, Relational, Steering
+    from simident.comparison.api import Comparison, PropertyResult, compare
+    from simident.comparison.model import Model
+    from simident.comparison.properties import (
+        ParallelEmbedding,
+        ParallelUnembedding,
+        Probe,
+        Relational,
+        Steering,
+    )
     from simident.theory.noise import NoiseLevel
     from simident.theory.parallel import ParallelBound
+    from simident.util.errors import SimidentError
 
 
 def __getattr__(name: str):

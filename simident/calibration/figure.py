@@ -8,7 +8,7 @@ from pathlib import Path
 
 def draw(V, grid, choice: dict, tabs: dict, path: Path) -> Path:
     from simident.calibration.reliability import by_margin
-    from simident.plotting import new_figure, save
+    from simident.util.plotting import new_figure, save
 
     fig, axes = new_figure(1, 3, figsize=(15, 4.2), layout="constrained")
     ax = axes[0]

@@ -1,11 +1,11 @@
 """The cells of the calibration study: world families × samples per context × data mode ×
-learner, each a `simident.cells.Cell` (so the engine trains, stores and resumes it)."""
+learner, each a `simident.study.Cell` (so the engine trains, stores and resumes it)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from simident.errors import SimidentError
+from simident.util.errors import SimidentError
 
 # World families: a shipped example, with overrides. "improbable" stretches the logits
 # (logit_scale 3: many context–token cells of negligible probability, A2/A3).
@@ -71,29 +71,27 @@ class StudyCell:
     data: str
     learner: str
     world: dict  # complete WorldSpec dict
-    cell: object  # simident.cells.Cell
+    cell: object  # simident.study.Cell
 
     @property
     def label(self) -> str:
         return f"{self.family} S={self.samples} {self.data} {self.learner}"
 
 
-def world_spec(family: str, samples: int) -> dict:
-    """The complete spec dict of a family's world with `samples` draws per context."""
-    from simident.worlds import WorldSpec, example_spec
+def world_spec(family: str, samples: int):
+    """The validated WorldSpec of a family's world with `samples` draws per context."""
+    from simident.worlds import example_spec
 
     if family not in FAMILIES:
         raise SimidentError(f"unknown family {family!r} (known: {', '.join(FAMILIES)})")
     over = dict(FAMILIES[family])
-    base = example_spec(over.pop("example")).to_dict()
-    base.update(over)
-    base["n_samples"] = int(samples)
-    return WorldSpec.from_dict(base, source=f"family {family}").to_dict()
+    base = example_spec(over.pop("example"))
+    return replace(base, **over, n_samples=int(samples))
 
 
 def plan(mode: str) -> list[StudyCell]:
     """Every cell of `mode` ("quick" | "full"), table cells first."""
-    from simident.cells import Cell
+    from simident.study import Cell
     from simident.training import TrainConfig
 
     if mode not in MODES:
@@ -110,13 +108,13 @@ def plan(mode: str) -> list[StudyCell]:
                     steps = m.table_steps if learner == "table" else m.transformer_steps
                     cfg = TrainConfig(
                         model=learner,
-                        d=int(spec["d"]),
+                        d=int(spec.d),
                         seeds=m.seeds,
                         steps=steps,
                         loss="samples",
                         data=data,
                         bootstrap=m.bootstrap if learner == "table" else m.transformer_bootstrap,
                     )
-                    cell = Cell(world=spec, learner=cfg.to_dict())
+                    cell = Cell(world=spec, learner=cfg)
                     out.append(StudyCell(family, S, data, learner, spec, cell))
     return out

@@ -13,15 +13,15 @@ import numpy as np
 
 from simident.calibration.plan import MARGIN_GRID, StudyCell
 from simident.calibration.verdicts import scored_verdicts
-from simident.io import atomic_write, read_json, write_json
+from simident.util.io import atomic_write, read_json, write_json
 
 TOL = 1e-2  # compare's tolerance for trained models (docs/compare.md)
 
 
-def _world(spec: dict, cache: dict):
+def _world(spec, cache: dict):
     from simident.worlds import generate_world
 
-    key = spec["name"], spec["n_samples"]
+    key = spec.name, spec.n_samples
     if key not in cache:
         cache.clear()  # one world at a time (cells come grouped by world)
         cache[key] = generate_world(spec)
@@ -31,8 +31,8 @@ def _world(spec: dict, cache: dict):
 def cell_rows(sc: StudyCell, world, result) -> tuple[list[dict], list[dict]]:
     """(comparison rows, verdict rows) of one trained cell: every seed pair and every seed
     against the truth, each at every margin pair of MARGIN_GRID."""
-    from simident.comparison import compare, compare_at_margins
-    from simident.model import Model
+    from simident.comparison.api import compare, compare_at_margins
+    from simident.comparison.model import Model
 
     truth = Model(world.F, world.G, data="exact", data_id=f"{world.world_id}/truth")
     exact = compare(truth, truth, properties=world.properties, kl=False)
@@ -87,7 +87,7 @@ def run_study(cells: list[StudyCell], out: Path, progress: bool = True):
     import pandas as pd
     from tqdm.auto import tqdm
 
-    from simident.cells import CellStore, obtain
+    from simident.study import CellStore, obtain
 
     out = Path(out)
     store = CellStore(out / "cache")

@@ -52,7 +52,7 @@ def scored_verdicts(c, truth) -> list[Scored]:
             continue
         out.append(Scored(p.name, p.kind, "distribution_level", p.distribution_level, t))
         if p.kind in PARALLEL:
-            _both(out, p, "projected", (p.extra["projected_a"], p.extra["projected_b"]), t)
+            _both(out, p, "projected", p.projected, t)
             if t is False:
                 _both(out, p, "holds", (p.holds_a, p.holds_b), False)
             if p.guaranteed is True:
@@ -60,10 +60,10 @@ def scored_verdicts(c, truth) -> list[Scored]:
                     ok = t is False
                 else:  # A5: both measured full angles within θ
                     sin_theta = p.band.lower
-                    ok = all(p.scores[f"parallel_{x}"]["sin"] <= sin_theta for x in "ab")
+                    ok = all(x.sin <= sin_theta for x in p.scores.parallel)
                 out.append(Scored(p.name, p.kind, "guaranteed", True, bool(ok)))
         elif p.kind == "relational":
-            _both(out, p, "inclusion", (p.extra["inclusion_a"], p.extra["inclusion_b"]), t)
+            _both(out, p, "inclusion", p.inclusion, t)
             if t:
                 _both(out, p, "holds", (p.holds_a, p.holds_b), True)
         elif p.kind == "probe":

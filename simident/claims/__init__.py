@@ -1,7 +1,7 @@
 """The claims of THEORY.md as experiments on models trained from scratch (`simident reproduce`).
 
 config.py               modes (quick / full / tiny): worlds, dimensions, seeds, steps
-context.py              worlds, cells (through `simident.cells`), trained runs, comparisons
+context.py              worlds, cells (through `simident.study`), trained runs, comparisons
 verdicts.py             thresholds and the pure decision functions (numbers → verdict)
 claim1_equivalence.py … claim7_language.py   one module per claim: its frozen Evidence,
                         checks(ev, th), figures, requests(ctx), run(ctx)

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from simident import plotting
 from simident.claims.context import Context, RunKey
 from simident.claims.result import ClaimResult
 from simident.claims.verdicts import (
@@ -28,6 +27,7 @@ from simident.claims.verdicts import (
     minus,
     worst,
 )
+from simident.util import plotting
 
 ID = 1
 TITLE = "Extended linear equivalence across dimensions"
@@ -82,10 +82,10 @@ def run(ctx: Context) -> ClaimResult:
         pairs = []
         for i, j in itertools.combinations(range(m), 2):
             r = ctx.pair(refs[i], refs[j])
-            f = min(r["full_r2"], r["full_r2_ba"])
-            ident[i, j] = ident[j, i] = r["identified_r2"]
+            f = min(r.full_r2, r.equivalence.full_r2_ba)
+            ident[i, j] = ident[j, i] = r.identified_r2
             full[i, j] = full[j, i] = f
-            pairs.append((refs[i], refs[j], r["identified_r2"], f))
+            pairs.append((refs[i], refs[j], r.identified_r2, f))
         ident_all += [p[2] for p in pairs]
         kls += [ctx.kl(r) for r in refs if not r.is_truth]
         ev_pairs[role] = pairs

@@ -17,7 +17,6 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from simident import plotting
 from simident.claims import figures
 from simident.claims.context import Context, RunKey
 from simident.claims.result import ClaimResult
@@ -34,6 +33,7 @@ from simident.claims.verdicts import (
     worst,
 )
 from simident.theory.free_parts import canonical_correlations, random_cancorr
+from simident.util import plotting
 
 ID = 2
 TITLE = "Outside the identified subspace, representations differ"
@@ -119,8 +119,8 @@ def seed_stats(ctx: Context, key: RunKey) -> dict:
         out["g_ratio"].append(fp.g_ratio)
     for a, b in itertools.combinations(refs, 2):
         c = ctx.pair(a, b)
-        out["ident"].append(c["identified_r2"])
-        out["full"].append(min(c["full_r2"], c["full_r2_ba"]))
+        out["ident"].append(c.identified_r2)
+        out["full"].append(min(c.full_r2, c.equivalence.full_r2_ba))
         fa, fb = ctx.free(a), ctx.free(b)
         if key.d > k:
             out["cc_free"].append(float(np.mean(canonical_correlations(fa.F_free, fb.F_free))))

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from simident import plotting
 from simident.claims.context import Context, RunKey, planted
 from simident.claims.result import ClaimResult
 from simident.claims.verdicts import (
@@ -37,6 +36,7 @@ from simident.claims.verdicts import (
 )
 from simident.theory.linalg import parallelism
 from simident.theory.parallel import a5_bound
+from simident.util import plotting
 
 ID = 3
 TITLE = "Parallel vectors come from equal log-ratios"

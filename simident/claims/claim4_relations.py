@@ -79,8 +79,8 @@ def run(ctx: Context) -> ClaimResult:
             kls.append(ctx.kl(ref))
             entry = {"world": role, "model": ref.label, "d": ref.run.d, "kl_mean": ctx.kl(ref)}
             for p in rels:
-                sc = res[p["name"]]["scores"]
-                r2, t_r2, t_d3 = sc["rl_r2_b"], sc["rl_r2_a"], sc["d3_r2_a"]
+                sc = res[p["name"]].scores
+                r2, t_r2, t_d3 = sc.r2[1], sc.r2[0], sc.distribution_r2[0]
                 entry[p["name"]] = r2
                 kind = "IC" if p["inclusion"] else "no IC"
                 model = ref.run.model

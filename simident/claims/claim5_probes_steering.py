@@ -91,10 +91,10 @@ def run(ctx: Context) -> ClaimResult:
         d, model = ref.run.d, ref.run.model
         entry = {"model": ref.label, "d": d, "kl_mean": ctx.kl(ref)}
         for p in probes:
-            sc = res[p["name"]]["scores"]
-            r2 = sc["probe_r2_b"]
+            sc = res[p["name"]].scores
+            r2 = sc.r2[1]
             entry[p["name"]] = r2
-            truth_r2.append(sc["probe_r2_a"])
+            truth_r2.append(sc.r2[0])
             kind = "visible" if p["visible"] else "invisible"
             probe_series.setdefault((kind, model), ([], []))
             probe_series[(kind, model)][0].append(d)
@@ -102,19 +102,19 @@ def run(ctx: Context) -> ClaimResult:
             if p["visible"]:
                 vis.append(r2)
             else:
-                invis_truth_logit.append(sc["logit_probe_r2_a"])
+                invis_truth_logit.append(sc.distribution_r2[0])
                 (invis_dk if d == k else invis_rest).append(r2)
         for name, p in res.items():
-            if p["kind"] != "steering":
+            if p.kind != "steering":
                 continue
-            t = p["scores"]["transfer_residual"]
+            t = p.scores.transfer_residual
             entry[name] = t
             kind = "outside E" if name == "steer_outside" else "in span"
             steer_series.setdefault((kind, model), ([], []))
             steer_series[(kind, model)][0].append(d)
             steer_series[(kind, model)][1].append(t)
             if name == "steer_outside":
-                outside_truth.append(p["scores"]["out_of_row_L_a"])
+                outside_truth.append(p.scores.out_of_row_L_a)
                 (outside_dk if d == k else outside_rest).append(t)
             else:
                 in_span.append(t)
@@ -122,7 +122,7 @@ def run(ctx: Context) -> ClaimResult:
     same_comb = []
     for a, b in itertools.combinations(refs, 2):
         r = ctx.steering_pair(a, b)
-        same_comb += [p["scores"]["same_combination_residual"] for p in r["properties"]]
+        same_comb += [p.scores.same_combination_residual for p in r.properties]
     evidence = Evidence(
         max_kl_mean=worst(kls, "max"),
         truth_probe_r2_min=worst(truth_r2, "min"),

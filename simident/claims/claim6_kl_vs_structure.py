@@ -19,16 +19,17 @@ one configuration with each other. Checks, each with its number and threshold:
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from simident import plotting
-from simident.cells import Cell, world_k
-from simident.cells.evaluate import scores
+from simident.claims.config import regime_of
 from simident.claims.context import Context
 from simident.claims.result import ClaimResult
 from simident.claims.verdicts import Check, ClaimEvidence, decide
+from simident.study import Cell, world_k
+from simident.study.evaluate import scores
+from simident.util import plotting
 
 ID = 6
 TITLE = "Closeness in KL is not closeness in structure; closeness in logits is"
@@ -110,14 +111,12 @@ class Evidence(ClaimEvidence):
 
 def requests(ctx: Context) -> list:
     """The engine cells of the mode (worlds with sampled data × learners)."""
-    reg = REGIMES.get(ctx.mode.name, QUICK)
+    reg = regime_of(REGIMES, ctx.mode, 6)
     return [_cell(ctx, spec, lr) for _, spec, _, lr in _cells(ctx, reg)]
 
 
-def _base_spec(ctx: Context) -> dict:
-    spec = ctx.spec("low")
-    spec.pop("n_samples", None)
-    return spec
+def _base_spec(ctx: Context):
+    return replace(ctx.spec("low"), n_samples=0)
 
 
 def _cells(ctx: Context, reg: Regimes):
@@ -125,24 +124,24 @@ def _cells(ctx: Context, reg: Regimes):
     base = _base_spec(ctx)
     out = []
     for n in reg.samples:
-        spec = {**base, "n_samples": n, "name": f"{base.get('name', 'low')}_s{n}"}
+        spec = replace(base, n_samples=n, name=f"{base.name}_s{n}")
         out += [(f"n={n}", spec, False, lr) for lr in reg.learners]
         if n in reg.transformer_samples:
             out.append((f"n={n}", spec, False, TRANSFORMER))
     for n in reg.improbable_samples:
-        spec = {
-            **base,
-            "n_samples": n,
-            "logit_scale": reg.improbable_scale,
-            "name": f"{base.get('name', 'low')}_improbable_s{n}",
-        }
+        spec = replace(
+            base,
+            n_samples=n,
+            logit_scale=reg.improbable_scale,
+            name=f"{base.name}_improbable_s{n}",
+        )
         out += [
             (f"n={n}, logit scale {reg.improbable_scale:g}", spec, True, lr) for lr in reg.learners
         ]
     return out
 
 
-def _cell(ctx: Context, spec: dict, lr: Learner) -> Cell:
+def _cell(ctx: Context, spec, lr: Learner) -> Cell:
     """The engine cell of one world spec and learner (d = the world's d*)."""
     from simident.training import TrainConfig
 
@@ -159,14 +158,14 @@ def _cell(ctx: Context, spec: dict, lr: Learner) -> Cell:
         bootstrap=0,  # so the pairs need no ν̂ (A6); compare says errors = independent
         **extra,
     )
-    return Cell(world=spec, learner=cfg.to_dict())
+    return Cell(world=spec, learner=cfg)
 
 
 def collect(ctx: Context) -> Evidence:
     """Train every cell and compare each model with the truth and with its sibling seeds."""
-    from simident.comparison import compare
+    from simident.comparison.api import compare
 
-    reg = REGIMES.get(ctx.mode.name, QUICK)
+    reg = regime_of(REGIMES, ctx.mode, 6)
     models, pairs = [], []
     for regime, spec, improbable, lr in _cells(ctx, reg):
         w = ctx.world_of(spec)
@@ -189,7 +188,7 @@ def collect(ctx: Context) -> Evidence:
                     "learner": lr.label,
                     "model": lr.model,
                     "seed": int(s),
-                    "n_samples": int(spec["n_samples"]),
+                    "n_samples": int(spec.n_samples),
                     "kl": float(run.kl_mean[i]),
                     "r": c.logit_residual,
                     "r_p": c.weighted_residual,
@@ -215,7 +214,7 @@ def collect(ctx: Context) -> Evidence:
                     {
                         "regime": regime,
                         "learner": lr.label,
-                        "n_samples": int(spec["n_samples"]),
+                        "n_samples": int(spec.n_samples),
                         "improbable": improbable,
                         "full_r2": c.full_r2,
                         "misfit": max(c.identified_misfit_f, c.identified_misfit_g),
@@ -534,7 +533,7 @@ def run(ctx: Context) -> ClaimResult:
             f"{hi['kl']:.2e} and misfit {hi['misfit']:.3g}."
         )
     per_model = list(ev.models)
-    reg = REGIMES.get(ctx.mode.name, QUICK)
+    reg = regime_of(REGIMES, ctx.mode, 6)
     header, rows = finite_data_table(ev, reg.learners[0].label)
     tables = [
         (

@@ -24,9 +24,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from simident.cells import Cell, world_k
-from simident.cells.truth_rows import truth_rows
-from simident.claims.context import Context, by_name
+from simident.claims.config import regime_of
+from simident.claims.context import Context
 from simident.claims.result import ClaimResult
 from simident.claims.verdicts import (
     Check,
@@ -38,6 +37,8 @@ from simident.claims.verdicts import (
     decide,
     worst,
 )
+from simident.study import Cell, world_k
+from simident.study.truth_rows import d3_status
 
 ID = 7
 TITLE = "Relational linearity and parallel vectors emerge from the process, shared as predicted"
@@ -65,6 +66,13 @@ class Regime:
     sweep: tuple  # visibilities of the last attribute (> 0) for W5
     lr: float = 3e-3
     chunk_steps: int = 0  # steps between validations (0: steps // 5)
+
+
+def _typed(spec: dict):
+    """The validated LanguageSpec of a spec dict written here."""
+    from simident.worlds import spec_from_dict
+
+    return spec_from_dict(spec, source=f"claim 7 world {spec.get('name')!r}")
 
 
 ATTRS = [
@@ -135,7 +143,7 @@ REGIMES = {"quick": QUICK, "full": FULL, "tiny": TINY}
 
 
 def _regime(ctx: Context) -> Regime:
-    return REGIMES.get(ctx.mode.name, QUICK)
+    return regime_of(REGIMES, ctx.mode, 7)
 
 
 def _with_vis(base: dict, vis: float, tag: str) -> dict:
@@ -161,7 +169,7 @@ def _cell(ctx: Context, reg: Regime, spec: dict) -> Cell:
 
     cfg = TrainConfig(
         model="transformer",
-        d=ctx.world_of(spec).d,
+        d=ctx.world_of(_typed(spec)).d,
         seeds=reg.seeds,
         steps=reg.steps,
         width=reg.width,
@@ -174,7 +182,7 @@ def _cell(ctx: Context, reg: Regime, spec: dict) -> Cell:
         early_stop=True,
         chunk_steps=reg.chunk_steps or max(1, reg.steps // 5),
     )
-    return Cell(world=spec, learner=cfg.to_dict())
+    return Cell(world=_typed(spec), learner=cfg)
 
 
 def requests(ctx: Context) -> list:
@@ -201,42 +209,8 @@ class Evidence(ClaimEvidence):
     sweep: list = field(default_factory=list)  # per visibility: σ_k/σ_1, D3, misfit
 
 
-def _probes_and_pairs(c, pred: dict, row: dict) -> tuple[int, int, int, int]:
-    """Probe and parallel-pair entries of one model's comparison with the truth into
-    `row`; returns the contradictions (probes predicted to hold decided absent; W4 pairs
-    not parallel at the distribution level; projected parallelism unlike the truth's;
-    A5-guaranteed full parallelism decided absent)."""
-    ver = dist = proj = a5_bad = 0
-    for p in c.to_dict()["properties"]:
-        want = pred[p["name"]].get("predicted")
-        sc = p["scores"]
-        if p["kind"] == "probe":
-            ver += bool(want) and p["holds_b"] is False
-            row["probes"][p["name"]] = {
-                "residual": sc["logit_probe_residual_b"],
-                "predicted": want,
-                "probe": p["holds_b"],
-            }
-        elif p["kind"] == "parallel_unembedding":
-            dl = p["distribution_level"]
-            dist += bool(want) and dl is False
-            pa, pb = p["projected_a"], p["projected_b"]
-            proj += pa is not None and pb is not None and pa != pb
-            a5 = p["a5"]["a"]["guaranteed"] and p["a5"]["b"]["guaranteed"]
-            a5_bad += bool(want) and a5 and p["holds_b"] is False
-            row["parallel"][p["name"]] = {
-                "predicted": want,
-                "distribution_level": dl,
-                "projected": pb,
-                "full": p["holds_b"],
-                "a5": bool(a5),
-                "angle_deg": float(np.degrees(np.arcsin(min(1.0, sc["parallel_b"]["sin"])))),
-            }
-    return ver, dist, proj, a5_bad
-
-
 def collect(ctx: Context) -> Evidence:
-    from simident.comparison import compare
+    from simident.comparison.api import compare
 
     reg = _regime(ctx)
     rows, sweep = [], []
@@ -245,26 +219,68 @@ def collect(ctx: Context) -> Evidence:
     misfit_at: dict = {}
     swept = f"ask_{reg.base['attributes'][-1]['name']}"
     for label, spec in worlds(reg):
-        w = ctx.world_of(spec)
+        w = ctx.world_of(_typed(spec))
         run = ctx.obtain(w, _cell(ctx, reg, spec), f"claim 7 {label}", save=True)[0]
         agree = agree and all(p.get("agrees", True) for p in w.measured["properties"])
         k = world_k(w)
         pred = {p["name"]: p for p in w.properties}
         vis = spec["attributes"][-1]["visibility"]
-        for tr in truth_rows(w, run, ctx.th.tol, k):
-            kls.append(tr["kl"])
-            row = {key: tr[key] for key in ("seed", "kl", "r", "r_p", "k_hat", "queries")}
-            row.update(world=label, probes={}, parallel={})
-            for q in tr["queries"].values():
-                d3_n += 1
-                d3_dec += q["status"] is not None
-                d3_bad += q["agrees"] is False
-                ver_bad += q["predicted"] and q["rl"] is False
-            counts = _probes_and_pairs(tr["comparison"], pred, row)
-            ver_bad += counts[0]
-            dist_bad += counts[1]
-            proj_bad += counts[2]
-            a5_bad += counts[3]
+        for i, s in enumerate(run.seeds):
+            c = compare(
+                (w.F, w.G), (run.F[i], run.G[i]), properties=w.properties, tol=ctx.th.tol, k=k
+            )
+            kls.append(float(run.kl_mean[i]))
+            row = {
+                "world": label,
+                "seed": int(s),
+                "kl": float(run.kl_mean[i]),
+                "r": c.logit_residual,
+                "r_p": c.weighted_residual,
+                "k_hat": int(c.k),
+                "queries": {},
+                "probes": {},
+                "parallel": {},
+            }
+            for p in c.properties:
+                want = pred[p.name].get("predicted")
+                band, sc = p.band, p.scores
+                if p.kind == "relational":
+                    res = sc.distribution_residual[1]
+                    st = d3_status(res, band)
+                    d3_n += 1
+                    d3_dec += st is not None
+                    d3_bad += st is not None and st != want
+                    ver_bad += bool(want) and p.holds_b is False
+                    row["queries"][p.name] = {
+                        "d3_residual": res,
+                        "predicted": want,
+                        "status": st,
+                        "rl": p.holds_b,
+                        "agrees": None if st is None else st == want,
+                        "band": [band.lower, band.upper],
+                    }
+                elif p.kind == "probe":
+                    ver_bad += bool(want) and p.holds_b is False
+                    row["probes"][p.name] = {
+                        "residual": sc.distribution_residual[1],
+                        "predicted": want,
+                        "probe": p.holds_b,
+                    }
+                elif p.kind == "parallel_unembedding":
+                    dist = p.distribution_level
+                    dist_bad += bool(want) and dist is False
+                    pa, pb = p.projected
+                    proj_bad += pa is not None and pb is not None and pa != pb
+                    a5 = p.a5[0].guaranteed and p.a5[1].guaranteed
+                    a5_bad += bool(want) and a5 and p.holds_b is False
+                    row["parallel"][p.name] = {
+                        "predicted": want,
+                        "distribution_level": dist,
+                        "projected": pb,
+                        "full": p.holds_b,
+                        "a5": bool(a5),
+                        "angle_deg": float(np.degrees(np.arcsin(min(1.0, sc.parallel[1].sin)))),
+                    }
             rows.append(row)
         if label == "visible" or label.startswith("vis="):
             mis = []
@@ -278,9 +294,9 @@ def collect(ctx: Context) -> Evidence:
                 {
                     "visibility": vis,
                     "sigma_k_over_sigma_1": pr["k"]["sigma_k_over_sigma_1"],
-                    "truth_d3": by_name({"properties": w.measured["properties"]})[swept][
-                        "d3_residual"
-                    ],
+                    "truth_d3": next(
+                        q["d3_residual"] for q in w.measured["properties"] if q["name"] == swept
+                    ),
                     "misfit": float(np.mean(mis)) if mis else float("nan"),
                 }
             )
@@ -378,7 +394,7 @@ def checks(ev: Evidence, th: Thresholds) -> list[Check]:
 
 
 def _figure(ctx: Context, ev: Evidence) -> str:
-    from simident.plotting import new_figure, save
+    from simident.util.plotting import new_figure, save
 
     fig, (a, b) = new_figure(1, 2, figsize=(11, 4.2))
     names = sorted({q for r in ev.rows for q in r["queries"]})

@@ -199,3 +199,16 @@ TINY = Mode(
 )
 
 MODES = {"quick": QUICK, "full": FULL, "tiny": TINY}
+
+
+def regime_of(regimes: dict, mode: Mode, claim: int):
+    """A claim's own settings for `mode` (claims 6 and 7 size their worlds and learners
+    per mode); a mode the claim does not know is an error, never a silent default."""
+    if mode.name not in regimes:
+        from simident.util.errors import SimidentError
+
+        raise SimidentError(
+            f"claim {claim} has no settings for mode {mode.name!r} "
+            f"(known: {', '.join(sorted(regimes))})"
+        )
+    return regimes[mode.name]

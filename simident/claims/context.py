@@ -4,9 +4,9 @@ every claim that needs it).
 
 Models are named by `ModelRef`: the truth of a world, or seed i of a trained run. Runs are
 named by `RunKey` (world role, model, d, weight decay, init scale). A claim declares the
-keys it needs (`requests`); `plan` turns them into engine cells (`simident.cells.Cell`:
+keys it needs (`requests`); `plan` turns them into engine cells (`simident.study.Cell`:
 keys that differ only in weight decay and init scale are one cell, one `train_world_grid`
-program) and `prefetch` obtains each cell through the engine (`simident.cells.obtain`,
+program) and `prefetch` obtains each cell through the engine (`simident.study.obtain`,
 from DIR/cache/ or trained and stored at once), as `simident sweep` does. Every model is
 compared in its own dimension (no padding).
 """
@@ -20,11 +20,11 @@ from pathlib import Path
 
 import numpy as np
 
-from simident.cells import Cell, CellStore, obtain, world_k
 from simident.claims.config import Mode
 from simident.claims.verdicts import Thresholds
-from simident.dims import parse_dim
+from simident.study import Cell, CellStore, obtain, world_k
 from simident.theory.free_parts import free_parts
+from simident.util.dims import parse_dim
 
 
 @dataclass(frozen=True, order=True)
@@ -99,14 +99,17 @@ class Context:
             print(f"[{time.perf_counter() - self.t0:7.1f}s] {msg}", file=sys.stderr, flush=True)
 
     # --- worlds ------------------------------------------------------------------
-    def spec(self, role: str) -> dict:
-        """The mode's world spec dict for a role (a shipped example's, or the mode's own)."""
-        from simident.worlds import example_spec
+    def spec(self, role: str):
+        """The mode's validated world spec for a role (a shipped example's, or the mode's
+        own)."""
+        from simident.worlds import example_spec, spec_from_dict
 
         choice = next((w for w in self.mode.worlds if w.role == role), None)
         if choice is None:
             raise KeyError(f"mode {self.mode.name} has no world for role {role!r}")
-        return example_spec(choice.example).to_dict() if choice.example else dict(choice.spec)
+        if choice.example:
+            return example_spec(choice.example)
+        return spec_from_dict(dict(choice.spec), source=f"mode {self.mode.name}, world {role}")
 
     def world(self, role: str):
         if role not in self.worlds:
@@ -156,15 +159,14 @@ class Context:
             )
         return TrainConfig(model="table", d=key.d, seeds=m.seeds, steps=m.table_steps)
 
-    def world_of(self, spec: dict):
-        """The world generated from a spec dict (cached; claims with their own worlds)."""
-        from simident.cells import digest
+    def world_of(self, spec):
+        """The world generated from a validated spec (cached; claims with their own
+        worlds)."""
         from simident.worlds import generate_world
 
-        key = digest(spec)
-        if key not in self._spec_worlds:
-            self._spec_worlds[key] = generate_world(spec)
-        return self._spec_worlds[key]
+        if spec not in self._spec_worlds:
+            self._spec_worlds[spec] = generate_world(spec)
+        return self._spec_worlds[spec]
 
     def plan(self, keys) -> dict:
         """The cells of `keys`: {cell key: [RunKey, ...]}. Keys differing only in (weight
@@ -183,8 +185,8 @@ class Context:
             groups.setdefault((key.world, key.model, key.d), []).append(key)
         for (role, _, _), ks in groups.items():
             cell = Cell(
-                world=self.world(role).spec,
-                learner=self._config(ks[0]).to_dict(),
+                world=self.spec(role),
+                learner=self._config(ks[0]),
                 weight_decays=tuple(sorted({k.weight_decay for k in ks})),
                 init_scales=tuple(sorted({k.init_scale for k in ks})),
             )
@@ -237,11 +239,7 @@ class Context:
                 if ks[0] in need:
                     c = ks[0]
                     world = self.world_of(c.world)
-                    lr = c.learner
-                    what = f"{world.spec.get('name')} {lr['model']} d={lr['d']}" + (
-                        ", early stop" if lr.get("early_stop") else f", {lr['steps']} steps"
-                    )
-                    self.obtain(world, c, what, save=True)
+                    self.obtain(world, c, f"{world.spec.get('name')} {c.label()}", save=True)
                 continue
             if not need & set(ks) or all(k in self.runs for k in ks):
                 continue
@@ -268,8 +266,8 @@ class Context:
     def _save(self, folder: str, world, world_name: str, r, ckey: str) -> None:
         """Save a run's models (compare format) and its world, unless the same cell is
         saved there already."""
-        from simident.errors import SimidentError
-        from simident.io import read_json
+        from simident.util.errors import SimidentError
+        from simident.util.io import read_json
 
         path = Path(self.out) / folder
         record = path / "run.json"
@@ -328,12 +326,12 @@ class Context:
         return self._free[ref]
 
     # --- comparisons -------------------------------------------------------------
-    def compare(self, a: ModelRef, b: ModelRef, properties=()) -> dict:
+    def compare(self, a: ModelRef, b: ModelRef, properties=()):
         """`simident.compare(a, b)` of two models of one world at the world's k (no KL),
-        each in its own dimension, as its JSON dict."""
-        from simident.comparison import compare
+        each in its own dimension: a Comparison."""
+        from simident.comparison.api import compare
 
-        c = compare(
+        return compare(
             self.FG(a),
             self.FG(b),
             properties=properties,
@@ -341,9 +339,8 @@ class Context:
             k=self.k(a.world),
             kl=False,
         )
-        return c.to_dict()
 
-    def pair(self, a: ModelRef, b: ModelRef) -> dict:
+    def pair(self, a: ModelRef, b: ModelRef):
         """`compare` of two models of one world (no properties), cached."""
         if (a, b) not in self._pairs:
             self._pairs[(a, b)] = self.compare(a, b)
@@ -377,7 +374,7 @@ class Context:
             self._steer_vector[role] = v
         return self._steer_vector[role]
 
-    def versus_truth(self, ref: ModelRef) -> dict:
+    def versus_truth(self, ref: ModelRef):
         """`compare(truth, model)` with the world's planted properties and the steering
         vectors, cached: "a" is the truth, "b" the model."""
         if ref not in self._vs_truth:
@@ -386,7 +383,7 @@ class Context:
             self._vs_truth[ref] = self.compare(self.truth(role), ref, props)
         return self._vs_truth[ref]
 
-    def steering_pair(self, a: ModelRef, b: ModelRef) -> dict:
+    def steering_pair(self, a: ModelRef, b: ModelRef):
         """In-span steering between two trained models (the same combination in both)."""
         return self.compare(a, b, self.steering_properties(a.world, with_vector=False))
 
@@ -406,8 +403,8 @@ class Context:
 
 
 def _world_id(path: Path) -> str | None:
-    from simident.errors import SimidentError
-    from simident.io import read_json
+    from simident.util.errors import SimidentError
+    from simident.util.io import read_json
 
     try:
         return read_json(path / "world.json", "world record").get("world_id")
@@ -424,6 +421,6 @@ def planted(world, kind: str, **flags) -> list:
     ]
 
 
-def by_name(result: dict) -> dict:
-    """A compare result (dict form)'s properties by name."""
-    return {p["name"]: p for p in result["properties"]}
+def by_name(comparison) -> dict:
+    """A Comparison's PropertyResults by name."""
+    return {p.name: p for p in comparison.properties}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simident.plotting import THRESHOLD_STYLE, new_figure, save
+from simident.util.plotting import THRESHOLD_STYLE, new_figure, save
 
 
 def integer_x(ax) -> None:

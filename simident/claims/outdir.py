@@ -21,8 +21,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from simident.errors import SimidentError
-from simident.io import read_json, write_json
+from simident.util.errors import SimidentError
+from simident.util.io import read_json, write_json
 
 MARKS = ("results.json", "report.md", "claims", "cache")  # any of them: a reproduction
 STAGING_RECORD = ".staging.json"

@@ -12,7 +12,7 @@ import json
 import math
 from pathlib import Path
 
-from simident.io import to_json, write_json, write_text
+from simident.util.io import to_json, write_json, write_text
 
 
 def _fmt(x) -> str:
@@ -183,7 +183,7 @@ def write_claim(out, record: dict) -> Path:
 
 def read_claims(out) -> list[dict]:
     """Every claim record in DIR/claims/, by claim id."""
-    from simident.io import read_json
+    from simident.util.io import read_json
 
     records = []
     for path in sorted(Path(out).glob("claims/claim*/results.json")):

@@ -6,7 +6,7 @@
    `Context.plan`) and give every claim its content key (a hash of the claim id, the
    mode, thresholds, versions and its cells' keys),
 3. reuse the claim results whose key matches; obtain the cells the other claims need
-   through the engine (`simident.cells`: from DIR/cache/ or trained and stored at once)
+   through the engine (`simident.study`: from DIR/cache/ or trained and stored at once)
    and run those claims, writing each claim's record as soon as it is done,
 4. rebuild report.md and results.json from every claim record in the folder, and swap
    the staging folder in place.
@@ -23,12 +23,12 @@ from pathlib import Path
 
 import numpy as np
 
-from simident.cells import CellStore, digest, numeric_versions
 from simident.claims import outdir, report
 from simident.claims.config import Mode
 from simident.claims.context import Context
 from simident.claims.verdicts import Thresholds
-from simident.errors import SimidentError
+from simident.study import CellStore, digest, numeric_versions
+from simident.util.errors import SimidentError
 
 CLAIM_MODULES = (
     "simident.claims.claim1_equivalence",
@@ -39,6 +39,11 @@ CLAIM_MODULES = (
     "simident.claims.claim6_kl_vs_structure",
     "simident.claims.claim7_language",
 )
+
+
+def _meta(mode: Mode, th: Thresholds) -> dict:
+    """The mode and thresholds in their file form (results.json, the claims' keys)."""
+    return {"thresholds": th.to_dict(), "mode": mode.to_dict()}
 
 
 def verdict_for(claim_id: int, evidence, th: Thresholds):
@@ -94,7 +99,7 @@ def run_all(
 ) -> dict:
     """Run the claims of `mode` (all six, or the ids in `only`) into folder `out`,
     resuming earlier work there; returns a summary with the report path and verdicts."""
-    from simident.env import versions
+    from simident.util.env import versions
 
     modules = load_claims()
     if only:
@@ -104,9 +109,7 @@ def run_all(
         modules = [m for m in modules if m.ID in set(only)]
     th = thresholds or Thresholds()
     ids = [m.ID for m in modules]
-    args_key = digest(
-        {"mode": mode.to_dict(), "thresholds": th.to_dict(), "claims": ids, **numeric_versions()}
-    )
+    args_key = digest({**_meta(mode, th), "claims": ids, **numeric_versions()})
     ws = outdir.prepare(out, overwrite, ids, args_key)
     work = ws.work.resolve()
     ctx = Context(mode=mode, out=work, th=th, verbose=verbose, store=CellStore(work / "cache"))
@@ -130,7 +133,7 @@ def run_all(
         ctx.log(f"reusing the finished result(s) of claim(s) {reused}")
     ctx.prefetch(all_keys, need=[k for m in todo for k in requests[m.ID]], planned=planned)
 
-    meta = {"thresholds": th.to_dict(), "mode": mode.to_dict(), "versions": versions()}
+    meta = {**_meta(mode, th), "versions": versions()}
     for m in todo:
         t = time.perf_counter()
         r = m.run(ctx)
@@ -192,7 +195,7 @@ def _worlds(ctx: Context) -> list:
 def _runs(ctx: Context, keys) -> list:
     """What each cell of a claim trained: world, model, seeds, KL, config, cell key;
     runs named by a RunKey also give their folder under runs/."""
-    from simident.cells import Cell
+    from simident.study import Cell
 
     runs = []
     for key in sorted({k for k in keys if not isinstance(k, Cell)}):

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from simident.errors import SimidentError
+from simident.util.errors import SimidentError
 
 TABLES = ("checks", "evidence", "key_numbers", "per_model", "runs")
 RUN_COLUMNS = (

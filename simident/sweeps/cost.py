@@ -17,18 +17,14 @@ class CellCost:
 def cell_cost(cell) -> CellCost:
     """The cost of one cell: its world, then its learner on that world (sizes from the
     spec: base contexts times 1 + queries, context plus query length)."""
-    from simident.training import TrainConfig
-    from simident.worlds import WorldSpec
-
-    if cell.world.get("kind", "planted") != "planted":
+    spec = cell.world
+    if getattr(spec, "kind", "planted") != "planted":
         return _process_cost(cell)
-    spec = WorldSpec.from_dict(cell.world, source="world")
     n = int(spec.n_contexts) * (1 + len(spec.queries))
     m = max(1, int(round(n * (1.0 - float(spec.heldout_fraction)))))
     T = int(spec.context_length) + (int(spec.query_length) if spec.queries else 0)
     V = int(spec.vocab_size)
-    config = TrainConfig.from_dict(cell.learner)
-    config = config.resolved(int(spec.d), sizes={"m": m, "V": V, "T": T})
+    config = cell.learner.resolved(int(spec.d), sizes={"m": m, "V": V, "T": T})
     samples = int(spec.n_samples) if config.loss == "samples" else 0
     cost = train_cost(
         config, n=n, V=V, T=T, m=m, d_star=int(spec.d), n_samples=samples, lanes=config.seeds
@@ -39,19 +35,17 @@ def cell_cost(cell) -> CellCost:
 
 def _process_cost(cell) -> CellCost:
     """A process world's cell: its spec's bound on the contexts (every prefix distinct,
-    plus s ⊕ q), contexts of length + 2 tokens, the corpus as training sequences."""
+    plus s ⊕ q), contexts of length + 2 tokens (language), the corpus as the training
+    sequences of a per-position loss."""
     from simident.sweeps.grid import world_dims
-    from simident.training import TrainConfig
-    from simident.worlds.process_spec import spec_from_dict
 
-    spec = spec_from_dict(cell.world, source="world")
+    spec = cell.world
     n, V = int(spec.max_contexts()), int(spec.vocab_size)
     T = int(spec.length) + (2 if spec.kind == "language" else 0)
-    k, d = world_dims(cell.world)
-    config = TrainConfig.from_dict(cell.learner)
+    _, d = world_dims(spec)
     m = n
-    if config.per_position:
-        m = max(1, int(spec.n_sequences)) if spec.kind == "language" else m
-    config = config.resolved(d, sizes={"m": m, "V": V, "T": T})
+    if cell.learner.per_position and spec.kind == "language":
+        m = max(1, int(spec.n_sequences))
+    config = cell.learner.resolved(d, sizes={"m": m, "V": V, "T": T})
     cost = train_cost(config, n=n, V=V, T=T, m=m, d_star=d, n_samples=0, lanes=config.seeds)
     return CellCost(int(spec.memory_bytes()) + cost.memory_bytes, cost.line())

@@ -1,4 +1,4 @@
-"""One cell of a sweep through the engine (`simident.cells`): generate its world, obtain
+"""One cell of a sweep through the engine (`simident.study`): generate its world, obtain
 its seeds (from DIR/cache/ or trained in one vmapped program, stored at once), compare
 every pair of seeds (`cells.seed_pair_rows`) → one row per seed pair, plus the cell's
 resolved world and learner (CELL_COLUMNS).
@@ -25,7 +25,7 @@ CELL_COLUMNS = (
     "lr",
     "steps",
     # process worlds with predictions (language): the seeds against the truth
-    # (cells.truth_rows.agreement_summary); empty for planted worlds
+    # (study.truth_rows.agreement_summary); empty for planted worlds
     "d3_residual_predicted_max",
     "d3_residual_unpredicted_min",
     "d3_decided",
@@ -39,12 +39,12 @@ def evaluate_cell(spec, cell, *, store=None, trainer=None, progress=False):
     """Rows (one per seed pair) and a record of sweep cell `cell`. `store`: the sweep's
     CellStore (None: nothing kept); `trainer(world, config)`: a test double replacing
     training (see `cells.obtain`)."""
-    from simident.cells import Cell, obtain, seed_pair_rows, world_k
+    from simident.study import obtain, seed_pair_rows, world_k
     from simident.worlds import generate_world
 
     t0 = time.perf_counter()
-    world = generate_world(cell.world)
-    unit = Cell(cell.world, cell.learner)
+    unit = cell.unit()
+    world = generate_world(unit.world)
     results, reused = obtain(world, unit, store=store, trainer=trainer, progress=progress)
     result, config = results[0], unit.config()
     t_train = time.perf_counter() - t0
@@ -53,8 +53,8 @@ def evaluate_cell(spec, cell, *, store=None, trainer=None, progress=False):
     base = {
         "world_id": world.world_id,
         "world_d": world.d,
-        "world_rank_E": cell.world.get("rank_E"),
-        "world_rank_U": cell.world.get("rank_U"),
+        "world_rank_E": getattr(cell.world, "rank_E", None),
+        "world_rank_U": getattr(cell.world, "rank_U", None),
         "world_k": world_k(world),
         "world_V": world.V,
         "n_eval": world.n if ids is None else len(ids),
@@ -75,7 +75,7 @@ def evaluate_cell(spec, cell, *, store=None, trainer=None, progress=False):
         "seconds": time.perf_counter() - t0,
     }
     if any("predicted" in p for p in world.properties):  # a process world's predictions
-        from simident.cells.truth_rows import agreement_summary, truth_rows
+        from simident.study.truth_rows import agreement_summary, truth_rows
 
         base.update(agreement_summary(truth_rows(world, result, spec.tol, world_k(world))))
     return [{**base, **row} for row in rows], record

@@ -15,24 +15,33 @@ import json
 import re
 from dataclasses import dataclass
 
-from simident.errors import SimidentError
+from simident.util.errors import SimidentError
 
 RANK_KEYS = ("rank_E", "rank_U")
 
 
 @dataclass(frozen=True)
-class Cell:
-    """One grid point: its index, the swept values, the resolved world and learner."""
+class GridPoint:
+    """One grid point of a sweep: its index, the swept values, the validated world spec
+    and the resolved learner config (d resolved, seeds set)."""
 
     index: int
     values: dict  # "world.key" / "learner.key" → value as written in the spec
-    world: dict  # complete WorldSpec dict (to_dict form)
-    learner: dict  # complete TrainConfig dict (d resolved, seeds set)
+    world: object  # WorldSpec
+    learner: object  # TrainConfig
 
     @property
     def key(self) -> str:
         """A stable identity of the cell's content (guards against a changed spec)."""
-        return json.dumps({"world": self.world, "learner": self.learner}, sort_keys=True)
+        return json.dumps(
+            {"world": self.world.to_dict(), "learner": self.learner.to_dict()}, sort_keys=True
+        )
+
+    def unit(self):
+        """The study's Cell of this grid point: what one training program needs."""
+        from simident.study import Cell
+
+        return Cell(self.world, self.learner)
 
     def label(self) -> str:
         return ", ".join(f"{k}={v}" for k, v in self.values.items()) or "(single cell)"
@@ -41,8 +50,8 @@ class Cell:
         return {
             "index": self.index,
             "values": self.values,
-            "world": self.world,
-            "learner": self.learner,
+            "world": self.world.to_dict(),
+            "learner": self.learner.to_dict(),
         }
 
 
@@ -64,44 +73,44 @@ def _set_key(out: dict, key: str, value) -> None:
     out["attributes"] = attrs
 
 
-def world_dict(base: dict, swept: dict) -> dict:
-    """The complete world spec dict of a cell (validated by its kind's spec: planted
-    WorldSpec, language or hmm)."""
-    from simident.worlds import example_spec
-    from simident.worlds.process_spec import spec_from_dict
+def world_spec(base: dict, swept: dict):
+    """The validated spec of a cell (WorldSpec, LanguageSpec or HMMSpec by its `kind`):
+    the example's file (when `example` is given), then the [world] table, then the swept
+    values (`attributes[i].field` sets a field of a language world's attribute)."""
+    from simident.util.io import read_toml
+    from simident.worlds import example_path, spec_from_dict
 
     explicit = {k: v for k, v in base.items() if k != "example"}
     out = {}
     if "example" in base:
-        out = example_spec(base["example"]).to_dict()
+        out = read_toml(example_path(base["example"]), "example spec")
         if any(r in swept for r in RANK_KEYS) and "k" not in swept and "k" not in explicit:
             out.pop("k", None)
     for key, value in [*explicit.items(), *swept.items()]:
         _set_key(out, key, value)
-    return spec_from_dict(out, source="world").to_dict()
+    return spec_from_dict(out, source="world")
 
 
-def world_dims(world: dict) -> tuple[int, int]:
+def world_dims(world) -> tuple[int, int]:
     """(k, d) of a cell's world before it is generated: the planted spec's, or for a
     process world W1's k from the parameters of its first draw (language; the truth is
     minimal, d = k) or the largest possible rank V − 1 (hmm: L* is only numerically
     low-rank)."""
-    kind = world.get("kind", "planted")
-    if kind == "planted":
-        return int(world["k"]), int(world["d"])
+    kind = getattr(world, "kind", "planted")
     if kind == "hmm":
-        return int(world["vocab_size"]) - 1, int(world["vocab_size"]) - 1
-    from simident.worlds.language import predicted_k
-    from simident.worlds.process_spec import spec_from_dict
+        return int(world.vocab_size) - 1, int(world.vocab_size) - 1
+    if kind == "language":
+        from simident.worlds.language import predicted_k
 
-    k = predicted_k(spec_from_dict(world, source="world"))
-    return k, k
+        k = predicted_k(world)
+        return k, k
+    return int(world.k), int(world.d)
 
 
-def learner_dict(base: dict, swept: dict, world: dict, seeds: int) -> dict:
-    """The complete TrainConfig dict of a cell; d may be relative to the world."""
-    from simident.dims import parse_dim
+def learner_config(base: dict, swept: dict, world, seeds: int):
+    """The resolved TrainConfig of a cell; d may be relative to the world."""
     from simident.training import TrainConfig
+    from simident.util.dims import parse_dim
 
     kw = {**base, **swept}
     d_expr = kw.get("d", "d")
@@ -114,11 +123,10 @@ def learner_dict(base: dict, swept: dict, world: dict, seeds: int) -> dict:
         )
     kw["seeds"] = seeds
     kw["seed_offset"] = 0
-    cfg = TrainConfig.from_dict(kw).resolved(d)
-    return cfg.to_dict()
+    return TrainConfig.from_dict(kw).resolved(d)
 
 
-def cells(spec) -> list[Cell]:
+def cells(spec) -> list[GridPoint]:
     """Every cell of the sweep, in index order. Raises SimidentError naming the first
     cell whose world or learner is invalid."""
     names = [name for name, _ in spec.axes]
@@ -130,11 +138,11 @@ def cells(spec) -> list[Cell]:
         sl = {k.split(".", 1)[1]: v for k, v in values.items() if k.startswith("learner.")}
         where = f"cell {i} ({', '.join(f'{k}={v}' for k, v in values.items()) or 'base'})"
         try:
-            w = world_dict(spec.world, sw)
-            lr = learner_dict(spec.learner, sl, w, spec.seeds)
+            w = world_spec(spec.world, sw)
+            lr = learner_config(spec.learner, sl, w, spec.seeds)
         except SimidentError as e:
             raise SimidentError(f"{where}: {e}") from None
-        out.append(Cell(index=i, values=values, world=w, learner=lr))
+        out.append(GridPoint(index=i, values=values, world=w, learner=lr))
     return out
 
 

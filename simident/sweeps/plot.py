@@ -24,9 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from simident.cells.evaluate import GROUPS
-from simident.errors import SimidentError
-from simident.plotting import label_cells, new_figure, save
+from simident.study.evaluate import GROUPS
+from simident.util.errors import SimidentError
+from simident.util.plotting import label_cells, new_figure, save
 
 KINDS = ("heatmap", "line", "scatter")
 METRICS = {

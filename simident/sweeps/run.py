@@ -2,7 +2,7 @@
 
 `run_sweep` records the spec in DIR (refusing a different one), skips finished cells,
 evaluates each pending cell (`evaluate.evaluate_cell`: trained through the engine,
-`simident.cells`, whose trained seeds are kept in DIR/cache/ as soon as they exist),
+`simident.study`, whose trained seeds are kept in DIR/cache/ as soon as they exist),
 writes its file atomically and rebuilds results.csv. Interrupting it loses at most the
 cell in progress, and not its training once that finished.
 """
@@ -13,9 +13,9 @@ import sys
 import time
 from dataclasses import dataclass
 
-from simident.errors import SimidentError
 from simident.sweeps.grid import cells
 from simident.sweeps.store import SweepStore
+from simident.util.errors import SimidentError
 
 
 @dataclass
@@ -33,8 +33,8 @@ def _log(msg: str) -> None:
 
 def check_cells_fit(cell_list) -> None:
     """Refuse, before any work, a cell whose world and training would not fit in memory."""
-    from simident.memory import check_fits
     from simident.sweeps.cost import cell_cost
+    from simident.util.memory import check_fits
 
     for c in cell_list:
         cost = cell_cost(c)
@@ -73,7 +73,7 @@ def run_sweep(
     skipped = sorted(done if only is None else done & {only})
     if skipped and log:
         log(f"sweep {spec.name}: {len(skipped)} finished cell(s) skipped")
-    from simident.cells import CellStore
+    from simident.study import CellStore
     from simident.sweeps.evaluate import evaluate_cell
 
     models = CellStore(store.out / "cache")

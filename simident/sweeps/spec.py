@@ -30,8 +30,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from simident.errors import SimidentError
-from simident.io import read_toml
+from simident.util.errors import SimidentError
+from simident.util.io import read_toml
 
 TOP_KEYS = ("name", "seeds", "tol", "contexts", "world", "learner", "grid")
 GRID_KEYS = ("world", "learner")

@@ -21,10 +21,10 @@ import json
 import math
 from pathlib import Path
 
-from simident.cells.evaluate import GROUP_STATS, GROUPS, PAIR_COLUMNS
-from simident.errors import SimidentError
-from simident.io import atomic_write, read_json, write_json
+from simident.study.evaluate import GROUP_STATS, GROUPS, PAIR_COLUMNS
 from simident.sweeps.evaluate import CELL_COLUMNS
+from simident.util.errors import SimidentError
+from simident.util.io import atomic_write, read_json, write_json
 
 SPEC_FILE = "sweep.json"
 TABLE_FILE = "results.csv"
@@ -95,7 +95,7 @@ class SweepStore:
         return out
 
     def write_cell(self, cell, rows: list, record: dict) -> None:
-        from simident.env import versions
+        from simident.util.env import versions
 
         write_json(
             cell_path(self.out, cell.index),

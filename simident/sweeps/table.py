@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from simident.errors import SimidentError
 from simident.sweeps.store import SPEC_FILE, TABLE_FILE
+from simident.util.errors import SimidentError
 
 DERIVED = {
     "free_f": "context-side free part ‖F_free‖/‖F‖, mean of the pair's two seeds",
@@ -30,7 +30,7 @@ DERIVED = {
 
 def axes_of(out) -> list[str]:
     """The swept axes of the sweep in `out`, in spec order."""
-    from simident.io import read_json
+    from simident.util.io import read_json
 
     record = read_json(Path(out) / SPEC_FILE, "sweep record")
     return [name for name, _ in record.get("axes", [])]

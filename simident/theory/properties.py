@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -26,9 +27,155 @@ from simident.theory.decisions import (
     or3,
 )
 from simident.theory.equivalence import Spans
-from simident.theory.linalg import affine_fit, decide_rank, parallelism, tall_r
+from simident.theory.linalg import (
+    AffineFit,
+    Parallelism,
+    affine_fit,
+    decide_rank,
+    parallelism,
+    tall_r,
+)
 from simident.theory.logits import center
-from simident.theory.parallel import a5_bound
+from simident.theory.parallel import ParallelBound, a5_bound
+
+Verdict = bool | None
+AB = tuple  # (model a's value, model b's value)
+
+
+@dataclass(frozen=True)
+class ParallelScores:
+    """P1, P2 per model (a, b): parallelism of the model vectors, of their projections
+    onto the identified span, and of their distribution-level images."""
+
+    parallel: tuple[Parallelism, Parallelism]
+    projected: tuple[Parallelism, Parallelism]
+    distribution: tuple[Parallelism, Parallelism]
+    distribution_name: str  # its JSON name: "log_ratio" (P1) or "logit_diff" (P2)
+
+    def key(self) -> tuple[float, float]:
+        """The (a, b) number a property is summarised by: |cos| of the model vectors."""
+        return abs(self.parallel[0].cos), abs(self.parallel[1].cos)
+
+    def to_dict(self) -> dict:
+        fields = (
+            ("parallel", self.parallel),
+            ("projected", self.projected),
+            (self.distribution_name, self.distribution),
+        )
+        return {f"{name}_{t}": x[i].to_dict() for i, t in enumerate("ab") for name, x in fields}
+
+
+@dataclass(frozen=True)
+class AffineScores:
+    """P3, P4 per model (a, b): the best affine fit on f(s) (model level) and on ℓ(s)
+    (distribution level), and dim(D ∩ U⊥) of the fitted contexts' differences."""
+
+    model: tuple[AffineFit, AffineFit]
+    distribution: tuple[AffineFit, AffineFit]
+    dim_cap_uperp: tuple[int, int]
+    n: int  # pairs (P3) or contexts (P4)
+    names: ClassVar[tuple[str, str, str, str]] = ("model", "dist", "cap", "n")
+
+    @property
+    def r2(self) -> tuple[float, float]:
+        """R² of the model-level fit in (a, b)."""
+        return self.model[0].r2, self.model[1].r2
+
+    @property
+    def residual(self) -> tuple[float, float]:
+        """Relative residual of the model-level fit in (a, b)."""
+        return self.model[0].rel_residual, self.model[1].rel_residual
+
+    @property
+    def distribution_r2(self) -> tuple[float, float]:
+        return self.distribution[0].r2, self.distribution[1].r2
+
+    @property
+    def distribution_residual(self) -> tuple[float, float]:
+        return self.distribution[0].rel_residual, self.distribution[1].rel_residual
+
+    def key(self) -> tuple[float, float]:
+        """The (a, b) number a property is summarised by: the model-level R²."""
+        return self.r2
+
+    def to_dict(self) -> dict:
+        model, dist, cap, n = self.names
+        out: dict = {}
+        for i, t in enumerate("ab"):
+            out[f"{model}_residual_{t}"] = self.model[i].rel_residual
+            out[f"{model}_r2_{t}"] = self.model[i].r2
+            out[f"{dist}_residual_{t}"] = self.distribution[i].rel_residual
+            out[f"{dist}_r2_{t}"] = self.distribution[i].r2
+            out[f"{cap}_{t}"] = self.dim_cap_uperp[i]
+        out[n] = self.n
+        return out
+
+
+@dataclass(frozen=True)
+class RelationalScores(AffineScores):
+    """P3: RL (ℓ(s⊕q) on affine f(s)) and D3 (on affine ℓ(s)); n = the pairs."""
+
+    names: ClassVar[tuple[str, str, str, str]] = ("rl", "d3", "dim_Dq_cap_Uperp", "n_pairs")
+
+
+@dataclass(frozen=True)
+class ProbeScores(AffineScores):
+    """P4: the probe on f(s) and on ℓ(s) (logit probe); n = the probed contexts."""
+
+    names: ClassVar[tuple[str, str, str, str]] = (
+        "probe",
+        "logit_probe",
+        "dim_Dz_cap_Uperp",
+        "n_contexts",
+    )
+
+
+@dataclass(frozen=True)
+class SteeringScores:
+    """P5: how far model b is from reproducing A's shift Ḡ_a v (transfer_residual), how
+    far v is from E and the shift from col(Lᵀ) in A, and with context pairs the distance
+    between the shifts of the same combination in both models."""
+
+    transfer_residual: float
+    out_of_E_a: float
+    out_of_row_L_a: float
+    same_combination_residual: float | None = None
+
+    def key(self) -> tuple[float, float]:
+        return float("nan"), float("nan")
+
+    def to_dict(self) -> dict:
+        out = {
+            "transfer_residual": self.transfer_residual,
+            "out_of_E_a": self.out_of_E_a,
+            "out_of_row_L_a": self.out_of_row_L_a,
+        }
+        if self.same_combination_residual is not None:
+            out["same_combination_residual"] = self.same_combination_residual
+        return out
+
+
+Scores = ParallelScores | RelationalScores | ProbeScores | SteeringScores
+
+
+@dataclass(frozen=True)
+class PropertyCheck:
+    """What a check of P1-P5 returns: the model-level verdict in each model, the
+    distribution-level verdict, whether the theory guarantees the answer is shared and
+    why, the band that decided, the scores; `projected` (P1, P2: the verdicts on P_E δ /
+    P_U Δ), `inclusion` (P3: RL with the inclusion condition) and `a5` (P1, P2: A5's
+    bound in each model) where they apply."""
+
+    holds_a: Verdict
+    holds_b: Verdict
+    distribution_level: Verdict
+    guaranteed: Verdict
+    reason: str
+    band: Band
+    scores: Scores
+    projected: tuple[Verdict, Verdict] | None = None
+    inclusion: tuple[Verdict, Verdict] | None = None
+    a5: tuple[ParallelBound, ParallelBound] | None = None
 
 
 @dataclass(frozen=True)
@@ -80,7 +227,7 @@ def _local_disagreement(xa, xb) -> float:
     return max(rel)
 
 
-def _parallel(va: View, vb: View, vectors, matrix, b: Band, names, image) -> dict:
+def _parallel(va: View, vb: View, vectors, matrix, b: Band, names, image) -> PropertyCheck:
     """Shared body of P1 and P2: parallelism of the model vectors, of their projections
     onto the identified span, and of their distribution-level images (under `matrix`: R_F
     for P1, R_G for P2), each decided; and A5's bound on the full angle in each model,
@@ -123,25 +270,25 @@ def _parallel(va: View, vb: View, vectors, matrix, b: Band, names, image) -> dic
             f"in some model): only projected parallelism ({names['projected']}) is shared; "
             "full parallelism can differ"
         )
-    return {
-        "holds_a": dec["a"]["full"],
-        "holds_b": dec["b"]["full"],
-        "projected_a": dec["a"]["proj"],
-        "projected_b": dec["b"]["proj"],
-        "distribution_level": and3(dist_a, dist_b),
-        "guaranteed": guaranteed,
-        "reason": reason,
-        "band": b,
-        "a5": (bounds["a"], bounds["b"]),
-        "scores": {
-            f"{name}_{t}": out[t][key].to_dict()
-            for t in "ab"
-            for name, key in (("parallel", "full"), ("projected", "proj"), (names["dist"], "dist"))
-        },
-    }
+    return PropertyCheck(
+        holds_a=dec["a"]["full"],
+        holds_b=dec["b"]["full"],
+        distribution_level=and3(dist_a, dist_b),
+        guaranteed=guaranteed,
+        reason=reason,
+        band=b,
+        scores=ParallelScores(
+            parallel=(out["a"]["full"], out["b"]["full"]),
+            projected=(out["a"]["proj"], out["b"]["proj"]),
+            distribution=(out["a"]["dist"], out["b"]["dist"]),
+            distribution_name=names["dist"],
+        ),
+        projected=(dec["a"]["proj"], dec["b"]["proj"]),
+        a5=(bounds["a"], bounds["b"]),
+    )
 
 
-def parallel_unembedding(va: View, vb: View, pairs, bd: Band) -> dict:
+def parallel_unembedding(va: View, vb: View, pairs, bd: Band) -> PropertyCheck:
     """P1. δ1 = g(b)-g(a), δ2 = g(d)-g(c). Model level: δ1 ∥ δ2. Projected: P_E δ1 ∥ P_E δ2.
     Distribution level: log p(b|s)/p(a|s) = λ log p(d|s)/p(c|s) ∀s ⇔ F δ1 ∥ F δ2.
     Guaranteed shared when the distribution-level form fails (then no model has it) or
@@ -161,7 +308,7 @@ def parallel_unembedding(va: View, vb: View, pairs, bd: Band) -> dict:
     return _parallel(va, vb, vectors, lambda v: v.RF, bd, names, lambda v, u: v.F @ u)
 
 
-def parallel_embedding(va: View, vb: View, pairs, bd: Band) -> dict:
+def parallel_embedding(va: View, vb: View, pairs, bd: Band) -> PropertyCheck:
     """P2. Δ1 = f(s1)-f(s0), Δ2 = f(s3)-f(s2). Model level: Δ1 ∥ Δ2. Projected: P_U Δ1 ∥ P_U Δ2.
     Distribution level: ℓ(s1)-ℓ(s0) ∥ ℓ(s3)-ℓ(s2) (= Ḡ Δ1 ∥ Ḡ Δ2). Guaranteed when the
     distribution-level form fails or A5 (mirror image: σ_d(Ḡ) ≥ τ_θ) bounds the angle in
@@ -217,18 +364,16 @@ def _affine_checks(va: View, vb: View, S, target, b: Band) -> dict:
     return out
 
 
-def _affine_scores(out: dict, model: str, dist: str, cap: str) -> dict:
-    scores = {}
-    for t in "ab":
-        scores[f"{model}_residual_{t}"] = out[t]["model"].rel_residual
-        scores[f"{model}_r2_{t}"] = out[t]["model"].r2
-        scores[f"{dist}_residual_{t}"] = out[t]["dist"].rel_residual
-        scores[f"{dist}_r2_{t}"] = out[t]["dist"].r2
-        scores[f"{cap}_{t}"] = out[t]["cap"]
-    return scores
+def _affine_scores(cls, out: dict, n: int) -> AffineScores:
+    return cls(
+        model=(out["a"]["model"], out["b"]["model"]),
+        distribution=(out["a"]["dist"], out["b"]["dist"]),
+        dim_cap_uperp=(out["a"]["cap"], out["b"]["cap"]),
+        n=n,
+    )
 
 
-def relational(va: View, vb: View, pairs, bd: Band) -> dict:
+def relational(va: View, vb: View, pairs, bd: Band) -> PropertyCheck:
     """P3. Model level RL(q): P_U f(s⊕q) = P_U(A f(s) + b) ∀s (fit ℓ(s⊕q) on affine f(s)).
     Distribution level D3: ℓ(s⊕q) = B ℓ(s) + c; D3 ⇔ RL with the inclusion condition.
     Guaranteed shared when D3 holds (every equivalent model has RL) or D_q ∩ U⊥ = {0}
@@ -252,22 +397,19 @@ def relational(va: View, vb: View, pairs, bd: Band) -> dict:
         )
     if vacuous:
         reason += " (warning: too few pairs for the fit to be informative)"
-    scores = _affine_scores(out, "rl", "d3", "dim_Dq_cap_Uperp")
-    scores["n_pairs"] = len(pairs)
-    return {
-        "holds_a": holds_a,
-        "holds_b": holds_b,
-        "inclusion_a": and3(holds_a, d3_a),
-        "inclusion_b": and3(holds_b, d3_b),
-        "distribution_level": out["dist"],
-        "guaranteed": guaranteed,
-        "reason": reason,
-        "band": bd,
-        "scores": scores,
-    }
+    return PropertyCheck(
+        holds_a=holds_a,
+        holds_b=holds_b,
+        distribution_level=out["dist"],
+        guaranteed=guaranteed,
+        reason=reason,
+        band=bd,
+        scores=_affine_scores(RelationalScores, out, len(pairs)),
+        inclusion=(and3(holds_a, d3_a), and3(holds_b, d3_b)),
+    )
 
 
-def probe(va: View, vb: View, contexts, values, bd: Band) -> dict:
+def probe(va: View, vb: View, contexts, values, bd: Band) -> PropertyCheck:
     """P4. Model level: z(s) = w·f(s) + β on the probed contexts. Distribution level:
     z(s) = a·ℓ(s) + β. Guaranteed shared when the distribution-level form holds (every
     model has a probe, w~ = Ḡ~ᵀa) or D_z ∩ U⊥ = {0} in both models (D_z: differences)."""
@@ -288,17 +430,15 @@ def probe(va: View, vb: View, contexts, values, bd: Band) -> dict:
         )
     if any(out[t]["model"].n <= out[t]["model"].x_rank + 1 for t in "ab"):
         reason += " (warning: too few contexts for the fit to be informative)"
-    scores = _affine_scores(out, "probe", "logit_probe", "dim_Dz_cap_Uperp")
-    scores["n_contexts"] = len(S)
-    return {
-        "holds_a": out["holds"][0],
-        "holds_b": out["holds"][1],
-        "distribution_level": out["dist"],
-        "guaranteed": guaranteed,
-        "reason": reason,
-        "band": bd,
-        "scores": scores,
-    }
+    return PropertyCheck(
+        holds_a=out["holds"][0],
+        holds_b=out["holds"][1],
+        distribution_level=out["dist"],
+        guaranteed=guaranteed,
+        reason=reason,
+        band=bd,
+        scores=_affine_scores(ProbeScores, out, len(S)),
+    )
 
 
 def _shift_residual(Gc, shift) -> float:
@@ -310,7 +450,7 @@ def _shift_residual(Gc, shift) -> float:
     return float(np.linalg.norm(shift - Gc @ coef) / nrm)
 
 
-def steering(va: View, vb: View, bd: Band, pairs=None, vector=None) -> dict:
+def steering(va: View, vb: View, bd: Band, pairs=None, vector=None) -> PropertyCheck:
     """P5. Adding v to every f(s) shifts all centered logits by Ḡ v. With `pairs`
     [[s0, s1], ...], v = Σ f(s1) - f(s0) in model a and ṽ = the same combination in b.
     Model b reproduces the shift iff Ḡ_a v ∈ col(Ḡ_b) (holds_b, transfer_residual).
@@ -327,13 +467,12 @@ def steering(va: View, vb: View, bd: Band, pairs=None, vector=None) -> dict:
     nv = float(np.linalg.norm(v))
     out_of_E = float(np.linalg.norm(v - E @ (E.T @ v)) / nv) if nv > 0 else float("nan")
     in_LT = _shift_residual(va.Gc @ E, shift) if E.shape[1] else (0.0 if nv == 0 else 1.0)
-    scores = {"transfer_residual": transfer, "out_of_E_a": out_of_E, "out_of_row_L_a": in_LT}
+    same = None
     if vt is not None:
         shift_b = vb.Gc @ vt
         den = float(np.linalg.norm(shift))
-        scores["same_combination_residual"] = (
-            float(np.linalg.norm(shift - shift_b) / den) if den > 0 else 0.0
-        )
+        same = float(np.linalg.norm(shift - shift_b) / den) if den > 0 else 0.0
+    scores = SteeringScores(transfer, out_of_E, in_LT, same)
     dist = decide(in_LT, va.band_or(bd))
     in_E = decide(out_of_E, va.band_or(bd))
     if in_E:
@@ -347,13 +486,12 @@ def steering(va: View, vb: View, bd: Band, pairs=None, vector=None) -> dict:
             "v has a part the distribution cannot see (outside E + U⊥): "
             "a minimal model cannot reproduce the shift"
         )
-    holds_b = decide(transfer, vb.band_or(bd))
-    return {
-        "holds_a": True,
-        "holds_b": holds_b,
-        "distribution_level": dist,
-        "guaranteed": or3(dist, in_E),
-        "reason": reason,
-        "band": bd,
-        "scores": scores,
-    }
+    return PropertyCheck(
+        holds_a=True,
+        holds_b=decide(transfer, vb.band_or(bd)),
+        distribution_level=dist,
+        guaranteed=or3(dist, in_E),
+        reason=reason,
+        band=bd,
+        scores=scores,
+    )

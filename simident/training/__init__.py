@@ -19,7 +19,6 @@ __all__ = [
     "check_run_dir",
     "embed",
     "load_run",
-    "toy_world",
     "train_world",
     "train_world_grid",
 ]
@@ -30,7 +29,6 @@ _LAZY = {
     "TrainingDiverged": "simident.training.loop",
     "TrainResult": "simident.training.outputs",
     "check_run_dir": "simident.training.outputs",
-    "toy_world": "simident.training.toy",
     "load_run": "simident.training.saved",
     "embed": "simident.training.saved",
     "SavedRun": "simident.training.saved",

@@ -9,8 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, fields, replace
 
-from simident.errors import SimidentError
 from simident.models import MODELS
+from simident.util.errors import SimidentError
 
 LOSSES = ("population", "samples", "sequences", "exact")
 # losses at every position of token sequences in one causal pass (process worlds, sequences.py)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from simident.memory import gib
+from simident.util.memory import gib
 
 AUTO_BATCH_BYTES = 32 * 2**20  # auto batch: full batch while one lane's step fits in this
 AUTO_BATCH_MIN = 64  # smallest automatic minibatch

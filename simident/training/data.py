@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from simident.errors import SimidentError
+from simident.util.errors import SimidentError
 
 PRECOMPUTE_LIMIT = 2**22  # m·V numbers (16 MiB of float32)
 EVAL_ROWS = 256  # contexts per chunk of the evaluation sets (memory O(EVAL_ROWS·V) a lane)

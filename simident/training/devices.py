@@ -16,7 +16,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
-from simident.errors import SimidentError
+from simident.util.errors import SimidentError
 
 AXIS = "lanes"
 LANE = P(AXIS)

@@ -16,8 +16,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from simident.errors import SimidentError
-from simident.memory import check_fits
 from simident.training.config import TrainConfig
 from simident.training.data import EVAL_ROWS, draws_per_context, make_data, make_evals
 from simident.training.devices import (  # noqa: F401  (eval_chunk, lane_group: loop's API)
@@ -40,6 +38,8 @@ from simident.training.steps import (
     make_static,
     run_chunk,
 )
+from simident.util.errors import SimidentError
+from simident.util.memory import check_fits
 
 
 class TrainingDiverged(SimidentError):
@@ -207,7 +207,7 @@ def train_world_grid(
                 weights=[jax.tree.map(lambda x, i=i: x[i], weights) for i in range(*sl.indices(P))],
                 model_shape=shape,
                 devices=device_record(layout),
-                cost=cost.to_dict(),
+                cost=cost,
                 noise=None if boot is None else boot.noise[sl],
                 bootstrap={} if boot is None else boot.record(),
             )

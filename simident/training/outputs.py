@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from simident.errors import SimidentError
-from simident.io import json_writer, model_arrays, npz_writer, replace_files
+from simident.util.errors import SimidentError
+from simident.util.io import json_writer, model_arrays, npz_writer, replace_files
 
 PARAM_PREFIX = "param/"
 
@@ -75,7 +75,7 @@ class TrainResult:
     weights: list = field(default_factory=list)  # per seed: nnx.State of the kept params
     model_shape: dict = field(default_factory=dict)  # {"n", "V", "T"} the model was built for
     devices: dict = field(default_factory=dict)  # device count, kind, devices_used
-    cost: dict = field(default_factory=dict)  # the estimate made before training
+    cost: object = None  # the TrainCost estimated before training
     noise: list | None = None  # per seed: its NoiseLevel ν̂ (A6), None without a bootstrap
     bootstrap: dict = field(default_factory=dict)  # refits, steps, seconds of the bootstrap
 
@@ -87,14 +87,14 @@ class TrainResult:
 
     def record_arrays(self, i: int) -> dict:
         """Seed i's ν̂ and data record, as stored in its seed file (`model.record_arrays`)."""
-        from simident.model import record_arrays
+        from simident.comparison.model import record_arrays
 
         noise = None if self.noise is None else self.noise[i]
         return record_arrays(noise, self.config.data_mode, self.data_id(i))
 
     def model(self, i: int):
         """Seed i as a `simident.Model` (float64) with its ν̂ and data record."""
-        from simident.model import Model
+        from simident.comparison.model import Model
 
         noise = None if self.noise is None else self.noise[i]
         F, G = np.asarray(self.F[i], np.float64), np.asarray(self.G[i], np.float64)
@@ -120,7 +120,7 @@ class TrainResult:
 
     def record(self) -> dict:
         """The content of run.json."""
-        from simident.env import versions
+        from simident.util.env import versions
 
         return {
             "world_id": self.world_id,
@@ -138,7 +138,7 @@ class TrainResult:
             "shared": self.shared,
             "model_shape": self.model_shape,
             "devices": self.devices,
-            "cost_estimate": self.cost,
+            "cost_estimate": {} if self.cost is None else self.cost.to_dict(),
             "data": self.config.data_mode,
             "bootstrap": self.bootstrap or None,
             "versions": versions(),
@@ -155,7 +155,7 @@ class TrainResult:
             raise SimidentError(
                 f"result was trained on world {self.world_id}, not {world.world_id}"
             )
-        from simident.integrity import seal
+        from simident.util.integrity import seal
 
         files = {
             f"seed_{int(s)}.npz": model_arrays(

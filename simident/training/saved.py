@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from simident.errors import SimidentError
 from simident.training.config import TrainConfig
 from simident.training.outputs import PARAM_PREFIX
+from simident.util.errors import SimidentError
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class SavedRun:
 
 def load_run(run_dir) -> SavedRun:
     """Read RUN_DIR/run.json and the weights in its seed files (errors name the file)."""
-    from simident.io import read_json
+    from simident.util.io import read_json
 
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
@@ -81,7 +81,7 @@ def _is_seed(x) -> bool:
 def _read_weights(path: Path, record: dict) -> dict:
     """The saved weights of one seed file, read in bounds, checked against the checksums
     in run.json (when it has them), with finite F, G and weights."""
-    from simident.integrity import check_finite, read_npz, recorded, verify
+    from simident.util.integrity import check_finite, read_npz, recorded, verify
 
     n, V, d = (record.get(k) for k in ("n_contexts", "vocab_size", "d"))
     dims = [x if isinstance(x, int) and not isinstance(x, bool) else None for x in (n, V, d)]

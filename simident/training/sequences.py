@@ -27,8 +27,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from simident.errors import SimidentError
 from simident.training.data import EVAL_ROWS, take, target_logp
+from simident.util.errors import SimidentError
 
 
 class SeqData(NamedTuple):

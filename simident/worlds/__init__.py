@@ -23,6 +23,7 @@ from simident.worlds.generator import generate_world
 from simident.worlds.process import Process, sample_world
 from simident.worlds.process_spec import AttributeSpec, HMMSpec, LanguageSpec, spec_from_dict
 from simident.worlds.spec import ProbeSpec, QuerySpec, WorldSpec
+from simident.worlds.toy import toy_world
 from simident.worlds.world import World, load_world
 
 __all__ = [
@@ -42,5 +43,6 @@ __all__ = [
     "load_world",
     "resolve_spec",
     "sample_world",
+    "toy_world",
     "spec_from_dict",
 ]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from simident.errors import SimidentError
+from simident.util.errors import SimidentError
 from simident.worlds.process_spec import spec_from_toml
 
 

@@ -15,9 +15,9 @@ import json
 import jax.numpy as jnp
 import numpy as np
 
-from simident.errors import SimidentError
 from simident.theory.equivalence import spans
 from simident.theory.linalg import default_tol
+from simident.util.errors import SimidentError
 from simident.worlds import truth as T
 from simident.worlds.contexts import (
     compositional_features,

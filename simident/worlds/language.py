@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from simident.errors import SimidentError
+from simident.util.errors import SimidentError
 from simident.worlds.contexts import rng_for
 from simident.worlds.process import EXACT_TOL, build_world, distinct_prefixes, with_queries
 from simident.worlds.process_spec import LanguageSpec

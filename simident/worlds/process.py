@@ -19,8 +19,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from simident.errors import SimidentError
 from simident.theory.linalg import decide_rank, default_tol, noise_floor
+from simident.util.errors import SimidentError
 from simident.worlds.world import World
 
 EXACT_TOL = 1e-6  # a distribution-level form holds exactly when its residual is below this

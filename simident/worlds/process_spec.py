@@ -12,8 +12,8 @@ import math
 from dataclasses import dataclass, fields
 from pathlib import Path
 
-from simident.errors import SimidentError
-from simident.io import read_toml
+from simident.util.errors import SimidentError
+from simident.util.io import read_toml
 from simident.worlds.spec import (
     MAX_SEED,
     WorldSpec,

@@ -14,8 +14,8 @@ from dataclasses import dataclass, fields
 from numbers import Integral, Real
 from pathlib import Path
 
-from simident.errors import SimidentError
-from simident.io import read_toml
+from simident.util.errors import SimidentError
+from simident.util.io import read_toml
 
 CONTEXT_KINDS = ("compositional", "random")
 PARALLEL_PREFIX = "parallel_"

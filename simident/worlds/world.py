@@ -20,8 +20,15 @@ from pathlib import Path
 
 import numpy as np
 
-from simident.errors import SimidentError
-from simident.io import json_writer, load_model, model_arrays, npz_writer, read_json, replace_files
+from simident.util.errors import SimidentError
+from simident.util.io import (
+    json_writer,
+    load_model,
+    model_arrays,
+    npz_writer,
+    read_json,
+    replace_files,
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -78,8 +85,8 @@ class World:
         """Write truth.npz, properties.json, data.npz (with samples) and world.json, last:
         an earlier world in `out_dir` is replaced only once all of them are written
         (`io.replace_files`), and its data.npz is removed when this world has none."""
-        from simident.env import versions
-        from simident.integrity import seal
+        from simident.util.env import versions
+        from simident.util.integrity import seal
 
         files = {
             "truth.npz": model_arrays(
@@ -128,7 +135,7 @@ def load_world(world_dir) -> World:
     meta = read_json(wj, "world file")
     if not isinstance(meta, dict):
         raise SimidentError(f"{wj}: expected a JSON object")
-    from simident.integrity import recorded
+    from simident.util.integrity import recorded
 
     recorded(meta, "truth.npz", wj)  # a record with checksums must list truth.npz
     for key in ("world_id", "spec", "contexts", "split"):
@@ -206,7 +213,7 @@ def _load_samples(path: Path, n: int, V: int, meta: dict) -> tuple[np.ndarray | 
     """data.npz's `samples` (n × S token ids in [0, V)) and its other arrays (token
     sequences of a process world), read in bounds and checked against the checksums
     world.json records for them."""
-    from simident.integrity import read_npz, recorded, verify
+    from simident.util.integrity import read_npz, recorded, verify
 
     arrays = read_npz(path, "world data file", expect={"samples": (n, None)})
     want = recorded(meta, path.name, path.parent / "world.json")

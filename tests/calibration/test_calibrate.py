@@ -14,17 +14,17 @@ from simident.calibration.verdicts import scored_verdicts
 
 
 def _prop(kind, dist, **kw):
-    extra = kw.pop("extra", {})
     return SimpleNamespace(
         kind=kind,
         name="p",
         distribution_level=dist,
-        extra=extra,
+        projected=kw.get("projected"),
+        inclusion=kw.get("inclusion"),
         holds_a=kw.get("a"),
         holds_b=kw.get("b"),
         guaranteed=kw.get("g"),
         band=SimpleNamespace(lower=0.1),
-        scores=kw.get("scores", {}),
+        scores=kw.get("scores"),
     )
 
 
@@ -35,17 +35,16 @@ def _cmp(*props):
 def test_scoring_follows_what_the_truth_implies():
     """Relational: holds is implied only where D3 holds; parallel: holds only where equal
     ratios fail; an A5 guarantee is right iff both measured angles are within θ."""
-    rel = _prop("relational", True, a=True, b=None,
-                extra={"inclusion_a": True, "inclusion_b": None})  # fmt: skip
+    rel = _prop("relational", True, a=True, b=None, inclusion=(True, None))
     got = {(s.field, s.decided, s.truth) for s in scored_verdicts(_cmp(rel), _cmp(rel))}
     assert ("holds_a", True, True) in got and ("holds_b", None, True) in got
-    fails = _prop("relational", False, a=True, b=True, extra={"inclusion_a": False,
-                                                               "inclusion_b": False})  # fmt: skip
+    fails = _prop("relational", False, a=True, b=True, inclusion=(False, False))
     fields = {s.field for s in scored_verdicts(_cmp(fails), _cmp(fails))}
     assert "holds_a" not in fields  # RL without IC: p* does not decide it
     par = _prop("parallel_unembedding", True, a=True, b=True, g=True,
-                extra={"projected_a": True, "projected_b": True},
-                scores={"parallel_a": {"sin": 0.05}, "parallel_b": {"sin": 0.2}})  # fmt: skip
+                projected=(True, True),
+                scores=SimpleNamespace(parallel=(SimpleNamespace(sin=0.05),
+                                                 SimpleNamespace(sin=0.2))))  # fmt: skip
     g = [s for s in scored_verdicts(_cmp(par), _cmp(par)) if s.field == "guaranteed"]
     assert len(g) == 1 and g[0].right is False  # 0.2 > sin θ = 0.1: a wrong guarantee
 
@@ -70,7 +69,7 @@ def test_calibrate_smoke_end_to_end(tmp_path):
     """`simident calibrate --mode smoke` writes its report, tables and figure, and a rerun
     resumes every cell."""
     out = tmp_path / "cal"
-    cmd = [sys.executable, "-m", "simident.cli", "calibrate", "--mode", "smoke", "--out",
+    cmd = [sys.executable, "-m", "simident.cli.main", "calibrate", "--mode", "smoke", "--out",
            str(out), "--quiet"]  # fmt: skip
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     assert p.returncode == 0, p.stderr
@@ -87,6 +86,6 @@ def test_calibrate_smoke_end_to_end(tmp_path):
 
 def test_calibrate_refuses_a_foreign_folder(tmp_path):
     (tmp_path / "x.txt").write_text("mine")
-    p = subprocess.run([sys.executable, "-m", "simident.cli", "calibrate", "--out",
+    p = subprocess.run([sys.executable, "-m", "simident.cli.main", "calibrate", "--out",
                         str(tmp_path)], capture_output=True, text=True, timeout=300)  # fmt: skip
     assert p.returncode == 2 and "not a calibration study folder" in p.stderr

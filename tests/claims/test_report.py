@@ -9,7 +9,7 @@ from simident.claims.report import claim_record, write, write_claim
 from simident.claims.result import ClaimResult
 from simident.claims.run import verdict_for
 from simident.claims.verdicts import Thresholds
-from simident.errors import SimidentError
+from simident.util.errors import SimidentError
 
 META = {
     "mode": {"name": "synthetic", "seeds": 2},

@@ -2,7 +2,7 @@
 
 import pytest
 
-from simident.cli import main
+from simident.cli.main import main
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,9 @@ import pytest
 from simident.claims import run as run_mod
 from simident.claims.config import TINY
 from simident.claims.outdir import staging_path
-from simident.cli import main
+from simident.cli.main import main
+
+pytestmark = pytest.mark.slow  # trains models for real
 
 
 def _results(out):
@@ -42,7 +44,7 @@ def _same_numbers(a, b, where="evidence"):
 
 def test_killed_run_resumes_from_the_finished_work(tiny_run, tmp_path):
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "simident.cli", "reproduce", "--tiny", "--out", str(out)]
+    cmd = [sys.executable, "-m", "simident.cli.main", "reproduce", "--tiny", "--out", str(out)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     first = out / "claims" / "claim1" / "results.json"
     try:

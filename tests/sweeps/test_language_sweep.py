@@ -10,11 +10,11 @@ from importlib import resources
 
 import pytest
 
-from simident.cells.truth_rows import agreement_summary, d3_status
-from simident.cli import main
-from simident.errors import SimidentError
+from simident.cli.main import main
+from simident.study.truth_rows import agreement_summary, d3_status
 from simident.sweeps.grid import cells, world_dims
 from simident.sweeps.spec import SweepSpec
+from simident.util.errors import SimidentError
 from simident.worlds import generate_world
 
 VIS = "attributes[1].visibility"
@@ -34,10 +34,10 @@ def test_shipped_language_sweep_resolves_every_cell():
     cs = cells(SweepSpec.from_toml(str(path)))
     assert len(cs) == 24
     c = cs[1 * 8]  # visibility 0.3, first values of the other axes
-    assert c.world["kind"] == "language" and c.world["attributes"][1]["visibility"] == 0.3
-    assert c.world["attributes"][0]["visibility"] == 1.0  # the other attribute untouched
+    assert c.world.kind == "language" and c.world.attributes[1].visibility == 0.3
+    assert c.world.attributes[0].visibility == 1.0  # the other attribute untouched
     k, d = world_dims(c.world)
-    assert c.learner["d"] == k == d == generate_world(c.world).measured["k"]
+    assert c.learner.d == k == d == generate_world(c.world).measured["k"]
 
 
 def test_bad_attribute_path_names_the_key():
@@ -48,9 +48,11 @@ def test_bad_attribute_path_names_the_key():
 
 
 def test_status_and_summary():
-    band = {"lower": 0.1, "upper": 0.3}
+    from simident.theory.decisions import Band
+
+    band = Band(lower=0.1, upper=0.3, noise=0.05, tol=0.01)
     assert [d3_status(x, band) for x in (0.05, 0.2, 0.5)] == [True, None, False]
-    assert d3_status(0.0, {"lower": 0.5, "upper": 1.0}) is None
+    assert d3_status(0.0, Band(lower=0.5, upper=1.0, noise=0.2, tol=0.01)) is None
 
     def q(res, pred, st):
         return {

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from simident.cli import main
-from simident.errors import SimidentError
+from simident.cli.main import main
 from simident.sweeps.run import run_sweep
 from simident.sweeps.spec import SweepSpec
 from simident.sweeps.store import SweepStore, cell_path
+from simident.util.errors import SimidentError
 
 from ._fake import fake_models
 

@@ -2,11 +2,11 @@
 
 import pytest
 
-from simident.cli import main
-from simident.dims import parse_dim
-from simident.errors import SimidentError
+from simident.cli.main import main
 from simident.sweeps.grid import cells, format_cells
 from simident.sweeps.spec import SweepSpec
+from simident.util.dims import parse_dim
+from simident.util.errors import SimidentError
 
 BASE = {
     "name": "t",
@@ -35,8 +35,8 @@ def test_cells_are_a_flat_product_in_order():
     assert [c.index for c in cs] == [0, 1, 2, 3]
     assert [c.values["world.n_contexts"] for c in cs] == [16, 16, 32, 32]
     assert [c.values["learner.d"] for c in cs] == ["k", "d", "k", "d"]
-    assert [c.learner["d"] for c in cs] == [3, 4, 3, 4]  # tiny: k = 3, d = 4
-    assert all(c.learner["seeds"] == 2 for c in cs)
+    assert [c.learner.d for c in cs] == [3, 4, 3, 4]  # tiny: k = 3, d = 4
+    assert all(c.learner.seeds == 2 for c in cs)
     assert cs[0].key != cs[1].key
     text = format_cells(cs, done={1})
     assert "1  done" in text and "0  pending" in text
@@ -70,7 +70,7 @@ def test_rank_sweep_drops_the_examples_k():
     spec = SweepSpec.from_dict(
         {**BASE, "world": {"example": "low_context"}, "grid": {"world": {"rank_E": [3, 5]}}}
     )
-    assert [c.world["k"] for c in cells(spec)] == [3, 5]
+    assert [c.world.k for c in cells(spec)] == [3, 5]
 
 
 def test_shipped_example_spec_is_valid():

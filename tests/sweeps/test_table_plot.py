@@ -6,12 +6,12 @@ import sys
 import pytest
 
 import simident.sweeps
-from simident.cells.evaluate import PAIR_COLUMNS
-from simident.cli import main
-from simident.errors import SimidentError
+from simident.cli.main import main
+from simident.study.evaluate import PAIR_COLUMNS
 from simident.sweeps.evaluate import CELL_COLUMNS
 from simident.sweeps.run import run_sweep
 from simident.sweeps.spec import SweepSpec
+from simident.util.errors import SimidentError
 
 from ._fake import fake_models
 

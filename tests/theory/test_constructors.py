@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simident.comparison import run_compare
 from simident.theory import constructors as C
 from simident.theory.equivalence import compare_models, spans
+from tests._compare import run_compare
 
 from ._models import (
     ANY,

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import simident as si
-from simident.errors import SimidentError
 from simident.theory import estimates
 from simident.theory.equivalence import compare_models
+from simident.util.errors import SimidentError
 
 
 def _pair(seed: int, n: int = 1500, V: int = 200, d: int = 6):

@@ -49,7 +49,7 @@ def test_minimal_model_has_no_free_part_and_a_padded_one_has(seed):
 
 def test_restrict_renumbers_and_drops():
     """`simident.specs.restrict` (the one restriction, used by compare(contexts=...))."""
-    from simident.specs import parse_properties, restrict
+    from simident.comparison.properties import parse_properties, restrict
 
     props = [
         {"kind": "parallel_unembedding", "name": "p", "pairs": [[0, 1], [2, 3]]},

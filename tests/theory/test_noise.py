@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import simident as si
-from simident.comparison import error_independence
+from simident.comparison.api import error_independence
 from simident.theory.equivalence import compare_models
 from simident.theory.logits import centered_logits
 from simident.theory.noise import NoiseLevel, logit_distance, pair_level

@@ -11,9 +11,9 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from simident.comparison import run_compare
 from simident.theory import constructors as C
 from simident.theory.logits import centered_logits, log_probs
+from tests._compare import run_compare
 
 from ._models import (
     ANY,

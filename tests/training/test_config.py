@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from simident.errors import SimidentError
 from simident.training import TrainConfig
 from simident.training.config import MODEL_DEFAULTS
+from simident.util.errors import SimidentError
 
 
 def test_json_round_trip():

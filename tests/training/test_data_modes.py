@@ -5,10 +5,13 @@ import numpy as np
 import pytest
 
 from simident.theory.noise import logit_distance
-from simident.training import TrainConfig, toy_world, train_world
+from simident.training import TrainConfig, train_world
 from simident.training.data import draw_key
 from simident.training.steps import lane_keys
+from simident.worlds import toy_world
 from simident.worlds.sampling import draw_tokens
+
+pytestmark = pytest.mark.slow  # trains models for real
 
 BASE = dict(model="table", d=3, seeds=2, steps=200, lr=0.1, loss="samples")
 

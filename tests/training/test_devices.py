@@ -11,11 +11,14 @@ import pytest
 
 from simident.training import TrainConfig, train_world
 
+pytestmark = pytest.mark.slow  # trains models for real
+
 SCRIPT = textwrap.dedent(
     """
     import json, sys
     import numpy as np
-    from simident.training import TrainConfig, toy_world, train_world
+    from simident.training import TrainConfig, train_world
+    from simident.worlds import toy_world
     cfg = TrainConfig(**json.loads(sys.argv[1]))
     world = toy_world(n=24, V=8, d=3, T=3, seed=0, n_samples=32)
     r = train_world(world, cfg, progress=False)
@@ -34,7 +37,7 @@ CONFIGS = {
 
 @pytest.mark.parametrize("model", ["table", "transformer"])
 def test_four_devices_equal_one(model, tmp_path):
-    from simident.training import toy_world
+    from simident.worlds import toy_world
 
     over = dict(loss="samples", val_fraction=0.25, early_stop=True, chunk_steps=20)
     cfg = {**CONFIGS[model], **over}

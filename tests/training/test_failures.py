@@ -11,8 +11,10 @@ import time
 import numpy as np
 import pytest
 
-from simident.cli import main
-from simident.io import save_model
+from simident.cli.main import main
+from simident.util.io import save_model
+
+pytestmark = pytest.mark.slow  # trains models for real
 
 TINY = ["--model", "table", "--d", "3", "--seeds", "2", "--steps", "100", "--quiet"]
 
@@ -184,7 +186,7 @@ def test_ctrl_c_exits_130_without_crash(model, world_dir, tmp_path):
     # non-interactive shell ignores SIGINT, and Python keeps an ignored SIGINT ignored
     start = (
         "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
-        "from simident.cli import main; sys.exit(main(sys.argv[1:]))"
+        "from simident.cli.main import main; sys.exit(main(sys.argv[1:]))"
     )
     cmd = [sys.executable, "-c", start, "train", str(world_dir), "--model", model,
            "--d", "3", "--steps", "1000000", "--width", "8", "--heads", "2", "--depth", "1",

@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from simident.errors import SimidentError
-from simident.io import load_model
 from simident.training import check_run_dir
+from simident.util.errors import SimidentError
+from simident.util.io import load_model
 
 
 def test_save_writes_compare_format_and_record(tmp_path, table_result, world):
@@ -47,7 +47,7 @@ def test_check_run_dir(tmp_path):
 
 
 def test_save_checks_world(tmp_path, table_result):
-    from simident.training import toy_world
+    from simident.worlds import toy_world
 
     other = toy_world(n=10, V=4, d=2, T=2, seed=3)
     with pytest.raises(SimidentError, match="trained on world"):

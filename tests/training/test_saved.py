@@ -5,10 +5,11 @@ import json
 import numpy as np
 import pytest
 
-from simident.cli import main
-from simident.errors import SimidentError
-from simident.io import load_model
-from simident.training import embed, load_run, toy_world
+from simident.cli.main import main
+from simident.training import embed, load_run
+from simident.util.errors import SimidentError
+from simident.util.io import load_model
+from simident.worlds import toy_world
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +88,7 @@ def _copy_run(src, dst, edit_arrays=None, reseal=False):
     checksums to match (a writer bug, not a corruption: only finiteness can tell)."""
     import shutil
 
-    from simident.integrity import checksums
+    from simident.util.integrity import checksums
 
     shutil.copytree(src, dst)
     path = dst / "seed_0.npz"

@@ -13,13 +13,15 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from simident.cli import main
+from simident.cli.main import main
 from simident.training import TrainConfig
 from simident.training.data import make_data
 from simident.training.loop import train_world_grid
 from simident.training.sequences import index_positions, make_sequences, sequence_loss
 from simident.training.steps import _build, make_static, model_loss
 from simident.worlds import LanguageSpec, generate_world
+
+pytestmark = pytest.mark.slow  # trains models for real
 
 SPEC = dict(
     name="seq",

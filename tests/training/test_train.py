@@ -6,9 +6,11 @@ import jax
 import numpy as np
 import pytest
 
-from simident.errors import SimidentError
 from simident.theory.equivalence import compare_models
 from simident.training import TrainingDiverged, train_world, train_world_grid
+from simident.util.errors import SimidentError
+
+pytestmark = pytest.mark.slow  # trains models for real
 
 TOL = 1e-2  # recommended `compare --tol` for trained models (docs/train.md)
 
@@ -98,7 +100,8 @@ def test_divergence_can_mark_and_continue(world, table_config):
 
 def test_samples_loss_and_minibatches():
     """Finite data (sampled next tokens) with minibatches: KL to p* falls to sampling noise."""
-    from simident.training import TrainConfig, toy_world
+    from simident.training import TrainConfig
+    from simident.worlds import toy_world
 
     w = toy_world(n=16, V=8, d=3, T=3, seed=1, n_samples=400, heldout=4)
     cfg = TrainConfig(

@@ -7,8 +7,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from simident.errors import SimidentError
-from simident.training import TrainConfig, toy_world, train_world
+from simident.training import TrainConfig, train_world
+from simident.util.errors import SimidentError
+from simident.worlds import toy_world
+
+pytestmark = pytest.mark.slow  # trains models for real
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +92,7 @@ def test_warns_when_the_best_is_the_first_validation(sampled_world, tmp_path, ca
     in the CLI); a run whose best comes later does not warn."""
     import warnings
 
-    from simident.cli import main
+    from simident.cli.main import main
     from simident.training.loop import EarlyStopWarning
 
     w = toy_world(n=24, V=8, d=3, T=3, seed=2, n_samples=4, heldout=4)

@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from simident.comparison import run_compare
 from simident.theory.logits import centered_logits, log_probs
 from simident.worlds import WorldSpec, example_spec, generate_world
 from simident.worlds.contexts import onehot_design
 from simident.worlds.sampling import sample_next_tokens
+from tests._compare import run_compare
 
 from ._specs import valid_specs
 

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simident.comparison import run_compare
-from simident.errors import SimidentError
+from simident.util.errors import SimidentError
 from simident.worlds import LanguageSpec, generate_world, load_world, spec_from_dict
 from simident.worlds.contexts import rng_for
 from simident.worlds.language import AttributeLanguage
+from tests._compare import run_compare
 
 
 @st.composite

@@ -7,7 +7,7 @@ import json
 import pytest
 from hypothesis import given
 
-from simident.errors import SimidentError
+from simident.util.errors import SimidentError
 from simident.worlds import WorldSpec, example_kind, example_names, example_path, example_spec
 
 from ._specs import valid_specs
