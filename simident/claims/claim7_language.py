@@ -38,6 +38,7 @@ from simident.claims.verdicts import (
     worst,
 )
 from simident.study import Cell, world_k
+from simident.study.truth_rows import d3_status
 
 ID = 7
 TITLE = "Relational linearity and parallel vectors emerge from the process, shared as predicted"
@@ -63,6 +64,8 @@ class Regime:
     depth: int
     batch_size: int
     sweep: tuple  # visibilities of the last attribute (> 0) for W5
+    lr: float = 3e-3
+    chunk_steps: int = 0  # steps between validations (0: steps // 5)
 
 
 def _typed(spec: dict):
@@ -72,35 +75,41 @@ def _typed(spec: dict):
     return spec_from_dict(spec, source=f"claim 7 world {spec.get('name')!r}")
 
 
-def _spec(**kw) -> dict:
-    attrs = kw.pop("attributes")
-    return {"kind": "language", "seed": 0, "attributes": attrs, **kw}
-
-
 ATTRS = [
     {"name": "language", "values": 3, "source": "subject", "visibility": 1.0},
     {"name": "register", "values": 2, "source": "subject", "visibility": 1.0},
     {"name": "topic", "values": 2, "source": "latest", "visibility": 1.0},
 ]
+# Every mode's worlds: no held-out subjects (a subject's attributes are memorised facts, so
+# a model cannot know an unseen subject's; validation uses held-out sequences), and every
+# training sequence prompted with one query (`query_prompts`: the s ⊕ q contexts are half
+# of S but rare in plain text; p* is unchanged, the prompt token is no target).
+BASE = {
+    "kind": "language",
+    "seed": 0,
+    "sequences_per_subject": 3,
+    "answer_sharpness": 4.0,
+    "query_prompts": 1.0,
+    "attributes": ATTRS,
+}
 QUICK = Regime(
-    base=_spec(
-        name="c7",
-        subjects=16,
-        sequences_per_subject=3,
-        length=4,
-        words=10,
-        adjective_pairs=2,
-        answer_sharpness=4.0,
-        heldout_subjects=0.25,
-        n_sequences=2000,
-        attributes=ATTRS,
-    ),
+    base={
+        **BASE,
+        "name": "c7",
+        "subjects": 16,
+        "length": 4,
+        "words": 10,
+        "adjective_pairs": 2,
+        "n_sequences": 8000,
+    },
     seeds=3,
-    steps=200,
+    steps=500,
     width=32,
     depth=1,
     batch_size=128,
     sweep=(1.0, 0.1),
+    lr=1e-2,
+    chunk_steps=100,
 )
 TINY = Regime(
     base={**QUICK.base, "name": "c7t", "subjects": 12, "n_sequences": 128, "length": 3},
@@ -112,18 +121,17 @@ TINY = Regime(
     sweep=(1.0,),  # no W5 point: the tiny mode only exercises the machinery
 )
 FULL = Regime(
-    base=_spec(
-        name="c7f",
-        subjects=40,
-        sequences_per_subject=4,
-        length=6,
-        words=20,
-        adjective_pairs=3,
-        answer_sharpness=4.0,
-        heldout_subjects=0.2,
-        n_sequences=16384,
-        attributes=[{**a, "values": v} for a, v in zip(ATTRS, (4, 3, 2))],
-    ),
+    base={
+        **BASE,
+        "name": "c7f",
+        "subjects": 40,
+        "sequences_per_subject": 4,
+        "length": 6,
+        "words": 20,
+        "adjective_pairs": 3,
+        "n_sequences": 32768,
+        "attributes": [{**a, "values": v} for a, v in zip(ATTRS, (4, 3, 2))],
+    },
     seeds=3,
     steps=4000,
     width=64,
@@ -168,10 +176,11 @@ def _cell(ctx: Context, reg: Regime, spec: dict) -> Cell:
         depth=reg.depth,
         heads=2 if reg.width < 32 else 4,
         batch_size=reg.batch_size,
+        lr=reg.lr,
         loss="sequences",
         val_fraction=0.1,
         early_stop=True,
-        chunk_steps=max(1, reg.steps // 5),
+        chunk_steps=reg.chunk_steps or max(1, reg.steps // 5),
     )
     return Cell(world=_typed(spec), learner=cfg)
 
@@ -198,19 +207,6 @@ class Evidence(ClaimEvidence):
     w5_growth: float | None  # seeds' A1 misfit at the smallest vis / at vis = 1
     rows: list = field(default_factory=list)  # the acceptance table (per model)
     sweep: list = field(default_factory=list)  # per visibility: σ_k/σ_1, D3, misfit
-
-
-def _status(res: float, band):
-    """True (holds) / False (fails) / None (undecided) of a relative residual in a band.
-    A band reaching 1 decides nothing: a relative residual of 1 is no fit at all, so such
-    a pair cannot tell a failing form from a holding one."""
-    if band.upper >= 1.0:
-        return None
-    if res <= band.lower:
-        return True
-    if res > band.upper:
-        return False
-    return None
 
 
 def collect(ctx: Context) -> Evidence:
@@ -250,7 +246,7 @@ def collect(ctx: Context) -> Evidence:
                 band, sc = p.band, p.scores
                 if p.kind == "relational":
                     res = sc.distribution_residual[1]
-                    st = _status(res, band)
+                    st = d3_status(res, band)
                     d3_n += 1
                     d3_dec += st is not None
                     d3_bad += st is not None and st != want
@@ -261,6 +257,7 @@ def collect(ctx: Context) -> Evidence:
                         "status": st,
                         "rl": p.holds_b,
                         "agrees": None if st is None else st == want,
+                        "band": [band.lower, band.upper],
                     }
                 elif p.kind == "probe":
                     ver_bad += bool(want) and p.holds_b is False
@@ -461,6 +458,11 @@ def run(ctx: Context) -> ClaimResult:
         ("max mean KL(p* ‖ p_model)", ev.max_kl_mean, "nats per context"),
         ("share of D3 statuses decided", ev.d3_decided, ""),
         ("D3 statuses contradicting W2", ev.d3_contradictions, "count"),
+        (
+            "smallest upper end of a D3 band",
+            worst([q["band"][1] for r in ev.rows for q in r["queries"].values()], "min"),
+            "a band reaching 1 decides nothing (6 × the pair's A1 noise)",
+        ),
         ("W5: truth D3 residual, vis > 0 (max)", ev.w5_truth_d3_max, "relative"),
         ("W5: seeds' misfit, smallest vis / vis 1", ev.w5_growth, "ratio"),
     ]

@@ -24,6 +24,14 @@ CELL_COLUMNS = (
     "weight_decay",
     "lr",
     "steps",
+    # process worlds with predictions (language): the seeds against the truth
+    # (study.truth_rows.agreement_summary); empty for planted worlds
+    "d3_residual_predicted_max",
+    "d3_residual_unpredicted_min",
+    "d3_decided",
+    "verdict_agreement",
+    "kl_truth_max",
+    "r_truth_max",
 )
 
 
@@ -31,7 +39,7 @@ def evaluate_cell(spec, cell, *, store=None, trainer=None, progress=False):
     """Rows (one per seed pair) and a record of sweep cell `cell`. `store`: the sweep's
     CellStore (None: nothing kept); `trainer(world, config)`: a test double replacing
     training (see `cells.obtain`)."""
-    from simident.study import obtain, seed_pair_rows
+    from simident.study import obtain, seed_pair_rows, world_k
     from simident.worlds import generate_world
 
     t0 = time.perf_counter()
@@ -45,9 +53,9 @@ def evaluate_cell(spec, cell, *, store=None, trainer=None, progress=False):
     base = {
         "world_id": world.world_id,
         "world_d": world.d,
-        "world_rank_E": int(cell.world.rank_E),
-        "world_rank_U": int(cell.world.rank_U),
-        "world_k": int(cell.world.k),
+        "world_rank_E": getattr(cell.world, "rank_E", None),
+        "world_rank_U": getattr(cell.world, "rank_U", None),
+        "world_k": world_k(world),
         "world_V": world.V,
         "n_eval": world.n if ids is None else len(ids),
         "model": config.model,
@@ -66,4 +74,8 @@ def evaluate_cell(spec, cell, *, store=None, trainer=None, progress=False):
         "train_seconds": t_train,
         "seconds": time.perf_counter() - t0,
     }
+    if any("predicted" in p for p in world.properties):  # a process world's predictions
+        from simident.study.truth_rows import agreement_summary, truth_rows
+
+        base.update(agreement_summary(truth_rows(world, result, spec.tol, world_k(world))))
     return [{**base, **row} for row in rows], record

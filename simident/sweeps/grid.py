@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 from dataclasses import dataclass
 
 from simident.util.errors import SimidentError
@@ -54,11 +55,30 @@ class GridPoint:
         }
 
 
+ATTR_PATH = re.compile(r"^attributes\[(\d+)\]\.(\w+)$")
+
+
+def _set_key(out: dict, key: str, value) -> None:
+    """out[key] = value; `attributes[i].field` (a language world's attribute i, e.g. its
+    visibility) sets that field of the i-th [[attributes]] table."""
+    m = ATTR_PATH.match(key)
+    if m is None:
+        out[key] = value
+        return
+    i, fld = int(m.group(1)), m.group(2)
+    attrs = [dict(a) for a in out.get("attributes", [])]
+    if i >= len(attrs):
+        raise SimidentError(f"{key}: the world has {len(attrs)} [[attributes]] tables")
+    attrs[i][fld] = value
+    out["attributes"] = attrs
+
+
 def world_spec(base: dict, swept: dict):
-    """The validated WorldSpec of a cell: the example's file (when `example` is given),
-    then the [world] table, then the swept values."""
+    """The validated spec of a cell (WorldSpec, LanguageSpec or HMMSpec by its `kind`):
+    the example's file (when `example` is given), then the [world] table, then the swept
+    values (`attributes[i].field` sets a field of a language world's attribute)."""
     from simident.util.io import read_toml
-    from simident.worlds import WorldSpec, example_path
+    from simident.worlds import example_path, spec_from_dict
 
     explicit = {k: v for k, v in base.items() if k != "example"}
     out = {}
@@ -66,9 +86,25 @@ def world_spec(base: dict, swept: dict):
         out = read_toml(example_path(base["example"]), "example spec")
         if any(r in swept for r in RANK_KEYS) and "k" not in swept and "k" not in explicit:
             out.pop("k", None)
-    out.update(explicit)
-    out.update(swept)
-    return WorldSpec.from_dict(out, source="world")
+    for key, value in [*explicit.items(), *swept.items()]:
+        _set_key(out, key, value)
+    return spec_from_dict(out, source="world")
+
+
+def world_dims(world) -> tuple[int, int]:
+    """(k, d) of a cell's world before it is generated: the planted spec's, or for a
+    process world W1's k from the parameters of its first draw (language; the truth is
+    minimal, d = k) or the largest possible rank V − 1 (hmm: L* is only numerically
+    low-rank)."""
+    kind = getattr(world, "kind", "planted")
+    if kind == "hmm":
+        return int(world.vocab_size) - 1, int(world.vocab_size) - 1
+    if kind == "language":
+        from simident.worlds.language import predicted_k
+
+        k = predicted_k(world)
+        return k, k
+    return int(world.k), int(world.d)
 
 
 def learner_config(base: dict, swept: dict, world, seeds: int):
@@ -78,15 +114,16 @@ def learner_config(base: dict, swept: dict, world, seeds: int):
 
     kw = {**base, **swept}
     d_expr = kw.get("d", "d")
-    kw["d"] = parse_dim(d_expr, k=int(world.k), d=int(world.d))
-    if isinstance(kw["d"], int) and kw["d"] < int(world.k):
+    k, d = world_dims(world)
+    kw["d"] = parse_dim(d_expr, k=k, d=d)
+    if isinstance(kw["d"], int) and kw["d"] < k:
         raise SimidentError(
-            f"learner d = {kw['d']} lies below the world's k = {world.k}: its seeds "
+            f"learner d = {kw['d']} lies below the world's k = {k}: its seeds "
             'cannot be compared at the world\'s k (use d ≥ k, e.g. d = "k")'
         )
     kw["seeds"] = seeds
     kw["seed_offset"] = 0
-    return TrainConfig.from_dict(kw).resolved(int(world.d))
+    return TrainConfig.from_dict(kw).resolved(d)
 
 
 def cells(spec) -> list[GridPoint]:

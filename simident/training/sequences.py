@@ -5,9 +5,10 @@ one causal forward pass and is scored at every position t whose prefix seq[:t+1]
 least `min_prefix` tokens long (the world's shortest context), teacher forcing:
 
 - loss "sequences": the next-token NLL −log q(seq[t+1] | seq[:t+1]) over the world's
-  sampled training corpus (data.npz `sequences`, drawn from the training subjects); the
-  last round(N·val_fraction) sequences are held out and their per-position NLL is the
-  validation signal;
+  sampled training corpus (data.npz `sequences`, drawn from the training subjects; a
+  token the corpus wrote instead of drawing, data.npz `sequences_prompted`, is no
+  target); the last round(N·val_fraction) sequences are held out and their per-position
+  NLL is the validation signal;
 - loss "exact": KL(p*(·|prefix) ‖ q) at every position of the sequences whose prefixes
   are the world's contexts (data.npz `world_sequences`, or `sequences` when the world has
   no separate corpus), those whose every prefix is a training context.
@@ -60,6 +61,21 @@ def corpus(world, loss: str) -> np.ndarray:
     return np.asarray(seqs[key], dtype=np.int64)
 
 
+def written_tokens(world, shape) -> np.ndarray:
+    """(N, T) bool: the tokens of the training corpus that were written, not drawn from the
+    process (data.npz `sequences_prompted`, a language world's query prompts); predicting
+    them is no next-token target, so their positions are not scored."""
+    w = world.sequences.get("sequences_prompted")
+    if w is None:
+        return np.zeros(shape, dtype=bool)
+    if tuple(w.shape) != tuple(shape):
+        raise SimidentError(
+            f"world {world.world_id}: data.npz sequences_prompted has shape {tuple(w.shape)}, "
+            f"its sequences {tuple(shape)}"
+        )
+    return np.asarray(w) != 0
+
+
 def min_prefix(world) -> int:
     """The shortest context of the world (the shortest prefix that is scored)."""
     return int(min(len(c) for c in world.contexts))
@@ -92,6 +108,8 @@ def make_sequences(world, loss: str, model: str, val_fraction: float = 0.0):
     if seqs.ndim != 2 or seqs.shape[1] < 2 or seqs.shape[0] == 0:
         raise SimidentError(f"world {world.world_id}: its sequences are empty (shape {seqs.shape})")
     ids, rows, scored = index_positions(world, seqs)
+    if loss == "sequences":
+        scored &= ~written_tokens(world, seqs.shape)[:, 1:]
     if loss == "exact":
         keep = np.all((rows >= 0) | ~scored, axis=1)
         if not keep.any():
@@ -184,4 +202,5 @@ __all__ = [
     "position_log_probs",
     "sequence_loss",
     "sequence_nll",
+    "written_tokens",
 ]

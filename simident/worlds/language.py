@@ -218,16 +218,25 @@ class AttributeLanguage:
         lp = self.cond_log_probs(z, np.broadcast_to(X[:, -1:], (m, Zn)))
         return np.logaddexp.reduce(logw[..., None] + lp, axis=1)
 
-    def sample_subjects(self, rng: np.random.Generator, subjects: np.ndarray) -> np.ndarray:
-        """One sequence per entry of `subjects` (subject indices): (m, length + 2) ints."""
+    def sample_subjects(
+        self, rng: np.random.Generator, subjects: np.ndarray, prompts=None, length=None
+    ) -> np.ndarray:
+        """One sequence per entry of `subjects` (subject indices): (m, length + 2) ints
+        (`length` tokens after the subject, default the spec's).
+        prompts: None or (positions, queries), each (m,): at position t = positions[i]
+        (−1: none) the token q_{queries[i]} is written instead of drawn, and the sequence
+        continues from the process (the next token is the answer's draw)."""
         subjects = np.asarray(subjects, dtype=np.int64)
         m = len(subjects)
+        at, qtok = (np.full(m, -1), None) if prompts is None else prompts
+        if prompts is not None:
+            qtok = self.vocab.queries[np.asarray(qtok, dtype=np.int64)]
         z = self.table[subjects].copy()
         if self.spec.noise > 0:
             swap = rng.random(m) < self.spec.noise
             draw = np.stack([rng.integers(0, k, size=m) for k in self.K], axis=1)
             z[swap] = draw[swap]
-        seq = np.zeros((m, self.spec.length + 2), np.int64)
+        seq = np.zeros((m, (self.spec.length if length is None else length) + 2), np.int64)
         seq[:, 0] = self.vocab.bos
         seq[:, 1] = self.vocab.subjects[subjects]
         for t in range(2, seq.shape[1]):
@@ -235,6 +244,8 @@ class AttributeLanguage:
             cdf = np.cumsum(p, axis=1)
             u = rng.random(m)[:, None] * cdf[:, -1:]
             seq[:, t] = np.minimum(np.sum(cdf <= u, axis=1), self.vocab_size - 1)
+            if qtok is not None:
+                seq[:, t] = np.where(at == t, qtok, seq[:, t])
             z = self._update(z, seq[:, t])
         return seq
 
@@ -317,6 +328,11 @@ def predictions(proc: AttributeLanguage) -> dict:
         "w6_rank_bound": n_dep + 2,
         "attribute_dependent_tokens": n_dep,
     }
+
+
+def predicted_k(spec: LanguageSpec) -> int:
+    """W1's k from the parameters of the spec's first draw (no sampling, no L*)."""
+    return predictions(AttributeLanguage(spec, rng_for(spec.seed, "language/params/0")))["k"]
 
 
 def _world_id(spec: LanguageSpec) -> str:
@@ -441,10 +457,7 @@ def generate_language_world(spec: LanguageSpec):
             held_subj[pick] = True
         sequences = {"world_sequences": seqs.astype(np.int32)}
         if spec.n_sequences:
-            train_subj = np.flatnonzero(~held_subj)
-            crng = rng_for(spec.seed, f"language/corpus/{attempt}")
-            who = train_subj[crng.integers(0, len(train_subj), size=spec.n_sequences)]
-            sequences["sequences"] = proc.sample_subjects(crng, who).astype(np.int32)
+            sequences.update(_corpus(proc, np.flatnonzero(~held_subj), attempt))
         extra = {
             "process": "language",
             "n_base": len(base),
@@ -484,6 +497,52 @@ def generate_language_world(spec: LanguageSpec):
     )
 
 
+def prompt_plan(spec: LanguageSpec, rng: np.random.Generator, n: int):
+    """(positions, queries) of n training sequences (length + 3 tokens): a share
+    `query_prompts` of them (each independently) gets a query q_j, j uniform, written at a
+    position t uniform in [2, length + 1] (after the subject, with room for the answer);
+    −1 = not prompted."""
+    J = len(spec.attributes)
+    hit = rng.random(n) < spec.query_prompts
+    at = rng.integers(2, spec.length + 2, size=n)
+    which = rng.integers(0, J, size=n)
+    return np.where(hit, at, -1), which
+
+
+def _corpus(proc: AttributeLanguage, train_subj: np.ndarray, attempt: int) -> dict:
+    """data.npz arrays of the training corpus: `sequences` (n_sequences draws from the
+    training subjects, length + 1 tokens after the subject: one more than the world's
+    sequences, so that the longest context, s ⊕ q with |s| = length + 1, is a prefix the
+    corpus trains) and, when query_prompts > 0, `sequences_prompted` (1 at each written
+    query token: a position that is not a draw of the process, so not a target)."""
+    spec = proc.spec
+    crng = rng_for(spec.seed, f"language/corpus/{attempt}")
+    who = train_subj[crng.integers(0, len(train_subj), size=spec.n_sequences)]
+    prompts = None
+    if spec.query_prompts > 0:
+        prompts = prompt_plan(spec, rng_for(spec.seed, f"language/prompts/{attempt}"), len(who))
+    seqs = proc.sample_subjects(crng, who, prompts, length=spec.length + 1)
+    out = {"sequences": seqs.astype(np.int32)}
+    if prompts is not None:
+        out["sequences_prompted"] = (np.arange(seqs.shape[1])[None] == prompts[0][:, None]).astype(
+            np.int32
+        )
+    return out
+
+
+def _side_by_side(predicted: list, measured: dict, keep: dict, shown: tuple) -> list:
+    """Per entry of `predicted`: its name, its fields renamed by `keep` (new: old; absent
+    = None) and the `shown` fields of the measured property of that name."""
+    return [
+        {
+            "name": p["name"],
+            **{new: p.get(old) for new, old in keep.items()},
+            **{f: measured[p["name"]][f] for f in shown},
+        }
+        for p in predicted
+    ]
+
+
 def _report(spec: LanguageSpec, pred: dict, world, L) -> dict:
     """The predictions next to what L* shows (world.json measured.predictions)."""
     m = world.measured
@@ -501,33 +560,18 @@ def _report(spec: LanguageSpec, pred: dict, world, L) -> dict:
         },
         "rank_M": pred["rank_M"],
         "D": pred["D"],
-        "queries": [
-            {
-                "name": q["name"],
-                "predicted_d3": q["d3"],
-                "d3_residual": by_name[q["name"]]["d3_residual"],
-            }
-            for q in pred["queries"]
-        ],
-        "probes": [
-            {
-                "name": p["name"],
-                "predicted": p["probe"],
-                "w3": p["w3"],
-                "r2": by_name[p["name"]]["r2"],
-            }
-            for p in pred["probes"]
-        ],
-        "parallel": [
-            {
-                "name": p["name"],
-                "predicted": p["parallel"],
-                "lambda_predicted": p.get("lambda"),
-                "lambda": by_name[p["name"]]["lambda"],
-                "residual": by_name[p["name"]]["residual"],
-            }
-            for p in pred["parallel"]
-        ],
+        "queries": _side_by_side(
+            pred["queries"], by_name, {"predicted_d3": "d3"}, ("d3_residual",)
+        ),
+        "probes": _side_by_side(
+            pred["probes"], by_name, {"predicted": "probe", "w3": "w3"}, ("r2",)
+        ),
+        "parallel": _side_by_side(
+            pred["parallel"],
+            by_name,
+            {"predicted": "parallel", "lambda_predicted": "lambda"},
+            ("lambda", "residual"),
+        ),
         "distinct_rows": m["distinct_rows"],
         "exact_tol": EXACT_TOL,
     }

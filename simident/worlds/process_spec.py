@@ -102,6 +102,9 @@ class LanguageSpec:
     noise: float = 0.0  # ε: the subject's tuple is the table's w.p. 1 − ε, uniform otherwise
     heldout_subjects: float = 0.0  # share of subjects whose contexts are held out
     n_sequences: int = 0  # sampled training sequences (data.npz); 0 = exact targets
+    # share of the training sequences prompted with a query: at one position a query token
+    # is written instead of drawn (not a training target); p* is unchanged
+    query_prompts: float = 0.0
     attributes: tuple[AttributeSpec, ...] = ()
 
     def __post_init__(self):
@@ -242,6 +245,13 @@ def _validate_language(s: LanguageSpec) -> None:
     if s.subjects - s.n_heldout < 1:
         fail_field("heldout_subjects", f"leaves no training subject (got {h})")
     _set(s, "n_sequences", check_int("n_sequences", s.n_sequences, 0))
+    qp = _check_fraction("query_prompts", s.query_prompts, hi_open=False)
+    if qp > 0 and s.length < 2:
+        fail_field(
+            "query_prompts",
+            f"a prompted query needs its answer in the sequence: length >= 2 (got {s.length})",
+        )
+    _set(s, "query_prompts", qp)
     if s.vocab_size > MAX_VOCAB:
         fail_field(
             "subjects",

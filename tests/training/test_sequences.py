@@ -103,6 +103,29 @@ def test_one_causal_pass_equals_one_pass_per_prefix(lworld, loss):
     np.testing.assert_allclose(float(got), np.mean(vals), rtol=2e-5)
 
 
+def test_query_prompts_are_written_not_targets():
+    """A prompted corpus (query_prompts = 1): every training sequence has exactly one query
+    token written at a position in [2, length + 1], followed by a draw; the corpus is one
+    token longer than the world's sequences (its longest prefix is the longest context);
+    the written token's position is not scored, every other one is; without prompts the
+    same corpus positions are all scored."""
+    w = generate_world(LanguageSpec(**{**SPEC, "query_prompts": 1.0}))
+    seqs = np.asarray(w.sequences["sequences"])
+    mark = np.asarray(w.sequences["sequences_prompted"]) != 0
+    L = SPEC["length"]
+    assert seqs.shape == (SPEC["n_sequences"], L + 3) == mark.shape
+    assert seqs.shape[1] - 1 == max(len(c) for c in w.contexts)
+    assert (mark.sum(axis=1) == 1).all() and not mark[:, :2].any() and not mark[:, -1].any()
+    queries = set(w.extra["vocabulary"]["queries"])
+    assert all(int(t) in queries for t in seqs[mark])
+    train, _ = make_sequences(w, "sequences", "transformer")
+    scored = np.asarray(train.mask)
+    assert not scored[mark[:, 1:]].any()
+    assert scored[~mark[:, 1:] & (np.arange(1, L + 3) >= 2)[None]].all()
+    plain = generate_world(LanguageSpec(**SPEC))
+    assert "sequences_prompted" not in plain.sequences
+
+
 def test_table_scores_only_context_prefixes(lworld):
     seqs, _ = make_sequences(lworld, "sequences", "table")
     mask, ids = np.asarray(seqs.mask), np.asarray(seqs.ids)

@@ -197,7 +197,7 @@ def test_same_seed_same_world_and_round_trip(tmp_path):
     w = load_world(tmp_path / "w")
     assert w.contexts == a.contexts and w.properties == a.properties
     assert set(w.sequences) == {"sequences", "world_sequences"}
-    assert w.sequences["sequences"].shape == (20, 6)
+    assert w.sequences["sequences"].shape == (20, 7)  # one token longer than the world's
     held_subj = {int(s) + 1 for s in a.extra["heldout_subjects"]}  # subject ids start at 1
     assert all(c[1] not in held_subj for c in a.sequences["sequences"].tolist())
 
@@ -229,6 +229,8 @@ BAD = [
     ({"answer_sharpness": 0}, "answer_sharpness"),
     ({"heldout_subjects": 0.01}, "heldout_subjects: .* rounds to 0"),
     ({"n_sequences": -1}, "n_sequences: must be >= 0"),
+    ({"query_prompts": 1.5}, r"query_prompts: must lie in \[0, 1\]"),
+    ({"query_prompts": 0.5, "length": 1}, "query_prompts: .*length >= 2"),
     ({"kind": "lang"}, "kind: must be one of"),
 ]
 
