@@ -113,8 +113,11 @@ def test_factorised_residual_kl_and_k_agree_with_naive_n_by_V(D, seed, equivalen
     kl = np.asarray(kl_per_context(Fa, Ga, Fb, Gb, chunk))
     dense = naive_kl(Fa, Ga, Fb, Gb)
     np.testing.assert_allclose(kl, dense, rtol=1e-6, atol=1e-13)
-    assert eq.kl_max == pytest.approx(kl.max(), rel=1e-12, abs=1e-300)
-    assert eq.kl_mean == pytest.approx(kl.mean(), rel=1e-12, abs=1e-300)
+    # compare's pass certifies each context's KL to 1e-6 relative (float32 products where
+    # the rounding model allows, float64 elsewhere: docs/numerics.md), so it meets the
+    # dense float64 reference at that level, not at the float64 route's 1e-12
+    assert eq.kl_max == pytest.approx(dense.max(), rel=1e-6, abs=1e-13)
+    assert eq.kl_mean == pytest.approx(dense.mean(), rel=1e-6, abs=1e-13)
     La = np.asarray(centered_logits(Fa, Ga))
     Lb = np.asarray(centered_logits(Fb, Gb))
     assert spans(Fa, Ga).k == rank(La, 1e-8) == D.k
