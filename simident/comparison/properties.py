@@ -19,44 +19,42 @@ from simident.util.errors import SimidentError
 Pair = tuple[int, int]
 
 
+class _Validated:
+    """Specs check their own fields when built (`_validate_spec`)."""
+
+    def __post_init__(self):
+        _validate_spec(self)
+
+
 @dataclass(frozen=True)
-class ParallelUnembedding:
+class ParallelUnembedding(_Validated):
     """P1: g(b) − g(a) ∥ g(d) − g(c), pairs = ((a, b), (c, d)) of token ids."""
 
     name: str
     pairs: tuple[Pair, Pair]
     kind: ClassVar[str] = "parallel_unembedding"
 
-    def __post_init__(self):
-        _validate_spec(self)
-
 
 @dataclass(frozen=True)
-class ParallelEmbedding:
+class ParallelEmbedding(_Validated):
     """P2: f(s1) − f(s0) ∥ f(s3) − f(s2), pairs = ((s0, s1), (s2, s3)) of context ids."""
 
     name: str
     pairs: tuple[Pair, Pair]
     kind: ClassVar[str] = "parallel_embedding"
 
-    def __post_init__(self):
-        _validate_spec(self)
-
 
 @dataclass(frozen=True)
-class Relational:
+class Relational(_Validated):
     """P3: ℓ(s⊕q) affine in f(s) over pairs (s, s⊕q) of context ids."""
 
     name: str
     pairs: tuple[Pair, ...]
     kind: ClassVar[str] = "relational"
 
-    def __post_init__(self):
-        _validate_spec(self)
-
 
 @dataclass(frozen=True)
-class Probe:
+class Probe(_Validated):
     """P4: z(s) = w·f(s) + β on `contexts`, with z given by `values`."""
 
     name: str
@@ -64,12 +62,9 @@ class Probe:
     values: tuple[float, ...]
     kind: ClassVar[str] = "probe"
 
-    def __post_init__(self):
-        _validate_spec(self)
-
 
 @dataclass(frozen=True)
-class Steering:
+class Steering(_Validated):
     """P5: a steering vector, either Σ f(s1) − f(s0) over context `pairs` or a `vector`
     given in model A's coordinates (exactly one of the two)."""
 
@@ -77,9 +72,6 @@ class Steering:
     pairs: tuple[Pair, ...] | None = None
     vector: tuple[float, ...] | None = field(default=None)
     kind: ClassVar[str] = "steering"
-
-    def __post_init__(self):
-        _validate_spec(self)
 
 
 PropertySpec = ParallelUnembedding | ParallelEmbedding | Relational | Probe | Steering
