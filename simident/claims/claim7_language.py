@@ -167,9 +167,10 @@ def worlds(reg: Regime) -> list[tuple[str, dict]]:
 def _cell(ctx: Context, reg: Regime, spec: dict) -> Cell:
     from simident.training import TrainConfig
 
+    world = _typed(spec)
     cfg = TrainConfig(
         model="transformer",
-        d=ctx.world_of(_typed(spec)).d,
+        d=ctx.world_of(world).d,
         seeds=reg.seeds,
         steps=reg.steps,
         width=reg.width,
@@ -182,7 +183,7 @@ def _cell(ctx: Context, reg: Regime, spec: dict) -> Cell:
         early_stop=True,
         chunk_steps=reg.chunk_steps or max(1, reg.steps // 5),
     )
-    return Cell(world=_typed(spec), learner=cfg)
+    return Cell(world=world, learner=cfg)
 
 
 def requests(ctx: Context) -> list:

@@ -97,16 +97,6 @@ _NOTES = {
 }
 
 
-def to_dict(spec: PropertySpec) -> dict:
-    """The JSON form of a spec (the `--properties` entry it came from)."""
-    out: dict = {"kind": spec.kind, "name": spec.name}
-    for key in sorted(_FIELDS[spec.kind]):
-        value = getattr(spec, key)
-        if value is not None:
-            out[key] = [list(v) if isinstance(v, tuple) else v for v in value]
-    return out
-
-
 def _ids(value, where: str, upper: int, what: str, pair: bool = False) -> tuple[int, ...]:
     """A flat list (or, with pair=True, a pair) of integer ids in [0, upper)."""
     if pair:
