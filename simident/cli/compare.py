@@ -1,6 +1,6 @@
 """`simident compare A.npz B.npz [--properties SPEC.json] [--json] [--tol TOL] [--k K]
 [--contexts train|heldout|all --world DIR | --contexts-file IDS.json] [--band LO HI]
-[--kl-contexts N|all]`."""
+[--kl-contexts N|all] [--identification auto|qr|gram]`."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ fields (see docs/compare.md):
   k, k_decision      σ_i(L̄) counted above max(delta_2, tol·σ_1, floor), k ≤ min(d_A, d_B);
                      sigma_k, sigma_k1, threshold and decided_by say how
   identified_misfit_f/_g, a1_bound   disagreement of the identified parts and its A1 bound
+  identification     route_f / route_g ("qr" or "gram") and the Gram route's error bounds
 verdicts holds_a / holds_b / distribution_level / shared / guaranteed are true, false or
 null (undecided): a score ≤ lower holds, > upper fails, between is undecided, with
 lower = max(tol, LO·noise), upper = max(tol, HI·noise) and noise the pair's relative
@@ -53,6 +54,14 @@ def configure(p) -> None:
         help="estimate KL and r_p on N uniformly drawn contexts (seeded) with 95%% "
         "intervals, or 'all' for the exact pass (default: exact up to n·V = 1e10 cells, "
         "4096 contexts above)",
+    )
+    p.add_argument(
+        "--identification",
+        choices=("auto", "qr", "gram"),
+        default="auto",
+        help="small factors by row-block QR or float64 Gram (default auto: Gram above "
+        "n·(1+d_A+d_B)² = 1e10; the route and its error bound are in the output's "
+        "identification, docs/numerics.md)",
     )
     p.add_argument(
         "--contexts",
@@ -206,6 +215,7 @@ def run(args) -> int:
         contexts_name=name,
         margins=tuple(args.band) if args.band else DEFAULT_MARGINS,
         kl_contexts=kl_contexts,
+        identification=args.identification,
     )
     out = json_record(result)
     out["inputs"] = {

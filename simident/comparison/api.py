@@ -38,6 +38,7 @@ from simident.theory.equivalence import Equivalence, compare_models
 from simident.theory.linalg import RankDecision
 from simident.theory.noise import pair_level
 from simident.theory.precision import in_float64
+from simident.theory.tallqr import ROUTES
 from simident.util.errors import SimidentError
 
 Verdict = bool | None
@@ -211,6 +212,7 @@ def compare(
     margins: tuple[float, float] = DEFAULT_MARGINS,
     contexts_name: str | None = None,
     kl_contexts: int | None = None,
+    identification: str = "auto",
 ) -> Comparison:
     """Compare two models of the same contexts and vocabulary (any dimensions).
 
@@ -222,6 +224,8 @@ def compare(
     kl_contexts: estimate KL and r_p on this many uniformly drawn contexts (seeded), with
     95% intervals in `equivalence.kl_sample` / the JSON's `kl_sample` (default: exact up
     to n·V = 1e10 context-token cells, 4096 contexts above; docs/compare.md).
+    identification: "qr", "gram" or "auto" (Gram above n·m² = 1e10, m = 1 + d_a + d_b;
+    the route and its error bound: `equivalence.identification`, docs/numerics.md).
     """
     return compare_at_margins(
         a,
@@ -234,6 +238,7 @@ def compare(
         kl=kl,
         contexts_name=contexts_name,
         kl_contexts=kl_contexts,
+        identification=identification,
     )[0]
 
 
@@ -250,6 +255,7 @@ def compare_at_margins(
     kl: bool = True,
     contexts_name: str | None = None,
     kl_contexts: int | None = None,
+    identification: str = "auto",
 ) -> list[Comparison]:
     """`compare` at several band margins (lo, hi) at once, one Comparison per margins: the
     equivalence and the property scores are computed once, only the verdicts differ
@@ -265,6 +271,10 @@ def compare_at_margins(
         isinstance(kl_contexts, bool) or not isinstance(kl_contexts, Integral) or kl_contexts < 2
     ):
         raise SimidentError(f"kl_contexts = {kl_contexts!r}: expected an integer ≥ 2")
+    if identification not in ROUTES:
+        raise SimidentError(
+            f"identification = {identification!r}: expected one of {', '.join(ROUTES)}"
+        )
     if k is not None and not 0 <= k <= min(A.d, B.d):
         raise SimidentError(f"k = {k}: must lie in [0, min(d_a, d_b)] = [0, {min(A.d, B.d)}]")
     try:
@@ -294,6 +304,7 @@ def compare_at_margins(
         kl=kl,
         sample_noise=pair_level(A.noise, B.noise),
         kl_contexts=kl_contexts,
+        identification=identification,
     )
     errors, why = error_independence(A, B)
     kdec = replace(eq.k, errors=errors, errors_note=why)

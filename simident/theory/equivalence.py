@@ -6,12 +6,15 @@ Factorised route: one thin QR of [1 | F_a | F_b] (n×(1+d_a+d_b)) and one of
 with Q_F, Q_G orthonormal, so L_a = Q_F (X_a Y_aᵀ) Q_Gᵀ and every quantity below
 (ranks, spans, residuals, R², the maps T, R, M, N) is computed from matrices of size
 (1+d_a+d_b)². Time O((n+V)(d_a+d_b)²), memory O((n+V)(d_a+d_b)); the n×V logit
-matrix is never formed (the per-context KL walks over contexts in chunks).
+matrix is never formed (the per-context KL walks over contexts in chunks). Above
+n·m² = `tallqr.GRAM_WORK` the small factors come from float64 Gram matrices instead
+(`tallgram`); their error bound widens the rank floors (`Identification`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -24,9 +27,10 @@ from simident.theory.linalg import (
     noise_floor,
     pinv,
     row_space,
+    tall_r,
 )
 from simident.theory.logits import center
-from simident.theory.tallqr import Compressed, compress
+from simident.theory.tallqr import Compressed, Identification, compress
 
 
 @dataclass(frozen=True)
@@ -83,14 +87,18 @@ class Spans:
         }
 
 
-def _floors(X, Y, g_scale: float) -> tuple[float, float, float]:
-    """Absolute noise floors for the ranks of F, Ḡ and L = F Ḡᵀ (see `noise_floor`)."""
+def _floors(X, Y, g_scale: float, ident: Identification | None = None):
+    """Absolute noise floors for the ranks of F, Ḡ and L = F Ḡᵀ (see `noise_floor`), plus
+    the Gram route's resolutions (`Identification`; zero on the QR route)."""
     m = max(X.shape[0], Y.shape[0], 1)
     x, y = float(np.linalg.norm(X)), max(float(np.linalg.norm(Y)), g_scale)
-    return noise_floor(X.dtype, m, x), noise_floor(X.dtype, m, y), noise_floor(X.dtype, m, x * y)
+    fE, fU, fk = (noise_floor(X.dtype, m, v) for v in (x, y, x * y))
+    if ident is None:
+        return fE, fU, fk
+    return fE + ident.resolution_f, fU + ident.resolution_g, fk + ident.logit_floor(X, Y)
 
 
-def _spans(X, Y, tol, g_scale: float = 0.0, noise: float = 0.0) -> Spans:
+def _spans(X, Y, tol, g_scale: float = 0.0, noise: float = 0.0, ident=None) -> Spans:
     """Spans of one model from its factors (F = Q X, Ḡ = Q Y).
 
     `noise` is the pair's disagreement ‖L_a − L_b‖_2 (A4; 0 for one model or an exact
@@ -98,7 +106,9 @@ def _spans(X, Y, tol, g_scale: float = 0.0, noise: float = 0.0) -> Spans:
     value exceeds noise/‖Ḡ‖_2 (noise/‖F‖_2): below that its effect on the logits is
     smaller than the two models' disagreement.
     """
-    fE, fU, fk = _floors(X, Y, g_scale)
+    fE, fU, fk = _floors(X, Y, g_scale, ident)
+    if X.size and Y.size:  # X = Q_X R_X, Y = Q_Y R_Y: the same spans and σ, d×d work
+        X, Y = tall_r(X), tall_r(Y)
     nF = float(np.linalg.norm(X, 2)) if X.size else 0.0
     nG = float(np.linalg.norm(Y, 2)) if Y.size else 0.0
     E, dE = row_space(X, tol, floor=fE, noise=noise / nG if nG > 0 else 0.0)
@@ -108,11 +118,12 @@ def _spans(X, Y, tol, g_scale: float = 0.0, noise: float = 0.0) -> Spans:
     return Spans(int(X.shape[1]), E, U, dE, dU, kdec)
 
 
-def spans(F, G, tol: float | None = None) -> Spans:
-    """E, U, their dimensions and k of one model (F: n×d, G: V×d), factorised route."""
+def spans(F, G, tol: float | None = None, identification: str = "auto") -> Spans:
+    """E, U, their dimensions and k of one model (F: n×d, G: V×d), factorised route
+    (`identification`: "auto", "qr" or "gram", see `tallqr.compress`)."""
     tol = default_tol(np.asarray(F).dtype) if tol is None else tol
-    c = compress(F, G)
-    return _spans(c.Xa, c.Ya, tol, c.ga)
+    c = compress(F, G, route=identification)
+    return _spans(c.Xa, c.Ya, tol, c.ga, ident=c.identification)
 
 
 def effective_complexity(F, G, tol: float | None = None) -> RankDecision:
@@ -194,6 +205,7 @@ class Equivalence:
     M: np.ndarray = field(repr=False)
     N: np.ndarray = field(repr=False)
     kl_sample: dict | None = None  # set when KL and r_p are estimated on a subset
+    identification: Identification = field(default_factory=Identification)  # route, bounds
 
     @property
     def identified_r2(self) -> float:
@@ -228,6 +240,7 @@ class Equivalence:
             "a": self.a.summary(),
             "b": self.b.summary(),
             "kl_sample": self.kl_sample,
+            "identification": self.identification.to_dict(),
         }
 
 
@@ -283,6 +296,8 @@ def compare_models(
     sample_noise: tuple[float, float] = (0.0, 0.0),
     kl_contexts: int | None = None,
     kl_seed: int = 0,
+    identification: str = "auto",
+    report: dict | None = None,
 ) -> Equivalence:
     """Decide whether (F_a, G_a) and (F_b, G_b) induce the same distribution and recover
     the maps between their identified parts (E1, E3, E4), with the rank decisions at the
@@ -292,7 +307,13 @@ def compare_models(
     Runs in float64. `kl_contexts`: estimate KL and r_p on that many uniformly drawn
     contexts (seed `kl_seed`) with 95% intervals in `kl_sample` (default: all contexts
     up to n·V = 1e10, 4096 contexts above; `simident.theory.estimates`).
+    `identification`: "qr" (row-block Householder QR), "gram" (float64 Gram, `tallgram`)
+    or "auto" (Gram above n·m² = `tallqr.GRAM_WORK`); the route and its error bound are
+    in `identification` of the result, and that bound widens every rank floor.
+    `report` (a dict) receives the seconds of the identification and of the KL pass and
+    the pass's own report (contexts, recomputed).
     """
+    t0 = time.perf_counter()
     nu_2, nu_f = (max(float(x), 0.0) for x in sample_noise)
     if tol is None:
         tol = max(default_tol(np.asarray(x).dtype) for x in (Fa, Ga, Fb, Gb))
@@ -302,18 +323,24 @@ def compare_models(
             f"models must share contexts and vocabulary: n {Fa.shape[0]} vs {Fb.shape[0]}, "
             f"V {Ga.shape[0]} vs {Gb.shape[0]}"
         )
-    c = compress(Fa, Ga, Fb, Gb)
+    c = compress(Fa, Ga, Fb, Gb, route=identification)
+    ident = c.identification
     core_a, core_b = c.Xa @ c.Ya.T, c.Xb @ c.Yb.T
     # differences below rounding noise count as zero (L_a = L_b = 0 must be equivalent)
-    floor = _floors(c.Xa, c.Ya, c.ga)[2] + _floors(c.Xb, c.Yb, c.gb)[2]
+    floor = _floors(c.Xa, c.Ya, c.ga, ident)[2] + _floors(c.Xb, c.Yb, c.gb, ident)[2]
+    logit_error = ident.logit_floor(c.Xa, c.Ya) + ident.logit_floor(c.Xb, c.Yb)
+    ident = replace(ident, logit_error=logit_error)
     D = core_a - core_b
     delta_2 = float(np.linalg.norm(D, 2)) if D.size else 0.0
     noise = delta_2 if delta_2 > floor else 0.0
     da, db = int(c.Xa.shape[1]), int(c.Xb.shape[1])
-    sa = _spans(c.Xa, c.Ya, tol, c.ga, noise=max(noise, nu_2))
-    sb = _spans(c.Xb, c.Yb, tol, c.gb, noise=max(noise, nu_2))
+    sa = _spans(c.Xa, c.Ya, tol, c.ga, noise=max(noise, nu_2), ident=ident)
+    sb = _spans(c.Xb, c.Yb, tol, c.gb, noise=max(noise, nu_2), ident=ident)
 
-    diff = max(float(np.sqrt(_fro2(D))) - floor, 0.0)
+    # within the floor: zero; above it, less the rounding floor (not the Gram route's
+    # error bound `logit_error`, which would bias r down: it only gates)
+    norm_d = float(np.sqrt(_fro2(D)))
+    diff = norm_d - (floor - logit_error) if norm_d > floor else 0.0
     ref = max(float(np.sqrt(0.5 * (_fro2(core_a) + _fro2(core_b)))), floor)
     residual = _rel(diff**2, ref**2)
 
@@ -352,11 +379,15 @@ def compare_models(
     tr_b = float(np.linalg.norm(T_b @ R_b.T - eye)) if r else 0.0
 
     sample = None
+    t1 = time.perf_counter()
     if kl:
         fac = divergence.factors(Fa, Ga, Fb, Gb, c.RF, c.RG)
         size = estimates.plan(c.n, c.V, kl_contexts)
         ids = None if size is None else estimates.sample_ids(c.n, size, kl_seed)
-        kls, num, den = divergence.kl_pass(fac, ids=ids, chunk=kl_chunk)
+        kl_report: dict = {}
+        kls, num, den = divergence.kl_pass(fac, ids=ids, chunk=kl_chunk, report=kl_report)
+        if report is not None:
+            report["kl_pass"] = kl_report
         kl_max, kl_mean = float(kls.max()), float(kls.mean())
         rp = _rel(float(num.sum()), float(den.sum())) if residual > 0.0 else 0.0
         if ids is not None:
@@ -367,6 +398,8 @@ def compare_models(
                 sample["weighted_residual_ci95"] = [0.0, 0.0]
     else:
         kl_max = kl_mean = rp = float("nan")
+    if report is not None:
+        report.update(identification_s=t1 - t0, kl_s=time.perf_counter() - t1)
 
     return Equivalence(
         tol=float(tol),
@@ -400,4 +433,5 @@ def compare_models(
         M=np.asarray(M),
         N=np.asarray(N),
         kl_sample=sample,
+        identification=ident,
     )
