@@ -170,7 +170,7 @@ def collect(ctx: Context) -> Evidence:
     for regime, spec, improbable, lr in _cells(ctx, reg):
         w = ctx.world_of(spec)
         t = time.perf_counter()
-        run = ctx.obtain(w, _cell(ctx, spec, lr), f"claim 6 {regime}, {lr.label}", save=True)[0]
+        run = ctx.obtain(w, _cell(ctx, spec, lr), f"claim 6 {regime}, {lr.label}")[0]
         names = {
             p["name"]
             for p in w.properties

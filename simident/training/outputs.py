@@ -27,9 +27,12 @@ PARAM_PREFIX = "param/"
 
 
 def flat_weights(state) -> dict:
-    """{"param/<path>": array} of an nnx.State (or pure dict) of parameters."""
+    """{"param/<path>": array} of an nnx.State, a nested pure dict, or a flat
+    {"<path>": array} dict (weights read back from a store) of parameters."""
     from flax import nnx
 
+    if isinstance(state, dict) and all(isinstance(v, np.ndarray) for v in state.values()):
+        return {PARAM_PREFIX + k: v for k, v in state.items()}
     pure = nnx.to_pure_dict(state) if isinstance(state, nnx.State) else state
     flat = nnx.traversals.flatten_mapping(pure)
     return {PARAM_PREFIX + "/".join(map(str, k)): np.asarray(v) for k, v in flat.items()}
