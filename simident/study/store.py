@@ -268,7 +268,6 @@ def load_entry(path, point: int = 0):
     record = {
         "world_id": r.world_id,
         "world_spec": meta.get("world_spec"),
-        "config": r.config.to_dict(),
         "n_contexts": int(r.F.shape[1]),
         "vocab_size": int(r.G.shape[1]),
         "d": int(r.F.shape[2]),

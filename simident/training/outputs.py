@@ -39,15 +39,11 @@ def flat_weights(state) -> dict:
 
 
 def check_run_dir(run_dir, overwrite: bool) -> None:
-    """Refuse to write into an existing non-empty folder unless overwrite is set."""
-    path = Path(run_dir)
-    if path.exists() and not path.is_dir():
-        raise SimidentError(f"{path}: exists and is not a directory")
-    if path.is_dir() and any(path.iterdir()) and not overwrite:
-        raise SimidentError(
-            f"{path}: run directory exists and is not empty; pass --overwrite to replace "
-            "its run.json and seed_*.npz, or choose another --out"
-        )
+    """Refuse to write into an existing non-empty folder unless overwrite is set (the
+    fresh --out policy, `util.io.check_out_dir`)."""
+    from simident.util.io import check_out_dir
+
+    check_out_dir(run_dir, overwrite, replaces="its run.json and seed_*.npz")
 
 
 @dataclass
