@@ -193,8 +193,8 @@ def _worlds(ctx: Context) -> list:
 
 
 def _runs(ctx: Context, keys) -> list:
-    """What each cell of a claim trained: world, model, seeds, KL, config, cell key;
-    runs named by a RunKey also give their folder under runs/."""
+    """What each cell of a claim trained: world, model, seeds, KL, config, cell key, and
+    the cache entry and grid point that hold its models (`simident embed` reads them)."""
     from simident.study import Cell
 
     runs = []
@@ -208,7 +208,7 @@ def _runs(ctx: Context, keys) -> list:
                 "weight_decay": key.weight_decay,
                 "init_scale": key.init_scale,
                 "cell": ctx.cell_of.get(key),
-                "folder": ctx.run_folder(key),
+                **_entry(ctx, key),
             }
         )
     for cell in (k for k in keys if isinstance(k, Cell)):
@@ -223,10 +223,15 @@ def _runs(ctx: Context, keys) -> list:
                 "weight_decay": r.config.weight_decay,
                 "init_scale": r.config.init_scale,
                 "cell": ckey,
-                "folder": ctx.cell_folder(ckey),
+                **_entry(ctx, cell),
             }
         )
     return runs
+
+
+def _entry(ctx: Context, key) -> dict:
+    entry, point = ctx.entry(key)
+    return {"entry": entry, "point": point}
 
 
 def _run_numbers(r) -> dict:

@@ -58,6 +58,11 @@ class Thresholds:
     rl_r2: float = 0.99  # R² of the relational-linearity fit that counts as "has RL"
     probe_r2: float = 0.99  # R² of a linear probe that counts as "has a probe"
     steer_residual: float = 0.05  # relative logit-shift residual that counts as "transfers"
+    # claim 6 (KL against structure)
+    small_r: float = 0.3  # "the residual is small": uniform logit residual to the truth
+    rho_min: float = 0.8  # Spearman ρ(misfit, r) that counts as "predicted by"
+    kl_contradiction: float = 10.0  # misfit ratio of a pair ordered the other way by KL
+    kl_decades: float = 1.5  # precondition: the KL gaps span at least this many decades
 
     def to_dict(self) -> dict:
         return asdict(self)
