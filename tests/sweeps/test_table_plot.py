@@ -79,6 +79,7 @@ def test_plot_cli_line_and_scatter(sweep, capsys, args, name):
         (["--x", "learner.d", "--y", "full_r2", "--hue", "nope"], "world.seed"),
         (["--kind", "line", "--x", "learner.d"], "identified_r2"),
         (["--x", "full_r2"], "world.seed"),  # heatmap axes must be swept axes
+        (["--kind", "truth"], "language"),  # a planted sweep has no truth columns
     ],
 )
 def test_bad_names_give_one_line_listing_the_valid_ones(sweep, capsys, args, valid):
