@@ -77,7 +77,7 @@ def _tiny_toml() -> str:
         ("length = 3", "length = 2"),
         ("n_sequences = 2000", "n_sequences = 48"),
         ("steps = 300", "steps = 8"),
-        ("chunk_steps = 60", "chunk_steps = 4"),
+        ("chunk_steps = 300", "chunk_steps = 4"),
         ("width = 32", "width = 16"),
         ("heads = 4", "heads = 2"),
     ]:
