@@ -192,11 +192,21 @@ class ClaimEvidence:
     record (`asdict`); `from_dict` is its strict inverse (`evidence_from_dict`)."""
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        for f in fields(self):
+            if f.metadata.get("view"):
+                out.pop(f.name)
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping):
         return evidence_from_dict(cls, data)
+
+
+def view(factory=dict):
+    """An evidence field only the claim's figure and report read (per-model rows, plotted
+    series): kept in memory, not written as evidence (the record has them elsewhere)."""
+    return field(default_factory=factory, compare=False, metadata={"view": True})
 
 
 def evidence_from_dict(cls, data: Mapping):
