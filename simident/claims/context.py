@@ -83,6 +83,7 @@ class Context:
     timings: list = field(default_factory=list)
     store: CellStore | None = None  # finished cells (None: nothing kept)
     cell_of: dict = field(default_factory=dict)  # RunKey or Cell → its cell's content key
+    point_of: dict = field(default_factory=dict)  # RunKey → its grid point in the cell
     reused_cells: int = 0
     trained_cells: int = 0
     _cells: dict = field(default_factory=dict)
@@ -196,10 +197,10 @@ class Context:
             out[ckey] = ks
         return out
 
-    def obtain(self, world, cell: Cell, what: str, save: bool = False) -> list:
+    def obtain(self, world, cell: Cell, what: str, world_name: str | None = None) -> list:
         """A cell's TrainResults through the engine (from the store, or trained and stored
-        at once), logged as `what`; `save`: its models also go to `cell_folder` (a
-        single-point cell a claim declared directly)."""
+        at once, weights included), logged as `what`; the world is saved under
+        worlds/<world_name> (default: its spec's name)."""
         ckey = cell.key(world)
         if ckey in self._results:
             return self._results[ckey]
@@ -220,9 +221,7 @@ class Context:
                 f"max mean KL {kl:.1e} nats ({dt:.1f}s)"
             )
         self._results[ckey] = results
-        if save:
-            name = str(world.spec.get("name") or world.world_id)
-            self._save(self.cell_folder(ckey), world, name, results[0], ckey)
+        self._save_world(world, world_name or str(world.spec.get("name") or world.world_id))
         return results
 
     def results(self, cell: Cell) -> list:
@@ -231,56 +230,37 @@ class Context:
 
     def prefetch(self, keys, need=None, planned: dict | None = None) -> None:
         """Obtain every cell of `keys` that holds a key of `need` (default: all) and is not
-        loaded yet (`planned`: `plan(keys)` when the caller has it). Models are saved under
-        runs/ as they come."""
+        loaded yet (`planned`: `plan(keys)` when the caller has it)."""
         need = set(keys if need is None else need)
         for ckey, ks in (self.plan(keys) if planned is None else planned).items():
             if isinstance(ks[0], Cell):
                 if ks[0] in need:
                     c = ks[0]
                     world = self.world_of(c.world)
-                    self.obtain(world, c, f"{world.spec.get('name')} {c.label()}", save=True)
+                    self.obtain(world, c, f"{world.spec.get('name')} {c.label()}")
                 continue
             if not need & set(ks) or all(k in self.runs for k in ks):
                 continue
             role, model, d = ks[0].world, ks[0].model, ks[0].d
-            results = self.obtain(self.world(role), self._cells[ckey], f"{role} {model} d={d}")
-            for r in results:
+            cell = self._cells[ckey]
+            results = self.obtain(self.world(role), cell, f"{role} {model} d={d}", role)
+            for j, r in enumerate(results):
                 key = RunKey(
                     role, model, d, float(r.config.weight_decay), float(r.config.init_scale)
                 )
                 self.runs[key] = r
-                self._save_run(key, r, ckey)
+                self.point_of[key] = j
 
-    def run_folder(self, key: RunKey) -> str:
-        """Where a run's models are saved, relative to the output folder."""
-        return f"runs/{key.world}/{key.folder}"
+    def entry(self, key) -> tuple[str, int]:
+        """(cache entry, grid point) holding the models of a RunKey or a declared Cell,
+        the entry relative to the output folder (`simident embed` reads it)."""
+        return f"cache/{self.cell_of[key]}.json", self.point_of.get(key, 0)
 
-    def _save_run(self, key: RunKey, r, ckey: str) -> None:
-        self._save(self.run_folder(key), self.world(key.world), key.world, r, ckey)
-
-    def cell_folder(self, ckey: str) -> str:
-        """Where the models of a cell a claim declared directly are saved."""
-        return f"runs/cells/{ckey}"
-
-    def _save(self, folder: str, world, world_name: str, r, ckey: str) -> None:
-        """Save a run's models (compare format) and its world, unless the same cell is
-        saved there already."""
-        from simident.util.errors import SimidentError
-        from simident.util.io import read_json
-
-        path = Path(self.out) / folder
-        record = path / "run.json"
-        if record.is_file():
-            try:
-                if read_json(record, "run record").get("cell") == ckey:
-                    return
-            except SimidentError:
-                pass  # unreadable: rewritten
-        wpath = Path(self.out) / "worlds" / world_name
+    def _save_world(self, world, name: str) -> None:
+        """Save a world the claims trained on under worlds/<name>, unless it is there."""
+        wpath = Path(self.out) / "worlds" / name
         if not (wpath / "world.json").is_file() or _world_id(wpath) != world.world_id:
             world.save(wpath)
-        r.save(path, world, overwrite=True, extra={"cell": ckey})
 
     def run(self, key: RunKey):
         if key not in self.runs:

@@ -35,7 +35,8 @@ RUN_COLUMNS = (
     "steps",
     "seconds",
     "cell",
-    "folder",
+    "entry",
+    "point",
 )
 
 
