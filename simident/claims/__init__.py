@@ -12,15 +12,5 @@ claim1_equivalence.py … claim7_language.py   one module per claim, one interfa
 figures.py, report.py   PNG figures; claim records, report.md and results.json
 outdir.py               the output folder: resume in place, or stage and swap (--overwrite)
 run.py                  run_all: plan, reuse or train, run the claims, write the report
-table.py                the claim records as pandas DataFrames (`load`)
+table.py                the claim records as pandas DataFrames (`simident.load`)
 """
-
-
-def load(out, what: str = "checks"):
-    """The claim results in reproduction folder `out` as a pandas DataFrame: one row per
-    check ("checks"), evidence number ("evidence"), key number ("key_numbers"), per-model
-    score ("per_model") or trained configuration ("runs") of every claim
-    (`simident.claims.table`)."""
-    from simident.claims.table import load as _load
-
-    return _load(out, what)
