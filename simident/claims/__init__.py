@@ -1,7 +1,9 @@
 """The claims of THEORY.md as experiments on models trained from scratch (`simident reproduce`).
 
 config.py               modes (quick / full / tiny): worlds, dimensions, seeds, steps
-context.py              worlds, cells (through `simident.study`), trained runs, comparisons
+context.py              worlds, cells (through `simident.study`), trained runs
+comparisons.py          the comparisons between those models, each computed once
+refs.py                 RunKey (a trained configuration) and ModelRef (one model)
 verdicts.py             thresholds and the pure decision functions (numbers → verdict)
 claim1_equivalence.py … claim7_language.py   one module per claim, one interface:
                         ID, TITLE, STATEMENT, requests(ctx) → [RunKey | Cell],
