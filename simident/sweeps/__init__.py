@@ -7,5 +7,6 @@ store.py     cell files written atomically, results.csv rebuilt in cell order
 run.py       run_sweep: skip finished cells, run the rest
 table.py     the results as a pandas DataFrame (`simident.load`)
 plot.py      heatmaps over two swept axes (facets for the rest); line and scatter plots
-             of any metric against any axis or column
+             of any metric against any axis or column; language sweeps: D3 residuals and
+             verdict agreement against each swept axis (--kind truth)
 """
