@@ -26,7 +26,7 @@ import numpy as np
 
 from simident.claims.config import regime_of
 from simident.claims.context import Context
-from simident.claims.result import ClaimResult
+from simident.claims.result import Presentation
 from simident.claims.verdicts import (
     Check,
     ClaimEvidence,
@@ -34,7 +34,6 @@ from simident.claims.verdicts import (
     above,
     at_least,
     at_most,
-    decide,
     worst,
 )
 from simident.study import Cell, world_k
@@ -49,8 +48,6 @@ STATEMENT = (
     "visible attribute keeps D3 exact while the seeds disagree more (W5)."
 )
 KINDS = ("visible", "hidden", "confounded")
-MAX_KL = 0.05  # precondition: mean KL(p* ‖ p_model) per context, nats (sampled sequences)
-MIN_DECIDED = 0.5  # precondition: share of (model, query) D3 statuses the band decides
 
 
 @dataclass(frozen=True)
@@ -340,9 +337,10 @@ def checks(ev: Evidence, th: Thresholds) -> list[Check]:
         ),
         at_most(
             "training_kl",
-            f"every seed fits p* from its sampled sequences (mean KL ≤ {MAX_KL:g} nats)",
+            f"every seed fits p* from its sampled sequences (mean KL ≤ {th.language_max_kl:g} "
+            "nats)",
             ev.max_kl_mean,
-            MAX_KL,
+            th.language_max_kl,
             role="precondition",
             where="max over trained models of the mean over contexts, nats",
         ),
@@ -351,7 +349,7 @@ def checks(ev: Evidence, th: Thresholds) -> list[Check]:
             "the pairs' bands decide most D3 statuses on the visible, hidden and confounded "
             "worlds (the models are close enough to p*)",
             ev.d3_decided,
-            MIN_DECIDED,
+            th.min_decided,
             role="precondition",
         ),
         at_most(
@@ -402,7 +400,8 @@ def checks(ev: Evidence, th: Thresholds) -> list[Check]:
     ]
 
 
-def _figure(ctx: Context, ev: Evidence) -> str:
+def figures(ev: Evidence, folder, th: Thresholds) -> list:
+    """D3 residual per query and seed; the visibility sweep (W5)."""
     from simident.util.plotting import new_figure, save
 
     fig, (a, b) = new_figure(1, 2, figsize=(11, 4.2))
@@ -432,7 +431,7 @@ def _figure(ctx: Context, ev: Evidence) -> str:
     b.legend(fontsize=7)
     fig.suptitle("Claim 7: structure that emerges from the attribute language", fontsize=10)
     fig.tight_layout()
-    return save(fig, ctx.figures / "claim7_language.png")
+    return [save(fig, folder / "claim7_language.png")]
 
 
 def _band_text(queries: dict) -> str:
@@ -441,9 +440,13 @@ def _band_text(queries: dict) -> str:
     return ", ".join(f"({lo:.3g}, {hi:.3g})" for lo, hi in sorted(bands))
 
 
-def run(ctx: Context) -> ClaimResult:
-    ev = collect(ctx)
-    verdict = decide(checks(ev, ctx.th))
+def evidence(ctx: Context) -> Evidence:
+    """Every trained transformer of every claim-7 world against its truth, and the
+    visibility sweep (W5)."""
+    return collect(ctx)
+
+
+def present(ev: Evidence, ctx: Context) -> Presentation:
     header = [
         "model",
         "KL",
@@ -505,16 +508,10 @@ def run(ctx: Context) -> ClaimResult:
     ]
     notes += full[:6]
     reg = _regime(ctx)
-    return ClaimResult(
-        id=ID,
-        title=TITLE,
-        statement=STATEMENT,
-        verdict=verdict,
-        evidence=ev,
+    return Presentation(
         key_numbers=key_numbers,
         tables=[("Trained transformers against the truth (acceptance table)", header, table)],
         per_model=ev.rows,
-        figures=[ctx.rel(_figure(ctx, ev))],
         notes=notes,
         config={
             "worlds": [lab for lab, _ in worlds(reg)],

@@ -162,7 +162,7 @@ def run_all(
     meta = {**_meta(mode, th), "versions": versions()}
     for m in todo:
         t = time.perf_counter()
-        r = run_claim(m, ctx) if hasattr(m, "evidence") else m.run(ctx)
+        r = run_claim(m, ctx)
         r.seconds = time.perf_counter() - t
         ctx.timings.append({"stage": f"claim {m.ID}", "seconds": r.seconds})
         ctx.log(f"claim {m.ID} ({m.TITLE}): {r.verdict.verdict} ({r.seconds:.1f}s)")

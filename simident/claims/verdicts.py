@@ -63,6 +63,9 @@ class Thresholds:
     rho_min: float = 0.8  # Spearman ρ(misfit, r) that counts as "predicted by"
     kl_contradiction: float = 10.0  # misfit ratio of a pair ordered the other way by KL
     kl_decades: float = 1.5  # precondition: the KL gaps span at least this many decades
+    # claim 7 (language worlds, models trained on sampled sequences)
+    language_max_kl: float = 0.05  # precondition: mean KL(p* ‖ p_model) per context, nats
+    min_decided: float = 0.5  # precondition: share of D3 statuses the bands decide
 
     def to_dict(self) -> dict:
         return asdict(self)
