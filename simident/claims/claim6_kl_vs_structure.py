@@ -25,8 +25,8 @@ import numpy as np
 
 from simident.claims.config import regime_of
 from simident.claims.context import Context
-from simident.claims.result import ClaimResult
-from simident.claims.verdicts import Check, ClaimEvidence, Thresholds, decide
+from simident.claims.result import Presentation
+from simident.claims.verdicts import Check, ClaimEvidence, Thresholds, view
 from simident.study import Cell, world_k
 from simident.study.evaluate import scores
 from simident.util import plotting
@@ -100,6 +100,7 @@ class Evidence(ClaimEvidence):
 
     models: list  # dicts: regime, kl, r, r_p, misfit, bound, verdicts, scores, ...
     pairs: list  # seed-vs-seed dicts: misfit, bound, r, kl, full_r2, ...
+    numbers: dict = view()  # `measure`'s numbers at the run's thresholds
 
     def column(self, key, rows=None) -> np.ndarray:
         return np.array([m[key] for m in (self.models if rows is None else rows)], dtype=float)
@@ -503,10 +504,18 @@ def figure(ev: Evidence, path, small_r: float) -> str:
     return plotting.save(fig, path)
 
 
-def run(ctx: Context) -> ClaimResult:
+def evidence(ctx: Context) -> Evidence:
+    """Every model and sibling pair of the mode's regimes, with `measure`'s numbers."""
     ev = collect(ctx)
-    cs, numbers = measure(ev, ctx.th)
-    fig = figure(ev, ctx.figures / "claim6_kl_vs_structure.png", ctx.th.small_r)
+    return replace(ev, numbers=measure(ev, ctx.th)[1])
+
+
+def figures(ev: Evidence, folder, th: Thresholds) -> list:
+    return [figure(ev, folder / "claim6_kl_vs_structure.png", th.small_r)]
+
+
+def present(ev: Evidence, ctx: Context) -> Presentation:
+    numbers = ev.numbers
     key_numbers = [
         ("models trained / seed pairs", f"{numbers['n_models']} / {numbers['n_pairs']}", ""),
         ("KL range", numbers["kl_decades"], "decades"),
@@ -542,16 +551,11 @@ def run(ctx: Context) -> ClaimResult:
             rows,
         )
     ]
-    return ClaimResult(
-        id=ID,
-        title=TITLE,
-        statement=STATEMENT,
-        verdict=decide(cs),
+    return Presentation(
         evidence={**numbers, "pairs": ev.pairs},
         key_numbers=key_numbers,
         tables=tables,
         per_model=per_model,
-        figures=[ctx.rel(fig)],
         notes=notes,
         config={
             "regimes": asdict(reg),

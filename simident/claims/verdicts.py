@@ -63,6 +63,9 @@ class Thresholds:
     rho_min: float = 0.8  # Spearman ρ(misfit, r) that counts as "predicted by"
     kl_contradiction: float = 10.0  # misfit ratio of a pair ordered the other way by KL
     kl_decades: float = 1.5  # precondition: the KL gaps span at least this many decades
+    # claim 7 (language worlds, models trained on sampled sequences)
+    language_max_kl: float = 0.05  # precondition: mean KL(p* ‖ p_model) per context, nats
+    min_decided: float = 0.5  # precondition: share of D3 statuses the bands decide
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -192,11 +195,21 @@ class ClaimEvidence:
     record (`asdict`); `from_dict` is its strict inverse (`evidence_from_dict`)."""
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        for f in fields(self):
+            if f.metadata.get("view"):
+                out.pop(f.name)
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping):
         return evidence_from_dict(cls, data)
+
+
+def view(factory=dict):
+    """An evidence field only the claim's figure and report read (per-model rows, plotted
+    series): kept in memory, not written as evidence (the record has them elsewhere)."""
+    return field(default_factory=factory, compare=False, metadata={"view": True})
 
 
 def evidence_from_dict(cls, data: Mapping):

@@ -5,7 +5,9 @@ Without --y (or with two swept axes): one heatmap per metric over two swept axes
 (default: the first two with several values), one panel per combination of the others.
 With --y METRIC: the metric against --x (a swept axis: a line of means with min–max bars;
 any other column, e.g. kl_a or logit_residual: a scatter of seed pairs), one colour per
-value of --hue. See docs/sweep.md.
+value of --hue. --kind truth (language sweeps; also drawn by default): the seeds' D3
+residuals to the truth and their verdict agreement against each swept axis. See
+docs/sweep.md.
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ def configure(p) -> None:
     p.add_argument(
         "--kind",
         default=None,
-        choices=("heatmap", "line", "scatter"),
-        help="default: heatmap without --y metric; line against a swept axis; else scatter",
+        choices=("heatmap", "line", "scatter", "truth"),
+        help="default: heatmap without --y metric (and, for language sweeps, truth); line "
+        "against a swept axis; else scatter; truth: D3 residuals and verdict agreement "
+        "against each swept axis (language sweeps)",
     )
     p.add_argument("--hue", default=None, metavar="NAME", help="one colour per value of NAME")
 

@@ -76,12 +76,15 @@ def agreement_summary(rows: list[dict]) -> dict:
     hold = [q["d3_residual"] for q in qs if q["predicted"]]
     fail = [q["d3_residual"] for q in qs if not q["predicted"]]
     decided = [q for q in qs if q["status"] is not None]
+    bands = [q["band"] for q in qs if "band" in q]
     nan = float("nan")
     return {
         "d3_residual_predicted_max": max(hold) if hold else nan,
         "d3_residual_unpredicted_min": min(fail) if fail else nan,
         "d3_decided": len(decided) / len(qs) if qs else nan,
         "verdict_agreement": (sum(q["agrees"] for q in decided) / len(decided) if decided else nan),
+        "d3_band_lower_min": min((b[0] for b in bands), default=nan),
+        "d3_band_upper_max": max((b[1] for b in bands), default=nan),
         "kl_truth_max": max((r["kl"] for r in rows), default=nan),
         "r_truth_max": max((r["r"] for r in rows), default=nan),
     }

@@ -30,6 +30,8 @@ CELL_COLUMNS = (
     "d3_residual_unpredicted_min",
     "d3_decided",
     "verdict_agreement",
+    "d3_band_lower_min",
+    "d3_band_upper_max",
     "kl_truth_max",
     "r_truth_max",
 )

@@ -7,6 +7,12 @@ line               a metric (--y) against a swept axis or a column (--x): the me
                    line per value of --hue
 scatter            a metric against any column (e.g. kl_a, logit_residual): one point per
                    seed pair, coloured by --hue
+truth              sweeps over process worlds with predictions (language): per swept axis,
+                   the seeds' D3 residuals to the truth (predicted to hold: the largest;
+                   predicted to fail: the smallest) with the pairs' decision band, and the
+                   share of D3 statuses decided and of decided statuses agreeing with W2,
+                   against that axis with the other axes at their first values (the
+                   one-axis-at-a-time reading); drawn by default when the table has them
 
 Default heatmap metrics: identified_r2 and full_r2 (pairwise R², THEORY.md E4/E6), free_f
 (mean relative norm of the seeds' context-side free parts), and for each planted property
@@ -26,9 +32,9 @@ import numpy as np
 
 from simident.study.evaluate import GROUPS
 from simident.util.errors import SimidentError
-from simident.util.plotting import label_cells, new_figure, save
+from simident.util.plotting import THRESHOLD_STYLE, label_cells, new_figure, save
 
-KINDS = ("heatmap", "line", "scatter")
+KINDS = ("heatmap", "line", "scatter", "truth")
 METRICS = {
     "identified_r2": "identified-part R² between seeds (1 = same canonical coordinates)",
     "full_r2": "full-space affine R² between seeds, min of both directions",
@@ -77,12 +83,20 @@ def plot_sweep(
     metrics = metric_names(df, axes)
     if kind is not None and kind not in KINDS:
         raise SimidentError(f"--kind {kind!r}: one of {', '.join(KINDS)}")
+    default = kind is None and x is None and y is None and hue is None
     if kind is None:  # y a metric: line against a swept axis, else scatter
         kind = "heatmap" if y is None or y in axes else ("line" if x in axes else "scatter")
+    if kind == "truth":
+        if y is not None or hue is not None:
+            raise SimidentError("--kind truth: takes only --x (a swept axis; default: each)")
+        return _truth_plots(out, df, axis_values, x, title, required=True)
     if kind == "heatmap":
         if hue is not None:
             raise SimidentError("--hue: only for --kind line or scatter")
-        return _heatmaps(out, df, axis_values, x, y, title)
+        paths = _heatmaps(out, df, axis_values, x, y, title)
+        if default:
+            paths += _truth_plots(out, df, axis_values, None, title, required=False)
+        return paths
     columns = [*axes, *metrics]
     if y is None or y not in metrics:
         raise SimidentError(
@@ -240,6 +254,111 @@ def _heatmaps(out: Path, df, axis_values: dict, x, y, title: str) -> list[Path]:
         save(fig, path, bbox_inches=None)
         paths.append(path)
     return paths
+
+
+TRUTH_COLUMNS = (
+    "d3_residual_predicted_max",
+    "d3_residual_unpredicted_min",
+    "d3_decided",
+    "verdict_agreement",
+)
+BAND_COLUMNS = ("d3_band_lower_min", "d3_band_upper_max")
+
+
+def has_truth(df) -> bool:
+    """Whether a sweep table carries the seeds-against-truth columns with any number."""
+    return all(c in df.columns for c in TRUTH_COLUMNS) and bool(
+        df[list(TRUTH_COLUMNS)].notna().any().any()
+    )
+
+
+def _at_first(df, axis_values: dict, x: str):
+    """The table's rows whose swept axes other than x hold their first value."""
+    keep = np.ones(len(df), dtype=bool)
+    for name, values in axis_values.items():
+        if name != x and values:
+            keep &= (df[name].map(_norm) == _norm(values[0])).to_numpy()
+    return df[keep]
+
+
+def _truth_plots(out: Path, df, axis_values: dict, x, title: str, required: bool) -> list:
+    """DIR/plots/truth_vs_<axis>.png per swept axis (or only `x`): see the module
+    docstring. The columns are per cell (every seed pair of a cell carries the same), so
+    one point per cell; bars span the cell's seeds' band [min lower, max upper]."""
+    if not has_truth(df):
+        if required:
+            raise SimidentError(
+                "--kind truth: this sweep has no seeds-against-truth columns (only sweeps "
+                'over process worlds with predictions, e.g. kind = "language", have them)'
+            )
+        return []
+    names = [n for n, v in axis_values.items() if len(v) > 1] or list(axis_values)
+    if x is not None:
+        if x not in axis_values:
+            raise SimidentError(
+                f"--x {x!r}: not a swept axis of this sweep; valid: {', '.join(axis_values)}"
+            )
+        names = [x]
+    paths = []
+    for axis in names:
+        part = _at_first(df, axis_values, axis)
+        cells = part.groupby(part[axis].map(_norm), sort=False).first()
+        pos, numeric = _positions(axis_values[axis])
+        keys = [k for k in pos if k in cells.index]
+        if not keys:
+            continue
+        c = cells.loc[keys]
+        xs = np.array([pos[k] for k in keys])
+        fig, (a, b) = new_figure(1, 2, figsize=(10.5, 4.0), layout="constrained")
+        floor = 1e-16
+        banded = all(col in c.columns for col in BAND_COLUMNS)
+        if banded and c[list(BAND_COLUMNS)].notna().any().any():
+            lo = np.clip(c[BAND_COLUMNS[0]].to_numpy(float), floor, None)
+            hi = np.clip(c[BAND_COLUMNS[1]].to_numpy(float), floor, None)
+            a.fill_between(xs, lo, hi, color="0.85", step="mid", label="decision band")
+        for col, mark, lab in (
+            ("d3_residual_predicted_max", "o-", "W2 predicts D3: largest residual"),
+            ("d3_residual_unpredicted_min", "x--", "W2 predicts no D3: smallest residual"),
+        ):
+            ys = c[col].to_numpy(float)
+            if np.isfinite(ys).any():
+                a.plot(xs, np.clip(ys, floor, None), mark, label=lab)
+        a.axhline(1.0, **THRESHOLD_STYLE, label="1 (no fit; a band above decides nothing)")
+        a.set_yscale("log")
+        a.set_ylabel("D3 residual in the seeds' logits (relative; 0 = exact)")
+        a.set_title("D3 residual against the truth's prediction", fontsize=9)
+        a.legend(fontsize=7)
+        for col, mark, lab in (
+            ("d3_decided", "s-", "share of D3 statuses decided"),
+            ("verdict_agreement", "o--", "decided statuses agreeing with W2"),
+        ):
+            b.plot(xs, c[col].to_numpy(float), mark, label=lab)
+        b.set_ylim(-0.05, 1.05)
+        b.set_ylabel("fraction (seeds × queries)")
+        b.set_title("verdicts: decided and in agreement", fontsize=9)
+        b.legend(fontsize=7)
+        others = [f"{n} = {v[0]}" for n, v in axis_values.items() if n != axis and v]
+        wide = numeric and xs.min() > 0 and xs.max() >= 10 * xs.min()  # e.g. 1, 0.1, 0.01
+        for ax in (a, b):
+            ax.set_xlabel(axis)
+            if wide:
+                ax.set_xscale("log")
+            if not numeric:
+                ax.set_xticks(list(pos.values()), [str(v) for v in axis_values[axis]])
+        fig.suptitle(
+            f"{title}: seeds against the truth along {axis}"
+            + (f" ({', '.join(others)})" if others else ""),
+            fontsize=9,
+        )
+        path = out / "plots" / f"truth_vs_{_slug(axis)}.png"
+        save(fig, path, bbox_inches=None)
+        paths.append(path)
+    return paths
+
+
+def _slug(name: str) -> str:
+    """A swept axis as a file-name part (attributes[1] → attributes1)."""
+    return "".join(ch for ch in name if ch.isalnum() or ch in "._-")
 
 
 def _lookup(means, names, sel: dict) -> float:

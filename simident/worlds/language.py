@@ -84,6 +84,30 @@ class Vocabulary:
         }
 
 
+def signature_columns(rng: np.random.Generator, W: int, r: int, D: int) -> np.ndarray:
+    """W × D signature columns of rank r: sqrt(W D / r) · Q O with Q (W × r) orthonormal
+    columns and O (r × D) orthonormal rows, both uniformly random. At r = D the columns
+    are orthogonal, each of norm sqrt(W) (the norm of a standard normal column), so the
+    plain-text directions are equally strong (a well-conditioned L*); at r < D they are
+    confounded (span of rank r), with mean squared norm W."""
+    Q = np.linalg.qr(rng.standard_normal((W, r)))[0]
+    O = np.linalg.qr(rng.standard_normal((D, r)))[0].T
+    return np.sqrt(W * D / r) * (Q @ O)
+
+
+def balanced_table(rng: np.random.Generator, K: tuple, subjects: int) -> np.ndarray:
+    """subjects × J attribute tuples: every tuple of ∏ K_j values ⌊subjects / ∏K⌋ or ⌈·⌉
+    times (distinct tuples, uniformly chosen, when subjects < ∏K), in random subject
+    order. A balanced design keeps the attributes uncorrelated across subjects, so no
+    direction of the attribute encoding is weak."""
+    tuples = np.stack(np.meshgrid(*[np.arange(k) for k in K], indexing="ij"), -1).reshape(
+        -1, len(K)
+    )
+    reps = -(-subjects // len(tuples))
+    pool = np.concatenate([tuples[rng.permutation(len(tuples))] for _ in range(reps)])
+    return pool[:subjects][rng.permutation(subjects)]
+
+
 class AttributeLanguage:
     """The process: exact log p(y | prefix) (a Bayes filter over the subject's attribute
     tuple when noise > 0), sampling, and the parameters' M."""
@@ -103,15 +127,14 @@ class AttributeLanguage:
         if P:
             h0[vb.sup] = h0[vb.base]
             rho[vb.sup] = rho[vb.base]
-        r, D = spec.signature_rank, spec.D
-        cols = rng.standard_normal((spec.words, r)) @ rng.standard_normal((r, D)) / np.sqrt(r)
+        cols = signature_columns(rng, spec.words, spec.signature_rank, spec.D)
         self.tau = rng.standard_normal(K[0])
         self.mu = rng.uniform(0.5, 2.0, size=P)
         self.tau_b = rng.standard_normal(K[1]) if P else np.zeros(0)
         self.mu_b = float(rng.uniform(0.5, 2.0)) if P else 0.0
         self.h0, self.rho = h0, rho
         self.alpha = spec.answer_sharpness
-        self.table = np.stack([rng.integers(0, k, size=spec.subjects) for k in K], axis=1)
+        self.table = balanced_table(rng, K, spec.subjects)
         # per attribute, the plain-text logit table A_j (K_j × V)
         self.A = []
         c0 = 0

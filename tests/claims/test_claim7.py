@@ -45,10 +45,15 @@ def test_verdicts():
 @pytest.mark.parametrize("label", ["hidden", "confounded"])
 def test_quick_worlds_have_the_predicted_failures(label):
     """The hidden and confounded worlds of the quick mode have a query W2 predicts to
-    fail D3 (the visible one none), and their exact structure is the predicted one."""
+    fail D3 (the visible one none), their exact structure is the predicted one, and L*
+    is well conditioned (σ_k/σ_1 > 0.1)."""
     specs = dict(c7.worlds(c7.QUICK))
     for name, fails in (("visible", False), (label, True)):
         w = generate_world(specs[name])
         pred = w.measured["predictions"]
         assert pred["k"]["predicted"] == pred["k"]["measured"]
         assert any(not q["predicted_d3"] for q in pred["queries"]) == fails
+        # well conditioned, so that A1's bands can decide (was 0.02-0.06 on random tables
+        # and Gaussian signatures); failing queries fail by far in the truth
+        assert pred["k"]["sigma_k_over_sigma_1"] > 0.1
+        assert all(q["d3_residual"] > 0.5 for q in pred["queries"] if not q["predicted_d3"])

@@ -163,15 +163,15 @@ def test_claim_tables_of_a_reproduction(tiny_run):
     import simident.claims
 
     results = json.loads((tiny_run / "results.json").read_text())
-    checks = simident.claims.load(tiny_run)
+    checks = simident.load(tiny_run)
     assert sorted(set(checks["claim"])) == [1, 2, 3, 4, 5, 6, 7]
     assert len(checks) == sum(len(c["checks"]) for c in results["claims"])
     assert set(checks["mode"]) == {"tiny"}
-    runs = simident.claims.load(tiny_run, "runs")
+    runs = simident.load(tiny_run, "runs")
     assert {(r["entry"], r["point"]) for r in results["runs"]} == set(
         zip(runs["entry"], runs["point"])
     )
     exact = runs["world"].isin(["diverse", "low", "few_contexts"])  # not claims 6, 7's cells
     assert (runs.loc[exact, "kl_mean_max"] < 1e-3).all() and (~exact).sum() > 0
-    per_model = simident.claims.load(tiny_run, "per_model")
+    per_model = simident.load(tiny_run, "per_model")
     assert len(per_model) == sum(len(c["per_model"]) for c in results["claims"])

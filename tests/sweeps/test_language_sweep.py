@@ -77,7 +77,7 @@ def _tiny_toml() -> str:
         ("length = 3", "length = 2"),
         ("n_sequences = 2000", "n_sequences = 48"),
         ("steps = 300", "steps = 8"),
-        ("chunk_steps = 60", "chunk_steps = 4"),
+        ("chunk_steps = 300", "chunk_steps = 4"),
         ("width = 32", "width = 16"),
         ("heads = 4", "heads = 2"),
     ]:
@@ -99,6 +99,7 @@ def test_tiny_language_sweep_end_to_end(tmp_path, capsys):
         assert float(r["d3_residual_predicted_max"]) >= 0.0
         assert 0.0 <= float(r["d3_decided"]) <= 1.0
         assert float(r["kl_truth_max"]) > 0.0
+        assert 0.0 < float(r["d3_band_lower_min"]) <= float(r["d3_band_upper_max"])
     capsys.readouterr()
     x = f"world.{VIS}"
     assert (
@@ -108,3 +109,14 @@ def test_tiny_language_sweep_end_to_end(tmp_path, capsys):
     path = capsys.readouterr().out.split()[0]
     with open(path, "rb") as fh:
         assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
+    # the truth panels (D3 residuals, verdict agreement) against the swept axis: asked
+    # for, and among the default figures
+    assert main(["plot", str(out), "--kind", "truth"]) == 0
+    truth = capsys.readouterr().out.split()
+    assert [p.rsplit("/", 1)[-1] for p in truth] == ["truth_vs_world.attributes1.visibility.png"]
+    with open(truth[0], "rb") as fh:
+        assert fh.read(8) == b"\x89PNG\r\n\x1a\n"
+    assert main(["plot", str(out)]) == 0
+    assert truth[0] in capsys.readouterr().out.split()
+    assert main(["plot", str(out), "--kind", "truth", "--x", "world.nope"]) == 2
+    assert "world.attributes[1].visibility" in capsys.readouterr().err
