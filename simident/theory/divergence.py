@@ -57,9 +57,21 @@ def _m(mask, v, fill):
 
 def _bsum(*xs):
     """Row sums of each c×V array: float32 over BLOCK tokens (y, y + V/BLOCK, …), float64
-    across those blocks."""
+    across those blocks; one variadic reduction per stage, so that XLA reads each
+    producer once."""
     c, v = xs[0].shape
-    return [x.reshape(c, BLOCK, v // BLOCK).sum(1).astype(jnp.float64).sum(-1) for x in xs]
+    return _reduce([x.reshape(c, BLOCK, v // BLOCK) for x in xs], 1, None)
+
+
+def _reduce(xs, axis, dtype):
+    """Σ over `axis` of each array in one variadic reduction, then (dtype None) the
+    float64 sum over the last axis, also as one."""
+    zero = tuple(jnp.zeros((), x.dtype) for x in xs)
+    add = lambda a, b: tuple(p + q for p, q in zip(a, b, strict=True))  # noqa: E731
+    out = jax.lax.reduce(tuple(xs), zero, add, (axis,))
+    if dtype is not None:
+        return list(out)
+    return _reduce([o.astype(jnp.float64) for o in out], 1, jnp.float64)
 
 
 def _t(x, x64, lpa_of, pa, mask, xmax):
@@ -370,7 +382,7 @@ def _products(fac: Factors, ids, weighted: bool, chunk: int | None, fast: bool):
     products."""
     V, da = fac.Ga.shape
     Vp, rp = _ceil(V, BLOCK), _ceil(fac.rank, 32)  # few distinct shapes
-    c = chunk or _pow2_at_most(max(2**19 // Vp, 8))  # small blocks stay in cache
+    c = chunk or _pow2_at_most(max(2**20 // Vp, 8))  # small blocks stay in cache
     c = max(1, min(c, 1 << (max(len(ids), 1) - 1).bit_length()))
     if fast:
         return _fast_products(fac, ids, weighted, c, Vp, rp)
