@@ -271,11 +271,6 @@ def _fast_rows(Fa, Ga, A, B, mask, fn, gn, an, bn, ca, cb, weighted: bool):
     return kl, jnp.maximum(num, 0.0), jnp.maximum(den, 0.0), jnp.where(tame, beta, jnp.inf)
 
 
-@partial(jax.jit, static_argnames=("weighted",))
-def _fast_chunk(Fa, Ga, A, B, mask, fn, gn, an, bn, ca, cb, weighted):
-    return _fast_rows(Fa, Ga, A, B, mask, fn, gn, an, bn, ca, cb, weighted)
-
-
 @partial(jax.jit, static_argnames=("weighted", "dt"))
 def _chunk(Fa, Ga, A, B, mask, weighted, dt):
     return _rows(Fa, Ga, A, B, mask, weighted, dt)
@@ -403,7 +398,8 @@ def _joined(outs, n):
     return [np.concatenate([np.asarray(o[j]) for o in outs])[:n] for j in range(len(outs[0]))]
 
 
-SHIFT_TOKENS = 256  # the fast pass shifts ℓ_a by its maximum over these tokens (`_shifted`)
+SHIFT_TOKENS = 256  # the fast pass shifts ℓ_a by its maximum over these tokens
+ROWS_PER_CALL = 2048  # contexts per jitted call of the fast pass (its chunks mapped inside)
 
 
 def _fast_products(fac: Factors, ids, weighted: bool, c: int, Vp: int, rp: int):
@@ -411,7 +407,9 @@ def _fast_products(fac: Factors, ids, weighted: bool, c: int, Vp: int, rp: int):
     (`_haar`, `_tree`), with the per-row and per-token norms of the bound (`_cells`).
     m_i = max of ℓ_a(i, ·) over the SHIFT_TOKENS tokens of largest ‖Ḡ_y‖ (float64),
     carried as one more column ([F_i, −m_i/κ]·[Ḡ_y, κ]), so that the likely tokens' ℓ_a
-    is small and so is its product's rounding (the C_ℓ ℓ² term)."""
+    is small and so is its product's rounding (the C_ℓ ℓ² term). The per-row float64
+    preparation (A = W K_F, the shift, the rotations, the norms) runs on the device,
+    ROWS_PER_CALL rows per call."""
     f32 = np.float32
     V, da = fac.Ga.shape
     g2 = np.sum(fac.Ga**2, axis=1)
@@ -422,28 +420,55 @@ def _fast_products(fac: Factors, ids, weighted: bool, c: int, Vp: int, rp: int):
     dp = _ceil(dx, 32) if dx <= 32 else _ceil(dx, 8)
     Qa, Qr = _haar(dx), _haar(fac.rank)
     (cla, cna), (clr, cnr) = _tree(dx), _tree(fac.rank)
-    ca, cb = jnp.asarray(cla / 3.0, f32), jnp.asarray(clr / 3.0, f32)
-
-    def vec(v, rows):
-        return jnp.asarray(_padded(v[:, None], rows, 1, f32)[:, 0])
-
-    gn = vec(np.sqrt(cna / 3.0) * np.linalg.norm(Gx, axis=1), Vp)
-    bn = vec(np.sqrt(cnr / 3.0) * np.linalg.norm(fac.B, axis=1), Vp)
+    consts = dict(
+        ca=jnp.asarray(cla / 3.0, f32),
+        cb=jnp.asarray(clr / 3.0, f32),
+        sa=jnp.asarray(np.sqrt(cna / 3.0)),
+        sr=jnp.asarray(np.sqrt(cnr / 3.0)),
+        kappa=jnp.asarray(kappa),
+        Qa=jnp.asarray(_padded(Qa, dx, dp, np.float64)),
+        KQ=jnp.asarray(_padded(fac.K_F @ Qr, fac.K_F.shape[0], rp, np.float64)),
+        Gtop=jnp.asarray(fac.Ga[top]),
+    )
+    gn = np.sqrt(cna / 3.0) * np.linalg.norm(Gx, axis=1)
+    bn = np.sqrt(cnr / 3.0) * np.linalg.norm(fac.B, axis=1)
+    gn, bn = (jnp.asarray(_padded(v[:, None], Vp, 1, f32)[:, 0]) for v in (gn, bn))
     Ga = jnp.asarray(_padded(Gx @ Qa, Vp, dp, f32))
     B = jnp.asarray(_padded(fac.B @ Qr, Vp, rp, f32))
     mask = jnp.asarray(np.arange(Vp) < V) if Vp > V else None
+    k = max(1, min(ROWS_PER_CALL // c, -(-len(ids) // c)))
+    k = 1 << (k - 1).bit_length()  # chunks per call: a power of two (few shapes)
     outs = []
-    for i in range(0, len(ids), c):
-        rows = ids[i : i + c]
-        Fa64, A64 = np.asarray(fac.Fa[rows], np.float64), fac.A(rows)
-        m = np.max(Fa64 @ fac.Ga[top].T, axis=1, keepdims=True)
-        Fx = np.concatenate([Fa64, -m / kappa], axis=1)
-        fn = vec(np.sqrt(cna / 3.0) * np.linalg.norm(Fx, axis=1), c)
-        an = vec(np.sqrt(cnr / 3.0) * np.linalg.norm(A64, axis=1), c)
-        Fa = jnp.asarray(_padded(Fx @ Qa, c, dp, f32))
-        A = jnp.asarray(_padded(A64 @ Qr, c, rp, f32))
-        outs.append(_fast_chunk(Fa, Ga, A, B, mask, fn, gn, an, bn, ca, cb, weighted))
+    for i in range(0, len(ids), k * c):
+        rows = ids[i : i + k * c]
+        Fa = _padded(np.asarray(fac.Fa[rows]), k * c, da, fac.Fa.dtype)
+        Fb = _padded(np.asarray(fac.Fb[rows]), k * c, fac.Fb.shape[1], fac.Fb.dtype)
+        outs.append(_fast_call(Fa, Fb, Ga, B, mask, gn, bn, consts, weighted, c))
     return _joined(outs, len(ids))
+
+
+@partial(jax.jit, static_argnames=("weighted", "c"))
+def _fast_call(Fa, Fb, Ga, B, mask, gn, bn, k, weighted, c):
+    """k·c rows: their float64 preparation, then the fast pass chunk by chunk (lax.map)."""
+    f64 = jnp.float64
+    Fa, Fb = Fa.astype(f64), Fb.astype(f64)
+    W = jnp.concatenate([jnp.ones((Fa.shape[0], 1), f64), Fa, Fb], axis=1)
+    A = W @ k["KQ"]  # = (W K_F) Q': rows of A in the random basis
+    m = jnp.max(Fa @ k["Gtop"].T, axis=1, keepdims=True)
+    Fx = jnp.concatenate([Fa, -m / k["kappa"]], axis=1)
+    fn = (k["sa"] * jnp.linalg.norm(Fx, axis=1)).astype(jnp.float32)
+    an = (k["sr"] * jnp.linalg.norm(A, axis=1)).astype(jnp.float32)  # invariant under Q'
+    Fx = (Fx @ k["Qa"]).astype(jnp.float32)
+    A = A.astype(jnp.float32)
+    n = Fa.shape[0] // c
+
+    def one(args):
+        fx, a, f, g = args
+        return _fast_rows(fx, Ga, a, B, mask, f, gn, g, bn, k["ca"], k["cb"], weighted)
+
+    split = lambda v: v.reshape(n, c, *v.shape[1:])  # noqa: E731
+    out = jax.lax.map(one, (split(Fx), split(A), split(fn), split(an)))
+    return [o.reshape(n * c) for o in out]
 
 
 def kl_pass(
