@@ -15,16 +15,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from simident.claims.context import Context, RunKey
-from simident.claims.result import ClaimResult
+from simident.claims.result import Presentation
 from simident.claims.verdicts import (
     Check,
     ClaimEvidence,
     Thresholds,
     at_least,
     at_most,
-    decide,
     kl_check,
     minus,
+    view,
     worst,
 )
 from simident.util import plotting
@@ -58,6 +58,10 @@ class Evidence(ClaimEvidence):
     n_pairs_diverse_dstar: int | None = None
     transformer_full_r2: list = field(default_factory=list)  # per pair with a transformer
     transformer_identified_r2: list = field(default_factory=list)
+    panels: list = view(list)  # per world: (title, labels, identified R², full R²) matrices
+    tables: list = view(list)  # per world: pairs summarised by (d_A, d_B)
+    per_model: list = view(list)
+    diverse_free_full_r2: list = view(list)  # diverse world, pairs with a d > k model
 
 
 def requests(ctx: Context) -> list[RunKey]:
@@ -70,8 +74,8 @@ def _d(ctx, ref) -> int:
     return ctx.d_star(ref.world) if ref.is_truth else ref.run.d
 
 
-def run(ctx: Context) -> ClaimResult:
-    th = ctx.th
+def evidence(ctx: Context) -> Evidence:
+    """Identified and full-space R² of every pair of models of both worlds."""
     panels, ev_pairs, tables = [], {}, []
     ident_all, kls = [], []
     for role in ROLES:
@@ -136,7 +140,15 @@ def run(ctx: Context) -> ClaimResult:
 
     low, div = at_dstar("low"), at_dstar("diverse")
     trans = [p for p in ev_pairs["low"] if "transformer" in (_model(p[0]), _model(p[1]))]
-    evidence = Evidence(
+    div_free = [
+        p[3] for p in ev_pairs["diverse"] if max(_d(ctx, p[0]), _d(ctx, p[1])) > ctx.k("diverse")
+    ]
+    per_model = [
+        {"world": r.world, "model": r.label, "d": _d(ctx, r), "kl_mean": ctx.kl(r)}
+        for role in ROLES
+        for r in ctx.models_of(role)
+    ]
+    return Evidence(
         max_kl_mean=worst(kls, "max"),
         identified_r2_min=worst(ident_all, "min"),
         identified_r2_where=f"min over {len(ident_all)} pairs in both worlds",
@@ -147,17 +159,26 @@ def run(ctx: Context) -> ClaimResult:
         n_pairs_diverse_dstar=len(div),
         transformer_full_r2=[p[3] for p in trans],
         transformer_identified_r2=[p[2] for p in trans],
+        panels=panels,
+        tables=tables,
+        per_model=per_model,
+        diverse_free_full_r2=div_free,
     )
-    verdict = decide(checks(evidence, th))
-    fig = figure(
-        panels,
-        ctx.figures / "claim1_equivalence.png",
-        "Claim 1: identified parts agree across d; full-space agreement needs diversity",
-    )
-    notes = []
-    div_free = [
-        p[3] for p in ev_pairs["diverse"] if max(_d(ctx, p[0]), _d(ctx, p[1])) > ctx.k("diverse")
+
+
+def figures(ev: Evidence, folder, th: Thresholds) -> list:
+    return [
+        figure(
+            ev.panels,
+            folder / "claim1_equivalence.png",
+            "Claim 1: identified parts agree across d; full-space agreement needs diversity",
+        )
     ]
+
+
+def present(ev: Evidence, ctx: Context) -> Presentation:
+    notes = []
+    div_free, t_full = ev.diverse_free_full_r2, ev.transformer_full_r2
     if div_free:
         notes.append(
             f"Diverse world, pairs involving a model with d > k: full-space R² "
@@ -165,40 +186,26 @@ def run(ctx: Context) -> ClaimResult:
             "of the models (d = k leaves no free part), not of the world alone: a learner "
             "wider than k has free parts even when the truth is diverse."
         )
-    if trans:
+    if t_full:
         notes.append(
-            f"Transformer pairs (low world): identified R² min {min(p[2] for p in trans):.6f}, "
-            f"full-space R² range {min(p[3] for p in trans):.4f}–{max(p[3] for p in trans):.4f}. "
+            f"Transformer pairs (low world): identified R² min "
+            f"{min(ev.transformer_identified_r2):.6f}, "
+            f"full-space R² range {min(t_full):.4f}–{max(t_full):.4f}. "
             "The full-space check uses table models (free embeddings, the setting of THEORY.md); "
             "a transformer's architecture may itself remove free parts (observation, not part "
             "of the verdict)."
         )
     key_numbers = [
-        ("min identified R² over all pairs", evidence.identified_r2_min, "1 = identical"),
-        ("non-diverse world, d = d*: max full-space R²", evidence.full_r2_nondiverse_max, ""),
-        (
-            "non-diverse world, d = d*: min identified R²",
-            evidence.identified_r2_nondiverse_min,
-            "",
-        ),
-        ("diverse world, d = d* = k: min full-space R²", evidence.full_r2_diverse_min, ""),
-        ("max mean KL(p* ‖ p_model)", evidence.max_kl_mean, "nats per context"),
+        ("min identified R² over all pairs", ev.identified_r2_min, "1 = identical"),
+        ("non-diverse world, d = d*: max full-space R²", ev.full_r2_nondiverse_max, ""),
+        ("non-diverse world, d = d*: min identified R²", ev.identified_r2_nondiverse_min, ""),
+        ("diverse world, d = d* = k: min full-space R²", ev.full_r2_diverse_min, ""),
+        ("max mean KL(p* ‖ p_model)", ev.max_kl_mean, "nats per context"),
     ]
-    per_model = [
-        {"world": r.world, "model": r.label, "d": _d(ctx, r), "kl_mean": ctx.kl(r)}
-        for role in ROLES
-        for r in ctx.models_of(role)
-    ]
-    return ClaimResult(
-        id=ID,
-        title=TITLE,
-        statement=STATEMENT,
-        verdict=verdict,
-        evidence=evidence,
+    return Presentation(
         key_numbers=key_numbers,
-        tables=tables,
-        per_model=per_model,
-        figures=[ctx.rel(fig)],
+        tables=ev.tables,
+        per_model=ev.per_model,
         notes=notes,
         config={
             "dims": {r: ctx.dims(r) for r in ROLES},

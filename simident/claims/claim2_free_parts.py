@@ -13,23 +13,23 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from simident.claims import figures
+from simident.claims import figures as figures_
 from simident.claims.context import Context, RunKey
-from simident.claims.result import ClaimResult
+from simident.claims.result import Presentation
 from simident.claims.verdicts import (
     Check,
     ClaimEvidence,
     Thresholds,
     at_least,
     at_most,
-    decide,
     evidence_from_dict,
     kl_check,
     minus,
+    view,
     worst,
 )
 from simident.theory.free_parts import canonical_correlations, random_cancorr
@@ -71,9 +71,15 @@ class Evidence(ClaimEvidence):
     # "transformer_d{d}" -> free parts of the transformer seeds; in the JSON form (`to_dict`)
     # these are top-level keys, as the claim record has always had them
     transformers: dict = field(default_factory=dict)
+    stats_by_d: dict = view()  # d -> per-seed free parts and per-pair agreement, plotted
+    grid_series: list = view(list)  # (label, free-part ratios, full R²'s) per grid point
+    d_star: int | None = view(lambda: None)  # the title of the figure
+    tables: list = view(list)
+    per_model: list = view(list)
+    notes: list = view(list)
 
     def to_dict(self) -> dict:
-        out = asdict(self)
+        out = super().to_dict()
         out.update(out.pop("transformers"))
         return out
 
@@ -128,8 +134,9 @@ def seed_stats(ctx: Context, key: RunKey) -> dict:
     return out
 
 
-def run(ctx: Context) -> ClaimResult:
-    th = ctx.th
+def evidence(ctx: Context) -> Evidence:
+    """Free parts and seed-to-seed agreement of the low world's table models by d and
+    over the (init scale, weight decay) grid; the transformers' as observations."""
     k = ctx.k(ROLE)
     dims = ctx.dims(ROLE)
     by_d = {d: seed_stats(ctx, RunKey(ROLE, "table", d)) for d in dims}
@@ -220,33 +227,8 @@ def run(ctx: Context) -> ClaimResult:
                 else " — grows them."
             )
         )
-    evidence = Evidence(**numbers, grid=observations, transformers=transformers)
-    verdict = decide(checks(evidence, th))
     for d in dims:
         by_d[d]["cc_random"] = baseline.get(d)
-    fig = figure(
-        by_d,
-        grid_fig,
-        ctx.figures / "claim2_free_parts.png",
-        k,
-        f"Claim 2: free parts of table models, {ROLE} world (k = {k}, d* = {ctx.d_star(ROLE)})",
-    )
-    key_numbers = [
-        ("min ‖F_free‖/‖F‖ over seeds at d > k", evidence.free_norm_min, "dimensionless"),
-        (
-            "max mean canonical correlation of two seeds' free parts",
-            evidence.free_cancorr_max,
-            "0 unrelated, 1 same",
-        ),
-        (
-            "min mean canonical correlation of two seeds' identified parts",
-            evidence.identified_cancorr_min,
-            "",
-        ),
-        ("min full-space R² between seeds at d = k", evidence.full_r2_at_k_min, ""),
-        (f"max full-space R² between seeds at d = {dmax}", evidence.full_r2_at_dmax_max, ""),
-        ("min identified R² between seeds", evidence.identified_r2_min, ""),
-    ]
     tables = [
         (
             f"free parts and agreement by learner dimension (k = {k})",
@@ -298,20 +280,58 @@ def run(ctx: Context) -> ClaimResult:
         }
         for d in dims
     ]
-    return ClaimResult(
-        id=ID,
-        title=TITLE,
-        statement=STATEMENT,
-        verdict=verdict,
-        evidence=evidence,
-        key_numbers=key_numbers,
+    return Evidence(
+        **numbers,
+        grid=observations,
+        transformers=transformers,
+        stats_by_d=by_d,
+        grid_series=grid_fig,
+        d_star=ctx.d_star(ROLE),
         tables=tables,
         per_model=per_model,
-        figures=[ctx.rel(fig)],
         notes=notes,
+    )
+
+
+def figures(ev: Evidence, folder, th: Thresholds) -> list:
+    k = ev.k
+    return [
+        figure(
+            ev.stats_by_d,
+            ev.grid_series,
+            folder / "claim2_free_parts.png",
+            k,
+            f"Claim 2: free parts of table models, {ROLE} world (k = {k}, d* = {ev.d_star})",
+        )
+    ]
+
+
+def present(ev: Evidence, ctx: Context) -> Presentation:
+    dmax = max(ev.dims)
+    key_numbers = [
+        ("min ‖F_free‖/‖F‖ over seeds at d > k", ev.free_norm_min, "dimensionless"),
+        (
+            "max mean canonical correlation of two seeds' free parts",
+            ev.free_cancorr_max,
+            "0 unrelated, 1 same",
+        ),
+        (
+            "min mean canonical correlation of two seeds' identified parts",
+            ev.identified_cancorr_min,
+            "",
+        ),
+        ("min full-space R² between seeds at d = k", ev.full_r2_at_k_min, ""),
+        (f"max full-space R² between seeds at d = {dmax}", ev.full_r2_at_dmax_max, ""),
+        ("min identified R² between seeds", ev.identified_r2_min, ""),
+    ]
+    return Presentation(
+        key_numbers=key_numbers,
+        tables=ev.tables,
+        per_model=ev.per_model,
+        notes=ev.notes,
         config={
             "world": ROLE,
-            "dims": dims,
+            "dims": ev.dims,
             "grid_weight_decays": ctx.mode.grid_weight_decays,
             "grid_init_scales": ctx.mode.grid_init_scales,
         },
@@ -385,7 +405,7 @@ def figure(by_d, grid, path, k: int, title: str) -> str:
         x, [np.mean(by_d[d]["g_ratio"]) for d in ds], color="C1", label="token side ‖Ḡ_free‖/‖Ḡ‖"
     )
     ax.set_xlabel("d − k (free dimensions of the learner)")
-    figures.integer_x(ax)
+    figures_.integer_x(ax)
     ax.set_ylabel("relative norm of the free part (dimensionless)")
     ax.set_title("size of the free parts, one point per seed", fontsize=9)
     ax.legend(fontsize=7)
@@ -396,7 +416,7 @@ def figure(by_d, grid, path, k: int, title: str) -> str:
     ax.plot(x, [np.mean(by_d[d]["full"]) for d in ds], color="C2", label="full-space affine R²")
     ax.plot(x, [np.mean(by_d[d]["ident"]) for d in ds], color="C3", label="identified-part R²")
     ax.set_xlabel("d − k")
-    figures.integer_x(ax)
+    figures_.integer_x(ax)
     ax.set_ylabel("R² between two seeds (dimensionless)")
     ax.set_title("agreement between seeds, one point per seed pair", fontsize=9)
     ax.legend(fontsize=7)
@@ -418,7 +438,7 @@ def figure(by_d, grid, path, k: int, title: str) -> str:
         ax.legend(fontsize=7)
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("d − k")
-    figures.integer_x(ax)
+    figures_.integer_x(ax)
     ax.set_ylabel("mean canonical correlation (1 = same function of s)")
     ax.set_title(
         "free parts (•) vs identified parts (×) of two seeds, as functions of the context",

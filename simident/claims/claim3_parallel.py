@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from simident.claims.context import Context, RunKey, planted
-from simident.claims.result import ClaimResult
+from simident.claims.result import Presentation
 from simident.claims.verdicts import (
     Check,
     ClaimEvidence,
@@ -30,8 +30,8 @@ from simident.claims.verdicts import (
     at_least,
     at_most,
     below,
-    decide,
     kl_check,
+    view,
     worst,
 )
 from simident.theory.linalg import parallelism
@@ -67,6 +67,9 @@ class Evidence(ClaimEvidence):
     counterexample_residual: float | None  # max over worlds of its relative logit residual
     counterexamples: list = field(default_factory=list)  # per world: cos, proj_cos, residual
     configurations: dict = field(default_factory=dict)  # per trained configuration
+    rows: list = view(list)  # the report's per-configuration table
+    series: list = view(list)  # (label, |cos|'s, projected |cos|'s, free parts), plotted
+    per_model: list = view(list)
 
 
 def _configs(ctx: Context) -> list[tuple[str, RunKey]]:
@@ -140,7 +143,9 @@ def logit_residual(F, G, F2, G2) -> float:
     return float(np.linalg.norm(L - L2) / np.sqrt(0.5 * (np.sum(L**2) + np.sum(L2**2))))
 
 
-def run(ctx: Context) -> ClaimResult:
+def evidence(ctx: Context) -> Evidence:
+    """Log-ratio parallelism of the planted quadruples in the truth and every trained
+    configuration, A5's bound per seed, and the exact counterexamples."""
     th = ctx.th
     truth_sins, rows, fig_cfgs, per_model = [], [], [], []
     kls, proj_all, full_span = [], [], []
@@ -202,7 +207,7 @@ def run(ctx: Context) -> ClaimResult:
             ]
         )
     ce = [counterexample(ctx, role) for role in ("low", "few_contexts")]
-    evidence = Evidence(
+    return Evidence(
         max_kl_mean=worst(kls, "max"),
         truth_log_ratio_sin_max=worst(truth_sins, "max"),
         full_span_cos_min=worst(full_span, "min"),
@@ -211,18 +216,34 @@ def run(ctx: Context) -> ClaimResult:
         counterexample_residual=worst([c["residual"] for c in ce], "max"),
         counterexamples=ce,
         configurations=observations,
+        rows=rows,
+        series=fig_cfgs,
+        per_model=per_model,
     )
-    verdict = decide(checks(evidence, th))
-    spread = [lab for lab, o in observations.items() if not o["shared"]]
-    kept = [lab for lab, o in observations.items() if o["shared"] and not o["guaranteed"]]
+
+
+def figures(ev: Evidence, folder, th: Thresholds) -> list:
+    return [
+        figure(
+            ev.series,
+            th.parallel_cos,
+            folder / "claim3_parallel.png",
+            "Claim 3: parallel unembedding differences in trained models",
+        )
+    ]
+
+
+def present(ev: Evidence, ctx: Context) -> Presentation:
+    spread = [lab for lab, o in ev.configurations.items() if not o["shared"]]
+    kept = [lab for lab, o in ev.configurations.items() if o["shared"] and not o["guaranteed"]]
     notes = []
     if spread:
         notes.append(
             "Parallelism spread across seeds in: "
             + "; ".join(
-                f"{lab} (|cos| {observations[lab]['cos_min']:.3f}–"
-                f"{observations[lab]['cos_max']:.3f}, token-side free part "
-                f"{observations[lab]['g_free_mean']:.2e})"
+                f"{lab} (|cos| {ev.configurations[lab]['cos_min']:.3f}–"
+                f"{ev.configurations[lab]['cos_max']:.3f}, token-side free part "
+                f"{ev.configurations[lab]['g_free_mean']:.2e})"
                 for lab in spread
             )
             + "."
@@ -232,29 +253,29 @@ def run(ctx: Context) -> ClaimResult:
             "Shared by every seed although not guaranteed (an implicit bias removed the "
             "token-side free parts, so E~ is effectively R^d): "
             + "; ".join(
-                f"{lab} (token-side free part {observations[lab]['g_free_mean']:.2e})"
+                f"{lab} (token-side free part {ev.configurations[lab]['g_free_mean']:.2e})"
                 for lab in kept
             )
             + "."
         )
-    sure = [lab for lab, o in observations.items() if o["guaranteed"]]
+    sure = [lab for lab, o in ev.configurations.items() if o["guaranteed"]]
     notes.append(
         "Guaranteed by A5 (THEORY.md §4) at θ = "
-        f"{next(iter(observations.values()))['a5_theta_deg']:.2f}° (|cos| ≥ "
-        f"{th.parallel_cos:g}): sin ∠(δ1, δ2) ≤ ‖ε‖/(σ_d(F) max(‖δ1‖, |λ|‖δ2‖)) with ε the "
+        f"{next(iter(ev.configurations.values()))['a5_theta_deg']:.2f}° (|cos| ≥ "
+        f"{ctx.th.parallel_cos:g}): sin ∠(δ1, δ2) ≤ ‖ε‖/(σ_d(F) max(‖δ1‖, |λ|‖δ2‖)) with ε the "
         "model's log-ratio error, so parallelism within θ is certain exactly when "
         "σ_d(F) ≥ τ_θ in every seed. "
         + (("Guaranteed in: " + "; ".join(sure) + ".") if sure else "Guaranteed nowhere.")
         + " Not guaranteed (bound vacuous or above θ) elsewhere, e.g. "
         + "; ".join(
             f"{lab} (bound sin ≤ {o['a5_sin_bound_max']:.3g})"
-            for lab, o in list(observations.items())
+            for lab, o in list(ev.configurations.items())
             if not o["guaranteed"]
         )[:600]
         + ". A model with d > k keeps weak, noise-fitted directions of E, so E = R^d "
         "decided at a relative tolerance would not back the guarantee."
     )
-    loose = [lab for lab, o in observations.items() if o["guaranteed"] and not o["shared"]]
+    loose = [lab for lab, o in ev.configurations.items() if o["guaranteed"] and not o["shared"]]
     if loose:  # impossible if A5 holds: measured angle ≤ bound ≤ θ
         notes.append("A5 VIOLATED (a bug): guaranteed yet spread in " + "; ".join(loose))
     notes.append(
@@ -262,32 +283,26 @@ def run(ctx: Context) -> ClaimResult:
         "b(y) ⊥ E~, so a configuration spreads exactly when training leaves token-side free "
         "parts; d = k removes them (minimal models are diverse)."
     )
-    fig = figure(
-        fig_cfgs,
-        th.parallel_cos,
-        ctx.figures / "claim3_parallel.png",
-        "Claim 3: parallel unembedding differences in trained models",
-    )
     key_numbers = [
         (
             "truth: max sin between log-ratio vectors",
-            evidence.truth_log_ratio_sin_max,
+            ev.truth_log_ratio_sin_max,
             "0 = equal log-ratios",
         ),
         (
             "full context span (every d = k model): min |cos(δ1, δ2)|",
-            evidence.full_span_cos_min,
+            ev.full_span_cos_min,
             "",
         ),
-        ("all trained models: min projected |cos(Fδ1, Fδ2)|", evidence.projected_cos_min, ""),
+        ("all trained models: min projected |cos(Fδ1, Fδ2)|", ev.projected_cos_min, ""),
         (
             "exact counterexample: |cos(δ1, δ2)| (max over worlds)",
-            evidence.counterexample_cos,
+            ev.counterexample_cos,
             "broken parallelism",
         ),
         (
             "exact counterexample: logit residual to truth",
-            evidence.counterexample_residual,
+            ev.counterexample_residual,
             "0 = same distribution",
         ),
     ]
@@ -302,19 +317,13 @@ def run(ctx: Context) -> ClaimResult:
                 "token-side free part",
                 "parallelism",
             ],
-            rows,
+            ev.rows,
         )
     ]
-    return ClaimResult(
-        id=ID,
-        title=TITLE,
-        statement=STATEMENT,
-        verdict=verdict,
-        evidence=evidence,
+    return Presentation(
         key_numbers=key_numbers,
         tables=tables,
-        per_model=per_model,
-        figures=[ctx.rel(fig)],
+        per_model=ev.per_model,
         notes=notes,
         config={"configurations": [lab for lab, _ in _configs(ctx)]},
     )

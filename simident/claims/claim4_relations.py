@@ -14,17 +14,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from simident.claims import figures
+from simident.claims import figures as figures_
 from simident.claims.context import Context, RunKey, by_name, planted
-from simident.claims.result import ClaimResult
+from simident.claims.result import Presentation
 from simident.claims.verdicts import (
     Check,
     ClaimEvidence,
     Thresholds,
     at_least,
     below,
-    decide,
     kl_check,
+    view,
     worst,
 )
 
@@ -53,6 +53,10 @@ class Evidence(ClaimEvidence):
     noic_truth_d3_r2_max: float | None  # max D3 R² of the truth over non-IC relations
     noic_dk_r2_max: float | None  # max RL R² over d = k models and non-IC relations
     noic_d_above_k: dict = field(default_factory=dict)  # model label -> RL R² at d > k
+    per_model: list = view(list)  # per trained model: KL and RL R² per relation
+    series: dict = view()  # (IC?, world, model) -> (d's, RL R²'s), plotted
+    truth_lines: dict = view()  # label -> the truth's R² for the non-IC relation, plotted
+    noic_above_k_r2: list = view(list)  # every RL R² at d > k and non-IC relation (notes)
 
 
 def requests(ctx: Context) -> list[RunKey]:
@@ -60,12 +64,10 @@ def requests(ctx: Context) -> list[RunKey]:
     return keys + [RunKey("low", "transformer", d) for d in ctx.transformer_dims()]
 
 
-def run(ctx: Context) -> ClaimResult:
-    th = ctx.th
+def evidence(ctx: Context) -> Evidence:
+    """RL R² of every planted relation in the truth and every trained model."""
     ic_truth, ic_models, noic_truth, noic_truth_d3, noic_dk, noic_rest = [], [], [], [], [], []
-    kls, per_model = [], []
-    series: dict = {}
-    truth_lines: dict = {}
+    kls, per_model, series, truth_lines = [], [], {}, {}
     for role in ROLES:
         w = ctx.world(role)
         k = ctx.k(role)
@@ -83,10 +85,9 @@ def run(ctx: Context) -> ClaimResult:
                 r2, t_r2, t_d3 = sc.r2[1], sc.r2[0], sc.distribution_r2[0]
                 entry[p["name"]] = r2
                 kind = "IC" if p["inclusion"] else "no IC"
-                model = ref.run.model
-                series.setdefault((kind, role, model), ([], []))
-                series[(kind, role, model)][0].append(ref.run.d)
-                series[(kind, role, model)][1].append(r2)
+                xs, ys = series.setdefault((kind, role, ref.run.model), ([], []))
+                xs.append(ref.run.d)
+                ys.append(r2)
                 if not p["inclusion"]:
                     truth_lines[f"truth's D3 R² (logit-to-logit), {p['name']} ({kind})"] = t_d3
                     truth_lines[f"truth's RL R² (it has the relation), {p['name']} ({kind})"] = t_r2
@@ -98,7 +99,7 @@ def run(ctx: Context) -> ClaimResult:
                     noic_truth_d3.append(t_d3)
                     (noic_dk if ref.run.d == k else noic_rest).append((ref.label, r2))
             per_model.append(entry)
-    evidence = Evidence(
+    return Evidence(
         max_kl_mean=worst(kls, "max"),
         ic_truth_r2_min=worst(ic_truth, "min"),
         ic_r2_min=worst(ic_models, "min"),
@@ -106,59 +107,60 @@ def run(ctx: Context) -> ClaimResult:
         noic_truth_d3_r2_max=worst(noic_truth_d3, "max"),
         noic_dk_r2_max=worst([r for _, r in noic_dk], "max"),
         noic_d_above_k={lab: r for lab, r in noic_rest},
+        per_model=per_model,
+        series=series,
+        truth_lines=truth_lines,
+        noic_above_k_r2=[r for _, r in noic_rest],
     )
-    verdict = decide(checks(evidence, th))
+
+
+def figures(ev: Evidence, folder, th: Thresholds) -> list:
+    """1 − RL R² against d, with and without the inclusion condition."""
     markers = {"table": "o", "transformer": "^"}
     panels = []
     for kind in ("IC", "no IC"):
         ser = [
             (f"{role} {model}", xs, ys, markers[model])
-            for (kd, role, model), (xs, ys) in series.items()
+            for (kd, role, model), (xs, ys) in ev.series.items()
             if kd == kind
         ]
-        tl = {lab: v for lab, v in truth_lines.items() if f"({kind})" in lab}
+        tl = {lab: v for lab, v in ev.truth_lines.items() if f"({kind})" in lab}
         if ser:
-            panels.append(
-                (
-                    f"relations {'with' if kind == 'IC' else 'without'} the inclusion condition",
-                    ser,
-                    tl,
-                )
-            )
-    fig = figures.one_minus_r2(
-        panels,
-        th.rl_r2,
-        ctx.figures / "claim4_relations.png",
-        "Claim 4: relational linearity (fit of ℓ(s⊕q) on f(s)) in trained models",
-        "1 − RL R² (log scale; 0 = exactly linear relation)",
-    )
+            with_ = "with" if kind == "IC" else "without"
+            panels.append((f"relations {with_} the inclusion condition", ser, tl))
+    return [
+        figures_.one_minus_r2(
+            panels,
+            th.rl_r2,
+            folder / "claim4_relations.png",
+            "Claim 4: relational linearity (fit of ℓ(s⊕q) on f(s)) in trained models",
+            "1 − RL R² (log scale; 0 = exactly linear relation)",
+        )
+    ]
+
+
+def present(ev: Evidence, ctx: Context) -> Presentation:
     notes = []
-    if noic_rest:
-        vals = [r for _, r in noic_rest]
+    if ev.noic_above_k_r2:
+        vals = ev.noic_above_k_r2
         notes.append(
             f"Without IC at d > k: RL R² {min(vals):.4f}–{max(vals):.4f} "
             "(observation; the free parts are not the invisible directions of the truth)."
         )
     key_numbers = [
-        ("inclusion relations: min RL R² over trained models", evidence.ic_r2_min, ""),
-        ("non-inclusion relation: truth RL R²", evidence.noic_truth_r2_min, "1 = has RL"),
+        ("inclusion relations: min RL R² over trained models", ev.ic_r2_min, ""),
+        ("non-inclusion relation: truth RL R²", ev.noic_truth_r2_min, "1 = has RL"),
         (
             "non-inclusion relation: truth D3 R² (logit-to-logit)",
-            evidence.noic_truth_d3_r2_max,
+            ev.noic_truth_d3_r2_max,
             "< 1: not a relation of the distribution",
         ),
-        ("non-inclusion relation: max RL R² at d = k", evidence.noic_dk_r2_max, ""),
-        ("max mean KL(p* ‖ p_model)", evidence.max_kl_mean, "nats per context"),
+        ("non-inclusion relation: max RL R² at d = k", ev.noic_dk_r2_max, ""),
+        ("max mean KL(p* ‖ p_model)", ev.max_kl_mean, "nats per context"),
     ]
-    return ClaimResult(
-        id=ID,
-        title=TITLE,
-        statement=STATEMENT,
-        verdict=verdict,
-        evidence=evidence,
+    return Presentation(
         key_numbers=key_numbers,
-        per_model=per_model,
-        figures=[ctx.rel(fig)],
+        per_model=ev.per_model,
         notes=notes,
         config={"worlds": list(ROLES), "dims": {r: ctx.dims(r) for r in ROLES}},
     )

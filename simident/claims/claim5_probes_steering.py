@@ -17,9 +17,9 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-from simident.claims import figures
+from simident.claims import figures as figures_
 from simident.claims.context import Context, RunKey, by_name, planted
-from simident.claims.result import ClaimResult
+from simident.claims.result import Presentation
 from simident.claims.verdicts import (
     Check,
     ClaimEvidence,
@@ -28,8 +28,8 @@ from simident.claims.verdicts import (
     at_least,
     at_most,
     below,
-    decide,
     kl_check,
+    view,
     worst,
 )
 
@@ -66,6 +66,10 @@ class Evidence(ClaimEvidence):
     outside_truth_out_of_row_L: float | None  # min share of the truth shift outside col(Lᵀ)
     outside_dk_transfer_min: float | None  # min residual over d = k models
     outside_d_above_k: list = field(default_factory=list)  # residuals at d > k
+    k: int | None = view(lambda: None)  # the low world's k (figure titles)
+    per_model: list = view(list)
+    probe_series: dict = view()  # (visible?, model) -> (d's, probe R²'s), plotted
+    steer_series: dict = view()  # (in span?, model) -> (d's, residuals), plotted
 
 
 def requests(ctx: Context) -> list[RunKey]:
@@ -73,8 +77,8 @@ def requests(ctx: Context) -> list[RunKey]:
     return keys + [RunKey(ROLE, "transformer", d) for d in ctx.transformer_dims()]
 
 
-def run(ctx: Context) -> ClaimResult:
-    th = ctx.th
+def evidence(ctx: Context) -> Evidence:
+    """Probe R² and steering residuals of every trained model of the low world."""
     w = ctx.world(ROLE)
     k = ctx.k(ROLE)
     probes = planted(w, "probe")
@@ -84,7 +88,6 @@ def run(ctx: Context) -> ClaimResult:
     in_span, outside_dk, outside_rest, outside_truth = [], [], [], []
     probe_series: dict = {}
     steer_series: dict = {}
-    marker = {"table": "o", "transformer": "^"}
     for ref in refs:
         res = by_name(ctx.versus_truth(ref))
         kls.append(ctx.kl(ref))
@@ -123,7 +126,7 @@ def run(ctx: Context) -> ClaimResult:
     for a, b in itertools.combinations(refs, 2):
         r = ctx.steering_pair(a, b)
         same_comb += [p.scores.same_combination_residual for p in r.properties]
-    evidence = Evidence(
+    return Evidence(
         max_kl_mean=worst(kls, "max"),
         truth_probe_r2_min=worst(truth_r2, "min"),
         visible_r2_min=worst(vis, "min"),
@@ -136,31 +139,46 @@ def run(ctx: Context) -> ClaimResult:
         outside_truth_out_of_row_L=worst(outside_truth, "min"),
         outside_dk_transfer_min=worst(outside_dk, "min"),
         outside_d_above_k=outside_rest,
+        k=k,
+        per_model=per_model,
+        probe_series=probe_series,
+        steer_series=steer_series,
     )
-    verdict = decide(checks(evidence, th))
+
+
+MARKER = {"table": "o", "transformer": "^"}
+
+
+def figures(ev: Evidence, folder, th: Thresholds) -> list:
+    """1 − probe R² and steering residuals against d."""
     probe_panel = [
-        (f"{kind} probe, {model}", xs, ys, marker[model])
-        for (kind, model), (xs, ys) in sorted(probe_series.items())
+        (f"{kind} probe, {model}", xs, ys, MARKER[model])
+        for (kind, model), (xs, ys) in sorted(ev.probe_series.items())
     ]
     steer_panel = [
-        (f"v {kind}, {model}", xs, ys, marker[model])
-        for (kind, model), (xs, ys) in sorted(steer_series.items())
+        (f"v {kind}, {model}", xs, ys, MARKER[model])
+        for (kind, model), (xs, ys) in sorted(ev.steer_series.items())
     ]
-    fig1 = figures.one_minus_r2(
+    fig1 = figures_.one_minus_r2(
         [("linear probes of planted attributes", probe_panel, {})],
         th.probe_r2,
-        ctx.figures / "claim5_probes.png",
-        f"Claim 5: probes in trained models ({ROLE} world, k = {k})",
+        folder / "claim5_probes.png",
+        f"Claim 5: probes in trained models ({ROLE} world, k = {ev.k})",
         "1 − probe R² (log scale; 0 = exact linear probe)",
     )
-    fig2 = figures.residuals(
+    fig2 = figures_.residuals(
         [("steering vectors from the truth into trained models", steer_panel)],
         th.steer_residual,
-        ctx.figures / "claim5_steering.png",
-        f"Claim 5: steering transfer ({ROLE} world, k = {k})",
+        folder / "claim5_steering.png",
+        f"Claim 5: steering transfer ({ROLE} world, k = {ev.k})",
         "‖shift not reproducible‖ / ‖shift‖ (log scale; 0 = identical shift)",
     )
+    return [fig1, fig2]
+
+
+def present(ev: Evidence, ctx: Context) -> Presentation:
     notes = []
+    invis_rest, outside_rest = ev.invisible_d_above_k, ev.outside_d_above_k
     if invis_rest:
         notes.append(
             f"Invisible probe at d > k (observation): R² "
@@ -172,39 +190,29 @@ def run(ctx: Context) -> ClaimResult:
             f"{min(outside_rest):.3f}–{max(outside_rest):.3f}."
         )
     key_numbers = [
-        ("visible probes: min R² over trained models", evidence.visible_r2_min, ""),
+        ("visible probes: min R² over trained models", ev.visible_r2_min, ""),
         (
             "invisible probe: truth logit-probe R²",
-            evidence.invisible_truth_logit_r2_max,
+            ev.invisible_truth_logit_r2_max,
             "< 1: not visible in the distribution",
         ),
-        ("invisible probe: max R² at d = k", evidence.invisible_dk_r2_max, ""),
+        ("invisible probe: max R² at d = k", ev.invisible_dk_r2_max, ""),
         (
             "in-span steering: max transfer residual",
-            evidence.in_span_transfer_max,
+            ev.in_span_transfer_max,
             "relative; 0 = identical shift",
         ),
-        ("same combination, seed pairs: max residual", evidence.same_combination_max, ""),
+        ("same combination, seed pairs: max residual", ev.same_combination_max, ""),
         (
             "outside-E vector: truth shift outside col(Lᵀ)",
-            evidence.outside_truth_out_of_row_L,
+            ev.outside_truth_out_of_row_L,
             "relative part of the shift",
         ),
-        (
-            "outside-E vector: min transfer residual at d = k",
-            evidence.outside_dk_transfer_min,
-            "",
-        ),
+        ("outside-E vector: min transfer residual at d = k", ev.outside_dk_transfer_min, ""),
     ]
-    return ClaimResult(
-        id=ID,
-        title=TITLE,
-        statement=STATEMENT,
-        verdict=verdict,
-        evidence=evidence,
+    return Presentation(
         key_numbers=key_numbers,
-        per_model=per_model,
-        figures=[ctx.rel(fig1), ctx.rel(fig2)],
+        per_model=ev.per_model,
         notes=notes,
         config={"world": ROLE, "dims": ctx.dims(ROLE), "steering_pairs": ctx.mode.steering_pairs},
     )

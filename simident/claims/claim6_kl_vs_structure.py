@@ -25,8 +25,8 @@ import numpy as np
 
 from simident.claims.config import regime_of
 from simident.claims.context import Context
-from simident.claims.result import ClaimResult
-from simident.claims.verdicts import Check, ClaimEvidence, decide
+from simident.claims.result import Presentation
+from simident.claims.verdicts import Check, ClaimEvidence, Thresholds, view
 from simident.study import Cell, world_k
 from simident.study.evaluate import scores
 from simident.util import plotting
@@ -39,10 +39,6 @@ STATEMENT = (
     "the A1 bound, their disagreement follows the logit residual and not the KL, and "
     "all-or-none properties are decided as the truth's where the residual is small."
 )
-SMALL_R = 0.3  # "the residual is small": uniform logit residual to the truth
-RHO_MIN = 0.8  # Spearman ρ(misfit, r) that counts as "predicted by"
-CONTRADICTION = 10.0  # misfit ratio of a pair ordered the other way by KL
-KL_DECADES = 1.5  # precondition: the KL gaps span at least this many decades
 
 
 @dataclass(frozen=True)
@@ -104,6 +100,7 @@ class Evidence(ClaimEvidence):
 
     models: list  # dicts: regime, kl, r, r_p, misfit, bound, verdicts, scores, ...
     pairs: list  # seed-vs-seed dicts: misfit, bound, r, kl, full_r2, ...
+    numbers: dict = view()  # `measure`'s numbers at the run's thresholds
 
     def column(self, key, rows=None) -> np.ndarray:
         return np.array([m[key] for m in (self.models if rows is None else rows)], dtype=float)
@@ -170,7 +167,7 @@ def collect(ctx: Context) -> Evidence:
     for regime, spec, improbable, lr in _cells(ctx, reg):
         w = ctx.world_of(spec)
         t = time.perf_counter()
-        run = ctx.obtain(w, _cell(ctx, spec, lr), f"claim 6 {regime}, {lr.label}", save=True)[0]
+        run = ctx.obtain(w, _cell(ctx, spec, lr), f"claim 6 {regime}, {lr.label}")[0]
         names = {
             p["name"]
             for p in w.properties
@@ -318,19 +315,20 @@ def contradiction(kl, misfit) -> tuple[float, int, int]:
     return best, pair[0], pair[1]
 
 
-def checks(ev: Evidence, th=None) -> list[Check]:
-    """The claim's checks (claim 6 uses its own module constants, not `Thresholds`)."""
-    return measure(ev)[0]
+def checks(ev: Evidence, th: Thresholds | None = None) -> list[Check]:
+    """The claim's checks (`th.small_r`, `rho_min`, `kl_contradiction`, `kl_decades`)."""
+    return measure(ev, th)[0]
 
 
-def measure(ev: Evidence) -> tuple[list[Check], dict]:
+def measure(ev: Evidence, th: Thresholds | None = None) -> tuple[list[Check], dict]:
     """The claim's checks and the numbers behind them."""
+    th = th or Thresholds()
     kl, r, mis = ev.column("kl"), ev.column("r"), ev.column("misfit")
     everything = ev.models + ev.pairs
     ratio = np.array([m["misfit"] / m["bound"] if m["bound"] > 0 else 0.0 for m in everything])
     rho_r, rho_kl = spearman(mis, r), spearman(mis, kl)
     worst, i, j = contradiction(kl, mis)
-    small = [m for m in ev.models if m["r"] <= SMALL_R]
+    small = [m for m in ev.models if m["r"] <= th.small_r]
     agree = undecided = total = 0
     for m in small:
         for truth_v, model_v in m["verdicts"].values():
@@ -366,7 +364,7 @@ def measure(ev: Evidence) -> tuple[list[Check], dict]:
             "the regimes produce a range of KL gaps (decades of KL)",
             decades,
             ">=",
-            KL_DECADES,
+            th.kl_decades,
             "precondition",
             f"{len(ev.models)} models vs the truth",
         ),
@@ -384,7 +382,7 @@ def measure(ev: Evidence) -> tuple[list[Check], dict]:
             "the misfit is predicted by the logit residual (Spearman ρ)",
             rho_r,
             ">=",
-            RHO_MIN,
+            th.rho_min,
             "claim",
             f"{len(ev.models)} models vs the truth",
         ),
@@ -403,19 +401,19 @@ def measure(ev: Evidence) -> tuple[list[Check], dict]:
             "(max misfit ratio over pairs ordered by KL)",
             worst,
             ">=",
-            CONTRADICTION,
+            th.kl_contradiction,
             "claim",
             "over ordered pairs of models",
         ),
         Check(
             "verdicts_agree",
             "decided verdicts of all-or-none properties agree with the "
-            f"truth's where r ≤ {SMALL_R:g} (fraction of decided verdicts)",
+            f"truth's where r ≤ {th.small_r:g} (fraction of decided verdicts)",
             agreement,
             ">=",
             1.0,
             "claim",
-            f"{len(small)} models with r ≤ {SMALL_R:g}",
+            f"{len(small)} models with r ≤ {th.small_r:g}",
         ),
         Check(
             "undecided_rate",
@@ -430,7 +428,7 @@ def measure(ev: Evidence) -> tuple[list[Check], dict]:
     return cs, numbers
 
 
-def figure(ev: Evidence, path) -> str:
+def figure(ev: Evidence, path, small_r: float) -> str:
     """Three panels: misfit vs KL; misfit vs r with the A1 bound; decisions vs r."""
     from matplotlib.ticker import NullFormatter
 
@@ -494,7 +492,7 @@ def figure(ev: Evidence, path) -> str:
         axes[2].plot(
             centers, rates[name], style, label=name if name != "agrees" else "decided as the truth"
         )
-    axes[2].axvline(SMALL_R, color="crimson", linestyle=":", linewidth=1)
+    axes[2].axvline(small_r, color="crimson", linestyle=":", linewidth=1)
     axes[2].set_xscale("log")
     axes[2].xaxis.set_minor_formatter(NullFormatter())
     axes[2].set_ylim(-0.05, 1.05)
@@ -506,10 +504,18 @@ def figure(ev: Evidence, path) -> str:
     return plotting.save(fig, path)
 
 
-def run(ctx: Context) -> ClaimResult:
+def evidence(ctx: Context) -> Evidence:
+    """Every model and sibling pair of the mode's regimes, with `measure`'s numbers."""
     ev = collect(ctx)
-    cs, numbers = measure(ev)
-    fig = figure(ev, ctx.figures / "claim6_kl_vs_structure.png")
+    return replace(ev, numbers=measure(ev, ctx.th)[1])
+
+
+def figures(ev: Evidence, folder, th: Thresholds) -> list:
+    return [figure(ev, folder / "claim6_kl_vs_structure.png", th.small_r)]
+
+
+def present(ev: Evidence, ctx: Context) -> Presentation:
+    numbers = ev.numbers
     key_numbers = [
         ("models trained / seed pairs", f"{numbers['n_models']} / {numbers['n_pairs']}", ""),
         ("KL range", numbers["kl_decades"], "decades"),
@@ -518,7 +524,7 @@ def run(ctx: Context) -> ClaimResult:
         ("Spearman ρ(misfit, KL)", numbers["spearman_misfit_kl"], ""),
         ("largest misfit ratio against the KL order", numbers["kl_contradiction_ratio"], ""),
         (
-            f"agreement with the truth where r ≤ {SMALL_R:g}",
+            f"agreement with the truth where r ≤ {ctx.th.small_r:g}",
             numbers["small_r_agreement"],
             f"{numbers['small_r_models']} models",
         ),
@@ -545,16 +551,15 @@ def run(ctx: Context) -> ClaimResult:
             rows,
         )
     ]
-    return ClaimResult(
-        id=ID,
-        title=TITLE,
-        statement=STATEMENT,
-        verdict=decide(cs),
+    return Presentation(
         evidence={**numbers, "pairs": ev.pairs},
         key_numbers=key_numbers,
         tables=tables,
         per_model=per_model,
-        figures=[ctx.rel(fig)],
         notes=notes,
-        config={"regimes": asdict(reg), "transformer": asdict(TRANSFORMER), "small_r": SMALL_R},
+        config={
+            "regimes": asdict(reg),
+            "transformer": asdict(TRANSFORMER),
+            "small_r": ctx.th.small_r,
+        },
     )

@@ -1,6 +1,6 @@
-"""What the claims share: the mode, thresholds, output folder, worlds, trained runs and
-comparisons (training is the cost: every configuration is trained once and reused by
-every claim that needs it).
+"""What the claims share: the mode, thresholds, output folder, worlds and trained runs
+(training is the cost: every configuration is trained once and reused by every claim
+that needs it); the comparisons between its models come from `comparisons.Comparisons`.
 
 Models are named by `ModelRef`: the truth of a world, or seed i of a trained run. Runs are
 named by `RunKey` (world role, model, d, weight decay, init scale). A claim declares the
@@ -20,57 +20,16 @@ from pathlib import Path
 
 import numpy as np
 
+from simident.claims.comparisons import Comparisons, by_name, planted  # noqa: F401 (re-exported)
 from simident.claims.config import Mode
+from simident.claims.refs import ModelRef, RunKey
 from simident.claims.verdicts import Thresholds
 from simident.study import Cell, CellStore, obtain, world_k
-from simident.theory.free_parts import free_parts
 from simident.util.dims import parse_dim
 
 
-@dataclass(frozen=True, order=True)
-class RunKey:
-    """One trained configuration (all its seeds)."""
-
-    world: str  # world role: "diverse" | "low" | "few_contexts"
-    model: str  # "table" | "transformer"
-    d: int
-    weight_decay: float = 0.0
-    init_scale: float = 1.0
-
-    @property
-    def label(self) -> str:
-        extra = ""
-        if self.weight_decay:
-            extra += f" wd={self.weight_decay:g}"
-        if self.init_scale != 1.0:
-            extra += f" init={self.init_scale:g}"
-        return f"{self.model} d={self.d}{extra}"
-
-    @property
-    def folder(self) -> str:
-        return f"{self.model}_d{self.d}_wd{self.weight_decay:g}_init{self.init_scale:g}"
-
-
-@dataclass(frozen=True)
-class ModelRef:
-    """The truth of a world (run None) or seed number `seed` of a run."""
-
-    world: str
-    run: RunKey | None = None
-    index: int = 0  # position in the run's seeds
-    seed: int = 0
-
-    @property
-    def is_truth(self) -> bool:
-        return self.run is None
-
-    @property
-    def label(self) -> str:
-        return "truth" if self.run is None else f"{self.run.label} s{self.seed}"
-
-
 @dataclass
-class Context:
+class Context(Comparisons):
     """Mode, thresholds, output folder and caches for one reproduction."""
 
     mode: Mode
@@ -83,15 +42,12 @@ class Context:
     timings: list = field(default_factory=list)
     store: CellStore | None = None  # finished cells (None: nothing kept)
     cell_of: dict = field(default_factory=dict)  # RunKey or Cell → its cell's content key
+    point_of: dict = field(default_factory=dict)  # RunKey → its grid point in the cell
     reused_cells: int = 0
     trained_cells: int = 0
     _cells: dict = field(default_factory=dict)
     _results: dict = field(default_factory=dict)
     _spec_worlds: dict = field(default_factory=dict)
-    _pairs: dict = field(default_factory=dict)
-    _vs_truth: dict = field(default_factory=dict)
-    _free: dict = field(default_factory=dict)
-    _steer_vector: dict = field(default_factory=dict)
 
     # --- logging -----------------------------------------------------------------
     def log(self, msg: str) -> None:
@@ -196,10 +152,10 @@ class Context:
             out[ckey] = ks
         return out
 
-    def obtain(self, world, cell: Cell, what: str, save: bool = False) -> list:
+    def obtain(self, world, cell: Cell, what: str, world_name: str | None = None) -> list:
         """A cell's TrainResults through the engine (from the store, or trained and stored
-        at once), logged as `what`; `save`: its models also go to `cell_folder` (a
-        single-point cell a claim declared directly)."""
+        at once, weights included), logged as `what`; the world is saved under
+        worlds/<world_name> (default: its spec's name)."""
         ckey = cell.key(world)
         if ckey in self._results:
             return self._results[ckey]
@@ -220,9 +176,7 @@ class Context:
                 f"max mean KL {kl:.1e} nats ({dt:.1f}s)"
             )
         self._results[ckey] = results
-        if save:
-            name = str(world.spec.get("name") or world.world_id)
-            self._save(self.cell_folder(ckey), world, name, results[0], ckey)
+        self._save_world(world, world_name or str(world.spec.get("name") or world.world_id))
         return results
 
     def results(self, cell: Cell) -> list:
@@ -231,56 +185,37 @@ class Context:
 
     def prefetch(self, keys, need=None, planned: dict | None = None) -> None:
         """Obtain every cell of `keys` that holds a key of `need` (default: all) and is not
-        loaded yet (`planned`: `plan(keys)` when the caller has it). Models are saved under
-        runs/ as they come."""
+        loaded yet (`planned`: `plan(keys)` when the caller has it)."""
         need = set(keys if need is None else need)
         for ckey, ks in (self.plan(keys) if planned is None else planned).items():
             if isinstance(ks[0], Cell):
                 if ks[0] in need:
                     c = ks[0]
                     world = self.world_of(c.world)
-                    self.obtain(world, c, f"{world.spec.get('name')} {c.label()}", save=True)
+                    self.obtain(world, c, f"{world.spec.get('name')} {c.label()}")
                 continue
             if not need & set(ks) or all(k in self.runs for k in ks):
                 continue
             role, model, d = ks[0].world, ks[0].model, ks[0].d
-            results = self.obtain(self.world(role), self._cells[ckey], f"{role} {model} d={d}")
-            for r in results:
+            cell = self._cells[ckey]
+            results = self.obtain(self.world(role), cell, f"{role} {model} d={d}", role)
+            for j, r in enumerate(results):
                 key = RunKey(
                     role, model, d, float(r.config.weight_decay), float(r.config.init_scale)
                 )
                 self.runs[key] = r
-                self._save_run(key, r, ckey)
+                self.point_of[key] = j
 
-    def run_folder(self, key: RunKey) -> str:
-        """Where a run's models are saved, relative to the output folder."""
-        return f"runs/{key.world}/{key.folder}"
+    def entry(self, key) -> tuple[str, int]:
+        """(cache entry, grid point) holding the models of a RunKey or a declared Cell,
+        the entry relative to the output folder (`simident embed` reads it)."""
+        return f"cache/{self.cell_of[key]}.json", self.point_of.get(key, 0)
 
-    def _save_run(self, key: RunKey, r, ckey: str) -> None:
-        self._save(self.run_folder(key), self.world(key.world), key.world, r, ckey)
-
-    def cell_folder(self, ckey: str) -> str:
-        """Where the models of a cell a claim declared directly are saved."""
-        return f"runs/cells/{ckey}"
-
-    def _save(self, folder: str, world, world_name: str, r, ckey: str) -> None:
-        """Save a run's models (compare format) and its world, unless the same cell is
-        saved there already."""
-        from simident.util.errors import SimidentError
-        from simident.util.io import read_json
-
-        path = Path(self.out) / folder
-        record = path / "run.json"
-        if record.is_file():
-            try:
-                if read_json(record, "run record").get("cell") == ckey:
-                    return
-            except SimidentError:
-                pass  # unreadable: rewritten
-        wpath = Path(self.out) / "worlds" / world_name
+    def _save_world(self, world, name: str) -> None:
+        """Save a world the claims trained on under worlds/<name>, unless it is there."""
+        wpath = Path(self.out) / "worlds" / name
         if not (wpath / "world.json").is_file() or _world_id(wpath) != world.world_id:
             world.save(wpath)
-        r.save(path, world, overwrite=True, extra={"cell": ckey})
 
     def run(self, key: RunKey):
         if key not in self.runs:
@@ -319,74 +254,6 @@ class Context:
             return 0.0
         return float(self.runs[ref.run].kl_mean[ref.index])
 
-    def free(self, ref: ModelRef):
-        if ref not in self._free:
-            F, G = self.FG(ref)
-            self._free[ref] = free_parts(F, G, self.k(ref.world))
-        return self._free[ref]
-
-    # --- comparisons -------------------------------------------------------------
-    def compare(self, a: ModelRef, b: ModelRef, properties=()):
-        """`simident.compare(a, b)` of two models of one world at the world's k (no KL),
-        each in its own dimension: a Comparison."""
-        from simident.comparison.api import compare
-
-        return compare(
-            self.FG(a),
-            self.FG(b),
-            properties=properties,
-            tol=self.th.tol,
-            k=self.k(a.world),
-            kl=False,
-        )
-
-    def pair(self, a: ModelRef, b: ModelRef):
-        """`compare` of two models of one world (no properties), cached."""
-        if (a, b) not in self._pairs:
-            self._pairs[(a, b)] = self.compare(a, b)
-        return self._pairs[(a, b)]
-
-    def steering_properties(self, role: str, with_vector: bool = True) -> list:
-        """In-span steering (v = f(s1) − f(s0) on base contexts) and, when the world has
-        U ∩ E⊥ ≠ {0}, a vector outside E built from the truth (needs model a = truth)."""
-        n_base = int(self.world(role).extra.get("n_base", self.world(role).n))
-        m = min(self.mode.steering_pairs, n_base // 2)
-        props = [
-            {"kind": "steering", "name": f"steer_span_{i}", "pairs": [[2 * i, 2 * i + 1]]}
-            for i in range(m)
-        ]
-        if with_vector:
-            v = self.outside_vector(role)
-            if v is not None:
-                props.append({"kind": "steering", "name": "steer_outside", "vector": v})
-        return props
-
-    def outside_vector(self, role: str):
-        """v ∈ U ∩ E⊥ of the truth (in the truth's dimension), or None when U ∩ E⊥ = {0}."""
-        if role not in self._steer_vector:
-            from simident.theory.constructors import steering_outside_E
-
-            F, G = self.FG(self.truth(role))
-            try:
-                v = steering_outside_E(np.random.default_rng(0), F, G).tolist()
-            except ValueError:
-                v = None
-            self._steer_vector[role] = v
-        return self._steer_vector[role]
-
-    def versus_truth(self, ref: ModelRef):
-        """`compare(truth, model)` with the world's planted properties and the steering
-        vectors, cached: "a" is the truth, "b" the model."""
-        if ref not in self._vs_truth:
-            role = ref.world
-            props = list(self.world(role).properties) + self.steering_properties(role)
-            self._vs_truth[ref] = self.compare(self.truth(role), ref, props)
-        return self._vs_truth[ref]
-
-    def steering_pair(self, a: ModelRef, b: ModelRef):
-        """In-span steering between two trained models (the same combination in both)."""
-        return self.compare(a, b, self.steering_properties(a.world, with_vector=False))
-
     # --- outputs -----------------------------------------------------------------
     @property
     def figures(self) -> Path:
@@ -410,17 +277,3 @@ def _world_id(path: Path) -> str | None:
         return read_json(path / "world.json", "world record").get("world_id")
     except SimidentError:
         return None  # unreadable: saved again
-
-
-def planted(world, kind: str, **flags) -> list:
-    """The world's planted properties of one kind (and flags, e.g. inclusion=False)."""
-    return [
-        p
-        for p in world.properties
-        if p["kind"] == kind and all(p.get(k) == v for k, v in flags.items())
-    ]
-
-
-def by_name(comparison) -> dict:
-    """A Comparison's PropertyResults by name."""
-    return {p.name: p for p in comparison.properties}

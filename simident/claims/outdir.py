@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from simident.util.errors import SimidentError
-from simident.util.io import read_json, write_json
+from simident.util.io import check_resumable, read_json, write_json
 
 MARKS = ("results.json", "report.md", "claims", "cache")  # any of them: a reproduction
 STAGING_RECORD = ".staging.json"
@@ -47,10 +47,6 @@ def backup_path(out: Path) -> Path:
     return out.parent / f".{out.name}.old"
 
 
-def is_reproduction(path: Path) -> bool:
-    return path.is_dir() and any((path / m).exists() for m in MARKS)
-
-
 def recover(out: Path) -> None:
     """Finish or undo a swap that was interrupted between its two renames."""
     backup = backup_path(out)
@@ -68,18 +64,20 @@ def prepare(out, overwrite: bool, replaced_claims, args_key: str) -> Workspace:
     the run's settings (a staging folder of other settings is discarded)."""
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise SimidentError(f"{out}: exists and is not a directory")
+        raise SimidentError(f"--out {out}: exists and is not a directory")
     recover(out)
     content = out.is_dir() and any(out.iterdir())
     if not content:
         out.mkdir(parents=True, exist_ok=True)
         return Workspace(final=out, work=out, resumed=False)
-    if not overwrite:
-        if not is_reproduction(out):
-            raise SimidentError(
-                f"{out}: folder is not empty and holds no reproduction; pass --overwrite to "
-                "write the reproduction's outputs beside its files, or choose another --out"
-            )
+    if not overwrite:  # the resume policy; --overwrite: the staged swap below
+        check_resumable(
+            out,
+            "reproduction",
+            MARKS,
+            "pass --overwrite to write the reproduction's outputs beside its files, or "
+            "choose another --out",
+        )
         return Workspace(final=out, work=out, resumed=True)
     staging = staging_path(out)
     record = staging / STAGING_RECORD

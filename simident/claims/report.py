@@ -152,8 +152,10 @@ def render(results: list, meta: dict) -> str:
     )
     lines += [
         "",
-        "Trained models are saved under `runs/` in the `simident compare` format "
-        "and the worlds under `worlds/`.",
+        "Trained models (weights included) are kept in `cache/`, the worlds under "
+        "`worlds/`; `simident embed DIR/<entry> --point <point> --out D` writes a run's "
+        "seed files in the `simident compare` format (entry and point: results.json, "
+        "`runs`).",
         "",
     ]
     return "\n".join(lines)
@@ -203,6 +205,12 @@ def _union(items, key) -> list:
     return out
 
 
+def _run_id(run: dict) -> tuple:
+    """Where a run's models are: (cache entry, grid point); a record from before the
+    store kept weights names its folder instead."""
+    return str(run.get("entry") or run.get("folder")), int(run.get("point") or 0)
+
+
 def write(out, meta: dict) -> tuple[Path, Path]:
     """Rebuild results.json and report.md of `out` from every claim record present (each
     claim with its own settings); `meta` describes this invocation (mode, thresholds,
@@ -215,11 +223,8 @@ def write(out, meta: dict) -> tuple[Path, Path]:
     worlds = _union(
         [w for r in records for w in r.get("worlds", [])], lambda w: (w["role"], w["world_id"])
     )
-    runs = _union(
-        [x for r in records for x in r.get("runs", [])],
-        lambda x: (x["folder"], x.get("cell")),
-    )
-    combined = {**meta, "worlds": worlds, "runs": sorted(runs, key=lambda x: x["folder"])}
+    runs = _union([x for r in records for x in r.get("runs", [])], _run_id)
+    combined = {**meta, "worlds": worlds, "runs": sorted(runs, key=_run_id)}
     write_json(out / "results.json", {"claims": claims, **combined})
     combined = json.loads(to_json(combined))  # tuples → lists: compares with the records
     for c in claims:

@@ -9,6 +9,21 @@ from simident.claims.verdicts import ClaimEvidence, Verdict, evidence_to_dict
 
 
 @dataclass
+class Presentation:
+    """How a claim's evidence reads in the report: its `present(ev, ctx)`, computed from
+    the evidence (and the context's settings, for `config`)."""
+
+    key_numbers: list = field(default_factory=list)  # [(label, value, unit/meaning)]
+    tables: list = field(default_factory=list)  # [(caption, header, rows)]
+    per_model: list = field(default_factory=list)  # per-seed scores
+    notes: list = field(default_factory=list)  # sentences computed from the numbers
+    config: dict = field(default_factory=dict)  # what was trained / compared
+    # the evidence as the record stores it when that is not the Evidence's own JSON form
+    # (claim 6: `measure`'s numbers and the pairs; its models are the per_model rows)
+    evidence: Mapping | None = None
+
+
+@dataclass
 class ClaimResult:
     """What `report.py` writes for one claim (results.json entry and report section)."""
 

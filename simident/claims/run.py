@@ -62,6 +62,32 @@ def verdict_for(claim_id: int, evidence, th: Thresholds):
     return decide(module.checks(evidence, th))
 
 
+def run_claim(module, ctx: Context):
+    """One claim, through its module's interface: `evidence(ctx)` measures, `checks(ev,
+    th)` decide the verdict, `figures(ev, folder, th)` draw, `present(ev, ctx)` give the
+    report's numbers, tables and notes. Returns its ClaimResult."""
+    from simident.claims.result import ClaimResult
+    from simident.claims.verdicts import decide
+
+    ev = module.evidence(ctx)
+    verdict = decide(module.checks(ev, ctx.th))
+    figs = module.figures(ev, ctx.figures, ctx.th)
+    shown = module.present(ev, ctx)
+    return ClaimResult(
+        id=module.ID,
+        title=module.TITLE,
+        statement=module.STATEMENT,
+        verdict=verdict,
+        evidence=ev if shown.evidence is None else shown.evidence,
+        key_numbers=shown.key_numbers,
+        tables=shown.tables,
+        per_model=shown.per_model,
+        figures=[ctx.rel(f) for f in figs],
+        notes=shown.notes,
+        config=shown.config,
+    )
+
+
 def load_claims():
     return [importlib.import_module(m) for m in CLAIM_MODULES]
 
@@ -136,7 +162,7 @@ def run_all(
     meta = {**_meta(mode, th), "versions": versions()}
     for m in todo:
         t = time.perf_counter()
-        r = m.run(ctx)
+        r = run_claim(m, ctx) if hasattr(m, "evidence") else m.run(ctx)
         r.seconds = time.perf_counter() - t
         ctx.timings.append({"stage": f"claim {m.ID}", "seconds": r.seconds})
         ctx.log(f"claim {m.ID} ({m.TITLE}): {r.verdict.verdict} ({r.seconds:.1f}s)")
@@ -193,8 +219,8 @@ def _worlds(ctx: Context) -> list:
 
 
 def _runs(ctx: Context, keys) -> list:
-    """What each cell of a claim trained: world, model, seeds, KL, config, cell key;
-    runs named by a RunKey also give their folder under runs/."""
+    """What each cell of a claim trained: world, model, seeds, KL, config, cell key, and
+    the cache entry and grid point that hold its models (`simident embed` reads them)."""
     from simident.study import Cell
 
     runs = []
@@ -208,7 +234,7 @@ def _runs(ctx: Context, keys) -> list:
                 "weight_decay": key.weight_decay,
                 "init_scale": key.init_scale,
                 "cell": ctx.cell_of.get(key),
-                "folder": ctx.run_folder(key),
+                **_entry(ctx, key),
             }
         )
     for cell in (k for k in keys if isinstance(k, Cell)):
@@ -223,10 +249,15 @@ def _runs(ctx: Context, keys) -> list:
                 "weight_decay": r.config.weight_decay,
                 "init_scale": r.config.init_scale,
                 "cell": ckey,
-                "folder": ctx.cell_folder(ckey),
+                **_entry(ctx, cell),
             }
         )
     return runs
+
+
+def _entry(ctx: Context, key) -> dict:
+    entry, point = ctx.entry(key)
+    return {"entry": entry, "point": point}
 
 
 def _run_numbers(r) -> dict:

@@ -1,4 +1,4 @@
-"""A reproduction's claim results as pandas DataFrames (`simident.claims.load`).
+"""A reproduction's claim results as pandas DataFrames (`simident.load(DIR, what)`).
 
 Read from the claim records DIR/claims/claimN/results.json (so a folder holding only some
 claims, or claims from different runs, loads what is there). Every table starts with the
@@ -35,7 +35,8 @@ RUN_COLUMNS = (
     "steps",
     "seconds",
     "cell",
-    "folder",
+    "entry",
+    "point",
 )
 
 

@@ -58,6 +58,11 @@ class Thresholds:
     rl_r2: float = 0.99  # R² of the relational-linearity fit that counts as "has RL"
     probe_r2: float = 0.99  # R² of a linear probe that counts as "has a probe"
     steer_residual: float = 0.05  # relative logit-shift residual that counts as "transfers"
+    # claim 6 (KL against structure)
+    small_r: float = 0.3  # "the residual is small": uniform logit residual to the truth
+    rho_min: float = 0.8  # Spearman ρ(misfit, r) that counts as "predicted by"
+    kl_contradiction: float = 10.0  # misfit ratio of a pair ordered the other way by KL
+    kl_decades: float = 1.5  # precondition: the KL gaps span at least this many decades
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -187,11 +192,21 @@ class ClaimEvidence:
     record (`asdict`); `from_dict` is its strict inverse (`evidence_from_dict`)."""
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        for f in fields(self):
+            if f.metadata.get("view"):
+                out.pop(f.name)
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping):
         return evidence_from_dict(cls, data)
+
+
+def view(factory=dict):
+    """An evidence field only the claim's figure and report read (per-model rows, plotted
+    series): kept in memory, not written as evidence (the record has them elsewhere)."""
+    return field(default_factory=factory, compare=False, metadata={"view": True})
 
 
 def evidence_from_dict(cls, data: Mapping):

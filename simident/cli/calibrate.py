@@ -29,19 +29,16 @@ def configure(p) -> None:
 def run(args) -> int:
     from simident.calibration.plan import FAMILIES, MARGIN_GRID, plan
     from simident.calibration.study import run_study
-    from simident.util.errors import SimidentError
 
     cells = plan(args.mode)
     if args.list:
         for i, c in enumerate(cells):
             print(f"{i:3d}  {c.label}")
         return 0
+    from simident.util.io import check_resumable
+
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise SimidentError(f"--out {out}: exists and is not a directory")
-    study = any((out / m).exists() for m in ("cells", "cache", "calibration.json"))
-    if out.is_dir() and any(out.iterdir()) and not study:
-        raise SimidentError(f"--out {out}: not empty and not a calibration study folder")
+    check_resumable(out, "calibration study", ("calibration.json", "cells", "cache"))
     C, V, info = run_study(cells, out, progress=not args.quiet)
     record = summarize(C, V, info, args.mode, args.holdout, list(FAMILIES), MARGIN_GRID, out)
     ch, hs = record["choice"], record["holdout_summary"]

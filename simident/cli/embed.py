@@ -1,6 +1,9 @@
-"""`simident embed RUN_DIR --world WORLD_DIR --out DIR [--layer L]`: recompute seed files.
+"""`simident embed SOURCE --world WORLD_DIR --out DIR [--layer L]`: recompute seed files.
 
-Rebuilds every seed's model from the weights saved in RUN_DIR and writes DIR/seed_<s>.npz
+SOURCE is a `simident train` folder (RUN_DIR) or a trained cell of the store that
+`simident reproduce` and `simident sweep` keep (OUT/cache/<key>.json, `--point I` picks
+its grid point; without `--world` its world is generated again from the spec it
+records). Rebuilds every seed's model from the saved weights and writes DIR/seed_<s>.npz
 (F over every context of WORLD_DIR in world order, G over the vocabulary: the `compare`
 format) and DIR/embed.json. On the run's own world this reproduces the run's seed files;
 a transformer embeds any world with the same vocabulary. `--layer L` writes, as F, the
@@ -16,7 +19,19 @@ import numpy as np
 
 
 def configure(p) -> None:
-    p.add_argument("run_dir", metavar="RUN_DIR", help="a `simident train` output folder")
+    p.add_argument(
+        "run_dir",
+        metavar="SOURCE",
+        help="a `simident train` output folder, or a cache entry OUT/cache/<key>.json of "
+        "`simident reproduce` / `simident sweep`",
+    )
+    p.add_argument(
+        "--point",
+        type=int,
+        default=None,
+        metavar="I",
+        help="cache entry only: which grid point (weight decay × init scale) to embed (default 0)",
+    )
     p.add_argument(
         "--world",
         metavar="WORLD_DIR",
@@ -42,12 +57,23 @@ def run(args) -> int:
     from simident.util.io import check_out_dir, json_writer, model_arrays, npz_writer, replace_files
     from simident.worlds.world import load_world
 
-    saved = load_run(args.run_dir)
-    check_layer(saved, args.layer)
-    world_dir = args.world or saved.record.get("world_dir")
-    if not world_dir:
-        raise SimidentError(f"{args.run_dir}/run.json names no world_dir; pass --world")
-    world = load_world(world_dir)
+    source = Path(args.run_dir)
+    if source.is_file():
+        from simident.study import entry_world, load_entry
+
+        saved = load_entry(source, 0 if args.point is None else args.point)
+        check_layer(saved, args.layer)
+        world_dir = args.world
+        world = load_world(world_dir) if world_dir else entry_world(saved)
+    else:
+        if args.point is not None:
+            raise SimidentError(f"--point: {source} is a run folder (it has no grid points)")
+        saved = load_run(source)
+        check_layer(saved, args.layer)
+        world_dir = args.world or saved.record.get("world_dir")
+        if not world_dir:
+            raise SimidentError(f"{args.run_dir}/run.json names no world_dir; pass --world")
+        world = load_world(world_dir)
     out = Path(args.out)
     check_out_dir(out, args.overwrite)
     F, G = embed(saved, world, args.layer)
@@ -65,7 +91,9 @@ def run(args) -> int:
         {
             "run_dir": str(args.run_dir),
             "run_world_id": saved.world_id,
-            "world_dir": str(world_dir),
+            "world_dir": None if world_dir is None else str(world_dir),
+            "cell": saved.record.get("cell"),
+            "point": saved.record.get("point"),
             "world_id": world.world_id,
             "layer": args.layer,
             "F_columns": int(F.shape[2]),

@@ -32,7 +32,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict]:
         prog="simident",
         description="Identifiability of next-token predictors, by simulation.",
     )
-    from simident import __version__
+    from simident.util.version import __version__
 
     parser.add_argument("--version", action="version", version=f"simident {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

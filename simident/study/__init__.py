@@ -15,7 +15,17 @@ and nothing else.
 
 from simident.study.cell import Cell
 from simident.study.evaluate import seed_pair_rows, world_k
-from simident.study.store import CellStore, digest, numeric_versions
+from simident.study.store import CellStore, digest, entry_world, load_entry, numeric_versions
 from simident.study.train import obtain
 
-__all__ = ["Cell", "CellStore", "digest", "numeric_versions", "obtain", "seed_pair_rows", "world_k"]
+__all__ = [
+    "Cell",
+    "CellStore",
+    "digest",
+    "entry_world",
+    "load_entry",
+    "numeric_versions",
+    "obtain",
+    "seed_pair_rows",
+    "world_k",
+]

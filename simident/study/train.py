@@ -42,5 +42,5 @@ def obtain(world, cell, *, store=None, trainer=None, progress: bool = False):
             raise ValueError("a custom trainer trains single-point cells only")
         results = [trainer(world, cell.config())]
     if store is not None and is_leader():
-        store.save(key, results, world.spec.get("name"), cell.learner)
+        store.save(key, results, world.spec.get("name"), cell.learner, world.spec)
     return results, False

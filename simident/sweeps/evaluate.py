@@ -71,6 +71,8 @@ def evaluate_cell(spec, cell, *, store=None, trainer=None, progress=False):
         "kl_mean": np.asarray(result.kl_mean, dtype=float).tolist(),
         "kl_max": np.asarray(result.kl_max, dtype=float).tolist(),
         "reused_training": reused,
+        # the trained seeds, weights included (`simident embed DIR/<this>` rebuilds them)
+        "cache_entry": f"cache/{unit.key(world)}.json" if store is not None else None,
         "train_seconds": t_train,
         "seconds": time.perf_counter() - t0,
     }

@@ -24,7 +24,7 @@ from pathlib import Path
 from simident.study.evaluate import GROUP_STATS, GROUPS, PAIR_COLUMNS
 from simident.sweeps.evaluate import CELL_COLUMNS
 from simident.util.errors import SimidentError
-from simident.util.io import atomic_write, read_json, write_json
+from simident.util.io import atomic_write, check_resumable, read_json, write_json
 
 SPEC_FILE = "sweep.json"
 TABLE_FILE = "results.csv"
@@ -64,11 +64,7 @@ class SweepStore:
                     "use another --out, or delete the folder to start over"
                 )
             return
-        if self.out.is_dir() and any(p for p in self.out.iterdir() if not p.name.startswith(".")):
-            raise SimidentError(
-                f"{self.out}: not empty and not a sweep folder (no {SPEC_FILE}); "
-                "choose another --out"
-            )
+        check_resumable(self.out, "sweep", (SPEC_FILE,))
         self.out.mkdir(parents=True, exist_ok=True)
         write_json(path, record)
         if spec_text is not None:

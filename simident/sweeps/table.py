@@ -1,4 +1,4 @@
-"""A sweep's results as a pandas DataFrame (`simident.sweeps.load`).
+"""A sweep's results as a pandas DataFrame (`simident.load(DIR)`).
 
 One row per seed pair of every finished cell, in cell order (a partly finished sweep
 gives the rows of its finished cells). Columns, in order:

@@ -27,24 +27,23 @@ PARAM_PREFIX = "param/"
 
 
 def flat_weights(state) -> dict:
-    """{"param/<path>": array} of an nnx.State (or pure dict) of parameters."""
+    """{"param/<path>": array} of an nnx.State, a nested pure dict, or a flat
+    {"<path>": array} dict (weights read back from a store) of parameters."""
     from flax import nnx
 
+    if isinstance(state, dict) and all(isinstance(v, np.ndarray) for v in state.values()):
+        return {PARAM_PREFIX + k: v for k, v in state.items()}
     pure = nnx.to_pure_dict(state) if isinstance(state, nnx.State) else state
     flat = nnx.traversals.flatten_mapping(pure)
     return {PARAM_PREFIX + "/".join(map(str, k)): np.asarray(v) for k, v in flat.items()}
 
 
 def check_run_dir(run_dir, overwrite: bool) -> None:
-    """Refuse to write into an existing non-empty folder unless overwrite is set."""
-    path = Path(run_dir)
-    if path.exists() and not path.is_dir():
-        raise SimidentError(f"{path}: exists and is not a directory")
-    if path.is_dir() and any(path.iterdir()) and not overwrite:
-        raise SimidentError(
-            f"{path}: run directory exists and is not empty; pass --overwrite to replace "
-            "its run.json and seed_*.npz, or choose another --out"
-        )
+    """Refuse to write into an existing non-empty folder unless overwrite is set (the
+    fresh --out policy, `util.io.check_out_dir`)."""
+    from simident.util.io import check_out_dir
+
+    check_out_dir(run_dir, overwrite, replaces="its run.json and seed_*.npz")
 
 
 @dataclass

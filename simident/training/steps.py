@@ -65,6 +65,24 @@ class Static(NamedTuple):
     n_seq: int = 0  # per-position losses: training sequences (batches draw from these)
 
 
+# the TrainConfig fields that fix program structure, copied into Static under their own
+# names (lr, weight decay and init scale are per-lane values: `Hyper`; seeds: lanes)
+CONFIG_FIELDS = (
+    "model",
+    "d",
+    "width",
+    "depth",
+    "heads",
+    "mlp_ratio",
+    "steps",
+    "warmup",
+    "schedule",
+    "optimizer",
+    "loss",
+    "chunk_steps",
+)
+
+
 class Hyper(NamedTuple):
     """Shape-free hyperparameters, one value per lane (float32 arrays of shape (P,))."""
 
@@ -81,30 +99,20 @@ def make_static(config, n: int, V: int, T: int, m: int, n_draws: int = 0) -> Sta
     c = config
     B = c.batch_size if 0 < (c.batch_size or 0) < m else 0
     n_fit = n_draws - n_val_samples(n_draws, c.val_fraction) if n_draws else 0
+    shared = {name: getattr(c, name) for name in CONFIG_FIELDS}  # by name, never position
     return Static(
-        c.model,
-        n,
-        V,
-        T,
-        m,
-        c.d,
-        c.width,
-        c.depth,
-        c.heads,
-        c.mlp_ratio,
-        c.steps,
-        c.warmup,
-        c.schedule,
-        float(c.final_lr_frac),
-        c.optimizer,
-        float(c.b2),
-        c.loss,
-        B,
-        c.chunk_steps,
-        bool(c.early_stop),
-        c.data_mode,
-        int(n_draws),
-        int(n_fit),
+        **shared,
+        final_lr_frac=float(c.final_lr_frac),
+        b2=float(c.b2),
+        early_stop=bool(c.early_stop),
+        n=n,
+        V=V,
+        T=T,
+        m=m,
+        batch_size=B,
+        data=c.data_mode,
+        n_draws=int(n_draws),
+        n_fit=int(n_fit),
     )
 
 

@@ -20,11 +20,11 @@ def versions() -> dict:
     import numpy as np
     import optax
 
-    import simident
+    from simident.util.version import __version__
 
     devices = jax.devices()
     return {
-        "simident": simident.__version__,
+        "simident": __version__,
         "python": platform.python_version(),
         "jax": jax.__version__,
         "jaxlib": jaxlib.__version__,

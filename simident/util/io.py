@@ -66,14 +66,36 @@ def replace_files(folder, writers: dict, stale=()) -> None:
         (folder / name).unlink(missing_ok=True)
 
 
-def check_out_dir(out, overwrite: bool) -> None:
-    """Refuse an `--out` that is a file, or a non-empty folder without --overwrite. Nothing
-    is deleted: the writer replaces files once the new ones are complete (`replace_files`)."""
+def check_out_dir(out, overwrite: bool, replaces: str = "its files") -> None:
+    """The *fresh* --out policy (train, world, embed): refuse an `--out` that is a file, or
+    a non-empty folder without --overwrite. Nothing is deleted: the writer replaces files
+    once the new ones are complete (`replace_files`). `replaces`: what --overwrite
+    replaces, for the message."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise SimidentError(f"--out {out}: exists and is not a directory")
     if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise SimidentError(f"--out {out}: directory is not empty (use --overwrite)")
+        raise SimidentError(
+            f"--out {out}: directory is not empty; pass --overwrite to replace {replaces}, "
+            "or choose another --out"
+        )
+
+
+def check_resumable(out, what: str, markers, hint: str = "choose another --out") -> bool:
+    """The *resume* --out policy (sweep, calibrate, reproduce): an `--out` must be absent,
+    empty (hidden files aside) or a folder of this kind (one of `markers` present);
+    returns whether it holds earlier work to resume. Refuses a file, or a foreign
+    non-empty folder, in one line naming `what` the folder should be."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise SimidentError(f"--out {out}: exists and is not a directory")
+    if not out.is_dir() or not any(p for p in out.iterdir() if not p.name.startswith(".")):
+        return False
+    if any((out / m).exists() for m in markers):
+        return True
+    raise SimidentError(
+        f"--out {out}: not empty and not a {what} folder (no {' or '.join(markers)}); {hint}"
+    )
 
 
 def write_text(path, text: str) -> None:

@@ -135,15 +135,15 @@ def test_claim_tables_load_from_the_records(tmp_path):
     }
     result = _claim(ev)
     _write(tmp_path, result)
-    checks = simident.claims.load(tmp_path)
+    checks = simident.load(tmp_path)
     assert len(checks) == len(result.verdict.checks)
     assert set(checks["claim"]) == {4} and set(checks["verdict"]) == {"refuted"}
     row = checks[checks["name"] == "ic_all_models"].iloc[0]
     assert row["value"] == 0.5 and not row["passed"] and row["role"] == "claim"
-    evidence = simident.claims.load(tmp_path, "evidence").set_index("name")["value"]
+    evidence = simident.load(tmp_path, "evidence").set_index("name")["value"]
     assert evidence.to_dict() == ev
-    assert simident.claims.load(tmp_path, "key_numbers")["value"].tolist() == [0.7]
-    with pytest.raises(SimidentError, match="one of checks, evidence"):
-        simident.claims.load(tmp_path, "nope")
-    with pytest.raises(SimidentError, match="no claim records"):
-        simident.claims.load(tmp_path / "claims")
+    assert simident.load(tmp_path, "key_numbers")["value"].tolist() == [0.7]
+    with pytest.raises(SimidentError, match="has checks, evidence"):
+        simident.load(tmp_path, "nope")
+    with pytest.raises(SimidentError, match="not a results folder"):
+        simident.load(tmp_path / "claims")

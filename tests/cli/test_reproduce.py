@@ -42,9 +42,38 @@ def test_report_and_results_structure(tiny_run):
         assert per_claim["verdict"] == c["verdict"] and "versions" in per_claim
     assert results["versions"]["x64"] is True
     assert {"mode", "thresholds", "worlds", "runs", "seconds"} <= set(results)
-    assert all(
-        r["folder"] and (tiny_run / r["folder"] / "run.json").is_file() for r in results["runs"]
+    assert not (tiny_run / "runs").exists()  # one store of trained models: cache/
+    for r in results["runs"]:
+        assert (tiny_run / r["entry"]).is_file() and r["entry"].startswith("cache/")
+        assert isinstance(r["point"], int) and r["point"] >= 0
+
+
+def test_a_reproductions_models_embed_from_its_store(tiny_run, tmp_path):
+    """`simident embed` rebuilds a run's models from the cache entry results.json names:
+    their F and G are the ones the claims compared (the entry's arrays, bit for bit)."""
+    import numpy as np
+
+    results = json.loads((tiny_run / "results.json").read_text())
+    runs = [r for r in results["runs"] if r["model"] == "transformer"] or results["runs"]
+    run = max(runs, key=lambda r: r["point"])  # a grid point past the first, if any
+    out = tmp_path / "embedded"
+    code = main(
+        [
+            "embed",
+            str(tiny_run / run["entry"]),
+            "--point",
+            str(run["point"]),
+            "--out",
+            str(out),
+            "--quiet",
+        ]
     )
+    assert code == 0
+    stored = np.load((tiny_run / run["entry"]).with_suffix(".npz"))
+    for i, s in enumerate(run["seeds"]):
+        seed = np.load(out / f"seed_{s}.npz")
+        np.testing.assert_array_equal(seed["F"], stored[f"F_{run['point']}"][i])
+        np.testing.assert_array_equal(seed["G"], stored[f"G_{run['point']}"][i])
 
 
 def test_verdicts_are_computed_from_the_recorded_numbers(tiny_run):
@@ -134,13 +163,15 @@ def test_claim_tables_of_a_reproduction(tiny_run):
     import simident.claims
 
     results = json.loads((tiny_run / "results.json").read_text())
-    checks = simident.claims.load(tiny_run)
+    checks = simident.load(tiny_run)
     assert sorted(set(checks["claim"])) == [1, 2, 3, 4, 5, 6, 7]
     assert len(checks) == sum(len(c["checks"]) for c in results["claims"])
     assert set(checks["mode"]) == {"tiny"}
-    runs = simident.claims.load(tiny_run, "runs")
-    assert {r["folder"] for r in results["runs"]} == set(runs["folder"])
-    exact = ~runs["folder"].str.startswith("runs/cells/")  # claim 6's cells: sampled data
+    runs = simident.load(tiny_run, "runs")
+    assert {(r["entry"], r["point"]) for r in results["runs"]} == set(
+        zip(runs["entry"], runs["point"])
+    )
+    exact = runs["world"].isin(["diverse", "low", "few_contexts"])  # not claims 6, 7's cells
     assert (runs.loc[exact, "kl_mean_max"] < 1e-3).all() and (~exact).sum() > 0
-    per_model = simident.claims.load(tiny_run, "per_model")
+    per_model = simident.load(tiny_run, "per_model")
     assert len(per_model) == sum(len(c["per_model"]) for c in results["claims"])

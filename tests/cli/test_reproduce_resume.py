@@ -78,7 +78,7 @@ def test_interrupted_overwrite_keeps_the_previous_results(tiny_run, tmp_path, mo
     def boom(ctx):
         raise KeyboardInterrupt  # as if the user pressed Ctrl-C during claim 3
 
-    monkeypatch.setattr(claim3, "run", boom)
+    monkeypatch.setattr(claim3, "evidence", boom)
     with pytest.raises(KeyboardInterrupt):
         run_mod.run_all(TINY, out, overwrite=True, verbose=False)
     assert {p: p.read_bytes() for p in before} == before

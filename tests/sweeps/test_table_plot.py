@@ -33,7 +33,7 @@ def sweep(tmp_path_factory):
 
 
 def test_load_gives_one_row_per_seed_pair(sweep):
-    df = simident.sweeps.load(sweep)
+    df = simident.load(sweep)
     assert list(df.columns[:3]) == ["cell", *AXES]
     assert set(CELL_COLUMNS) | set(PAIR_COLUMNS) | {"free_f", "free_g"} <= set(df.columns)
     assert len(df) == 4 * 3  # 4 cells × 3 pairs of 3 seeds
@@ -47,10 +47,10 @@ def test_load_gives_one_row_per_seed_pair(sweep):
 
 def test_load_of_a_partial_sweep(tmp_path):
     run_sweep(SweepSpec.from_dict(SPEC), tmp_path, only=2, trainer=fake_models, log=None)
-    df = simident.sweeps.load(tmp_path)
+    df = simident.load(tmp_path)
     assert set(df["cell"]) == {2} and len(df) == 3
-    with pytest.raises(SimidentError, match="not a sweep folder"):
-        simident.sweeps.load(tmp_path / "cells")
+    with pytest.raises(SimidentError, match="not a results folder"):
+        simident.load(tmp_path / "cells")
 
 
 @pytest.mark.parametrize(

@@ -150,7 +150,7 @@ def test_two_processes_train_and_sweep_as_one(tmp_path, world):
     ]
     p0, one, rc, err0, err1 = _run_both(tmp_path, steps)
     assert rc == [0, 2, 0, 0]
-    assert "run directory exists" in err0 and "process 0 refused the run" in err1
+    assert "directory is not empty" in err0 and "process 0 refused the run" in err1
     _same_run(p0 / "run", one / "run")
     first = (p0 / "first.csv").read_text()
     assert first == (one / "first.csv").read_text()
