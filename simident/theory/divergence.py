@@ -18,6 +18,12 @@ them. Per context, with x = E_pa D − D:
          log p_a + x (float64) where the sum exceeds 1e30;
 
 sums are taken in float32 within blocks of 8 tokens and in float64 across blocks.
+
+That is the accurate pass. The default runs a fast pass first (`_fast_rows`): both
+products in float32, taken in a seeded random orthonormal basis with ℓ_a shifted near
+its maximum, and a per-context bound β on the KL's (and r_p sums') rounding error
+(`_bound`, `_tree`); only the contexts whose β exceeds RHO of their value are recomputed
+by the accurate pass (`_run`).
 """
 
 from __future__ import annotations
@@ -57,21 +63,18 @@ def _m(mask, v, fill):
 
 def _bsum(*xs):
     """Row sums of each c×V array: float32 over BLOCK tokens (y, y + V/BLOCK, …), float64
-    across those blocks; one variadic reduction per stage, so that XLA reads each
+    across those blocks; one variadic reduction per step, so that XLA reads each
     producer once."""
     c, v = xs[0].shape
-    return _reduce([x.reshape(c, BLOCK, v // BLOCK) for x in xs], 1, None)
+    blocks = _reduce([x.reshape(c, BLOCK, v // BLOCK) for x in xs], 1)
+    return _reduce([b.astype(jnp.float64) for b in blocks], 1)
 
 
-def _reduce(xs, axis, dtype):
-    """Σ over `axis` of each array in one variadic reduction, then (dtype None) the
-    float64 sum over the last axis, also as one."""
+def _reduce(xs, axis: int):
+    """Σ over `axis` of each array, in one variadic reduction."""
     zero = tuple(jnp.zeros((), x.dtype) for x in xs)
     add = lambda a, b: tuple(p + q for p, q in zip(a, b, strict=True))  # noqa: E731
-    out = jax.lax.reduce(tuple(xs), zero, add, (axis,))
-    if dtype is not None:
-        return list(out)
-    return _reduce([o.astype(jnp.float64) for o in out], 1, jnp.float64)
+    return list(jax.lax.reduce(tuple(xs), zero, add, (axis,)))
 
 
 def _t(x, x64, lpa_of, pa, mask, xmax):
