@@ -451,23 +451,24 @@ def _fast_products(fac: Factors, ids, weighted: bool, c: int, Vp: int, rp: int):
 
 
 @partial(jax.jit, static_argnames=("weighted", "c"))
-def _fast_call(Fa, Fb, Ga, B, mask, gn, bn, k, weighted, c):
-    """k·c rows: their float64 preparation, then the fast pass chunk by chunk (lax.map)."""
+def _fast_call(Fa, Fb, Ga, B, mask, gn, bn, cs, weighted, c):
+    """A block of rows (a multiple of c): their float64 preparation (constants `cs`), then
+    the fast pass c rows at a time (lax.map)."""
     f64 = jnp.float64
     Fa, Fb = Fa.astype(f64), Fb.astype(f64)
     W = jnp.concatenate([jnp.ones((Fa.shape[0], 1), f64), Fa, Fb], axis=1)
-    A = W @ k["KQ"]  # = (W K_F) Q': rows of A in the random basis
-    m = jnp.max(Fa @ k["Gtop"].T, axis=1, keepdims=True)
-    Fx = jnp.concatenate([Fa, -m / k["kappa"]], axis=1)
-    fn = (k["sa"] * jnp.linalg.norm(Fx, axis=1)).astype(jnp.float32)
-    an = (k["sr"] * jnp.linalg.norm(A, axis=1)).astype(jnp.float32)  # invariant under Q'
-    Fx = (Fx @ k["Qa"]).astype(jnp.float32)
+    A = W @ cs["KQ"]  # = (W K_F) Q': rows of A in the random basis
+    m = jnp.max(Fa @ cs["Gtop"].T, axis=1, keepdims=True)
+    Fx = jnp.concatenate([Fa, -m / cs["kappa"]], axis=1)
+    fn = (cs["sa"] * jnp.linalg.norm(Fx, axis=1)).astype(jnp.float32)
+    an = (cs["sr"] * jnp.linalg.norm(A, axis=1)).astype(jnp.float32)  # invariant under Q'
+    Fx = (Fx @ cs["Qa"]).astype(jnp.float32)
     A = A.astype(jnp.float32)
     n = Fa.shape[0] // c
 
     def one(args):
         fx, a, f, g = args
-        return _fast_rows(fx, Ga, a, B, mask, f, gn, g, bn, k["ca"], k["cb"], weighted)
+        return _fast_rows(fx, Ga, a, B, mask, f, gn, g, bn, cs["ca"], cs["cb"], weighted)
 
     split = lambda v: v.reshape(n, c, *v.shape[1:])  # noqa: E731
     out = jax.lax.map(one, (split(Fx), split(A), split(fn), split(an)))
