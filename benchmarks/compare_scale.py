@@ -7,7 +7,9 @@ time is the second of two calls (the first compiles). Side by side in one run:
   - the large case (n=200,000, V=20,000, d=64, float32, equivalent pair) factorised
     only, split into identification (`kl=False`) and the KL / r_p pass, next to a bare
     float32 matmul of the same shape ([F_a | F_b] [G_a | G_b]ᵀ, n×V×(d_a+d_b), summed
-    chunk by chunk) measured in the same process: `kl_pass_over_bare_matmul`.
+    chunk by chunk) measured in the same process: `kl_pass_over_bare_matmul` (wall
+    clock) and `_cpu_time` (process CPU time, steadier on a shared machine), with the
+    share of contexts the fast pass left to the float64 recompute and the load average.
 Usage: python benchmarks/compare_scale.py [--quick] [--size N V D] [--large-only]
 """
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -57,8 +60,9 @@ def _factorised(Fa, Ga, Fb, Gb, tol):
     return [eq.logit_residual, eq.kl_max, eq.k.rank]
 
 
-def _bare_matmul(Fa, Ga, Fb, Gb) -> float:
-    """Seconds for [F_a | F_b] [G_a | G_b]ᵀ in float32, 512 rows at a time (summed)."""
+def _bare_matmul(Fa, Ga, Fb, Gb) -> tuple[float, float]:
+    """Seconds (wall, CPU) for [F_a | F_b] [G_a | G_b]ᵀ in float32, 512 rows at a time
+    (summed)."""
     import jax
     import jax.numpy as jnp
     import numpy as np
@@ -69,10 +73,10 @@ def _bare_matmul(Fa, Ga, Fb, Gb) -> float:
     X = np.concatenate([X, np.zeros((-len(X) % rows, X.shape[1]), np.float32)])
     go = jax.jit(lambda x, y: jnp.sum(x @ y.T, axis=1))
     go(X[:rows], Y).block_until_ready()
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     out = [go(X[i : i + rows], Y) for i in range(0, len(X), rows)]
     jax.block_until_ready(out)
-    return time.perf_counter() - t
+    return time.perf_counter() - t, time.process_time() - c
 
 
 def _split(Fa, Ga, Fb, Gb, tol) -> dict:
@@ -89,11 +93,12 @@ def _split(Fa, Ga, Fb, Gb, tol) -> dict:
     c = compress(Fa, Ga, Fb, Gb)
     fac = divergence.factors(Fa, Ga, Fb, Gb, c.RF, c.RG)
     divergence.kl_pass(fac, ids=range(min(64, len(Fa))))  # compiles
-    t2 = time.perf_counter()
+    divergence.kl_pass(fac, ids=range(min(64, len(Fa))), fast=False)  # the recompute too
+    t2, c2 = time.perf_counter(), time.process_time()
     report = {}
     kl = divergence.kl_pass(fac, report=report)[0]
-    t3 = time.perf_counter()
-    bare = _bare_matmul(Fa, Ga, Fb, Gb)
+    t3, c3 = time.perf_counter(), time.process_time()
+    bare, bare_cpu = _bare_matmul(Fa, Ga, Fb, Gb)
     sub = np.arange(0, len(Fa), max(1, len(Fa) // 2048))  # the float64-products pass alone
     divergence.kl_pass(fac, ids=sub[:64], fast=False)  # compiles
     t4 = time.perf_counter()
@@ -104,10 +109,13 @@ def _split(Fa, Ga, Fb, Gb, tol) -> dict:
         "kl_pass_s": round(t3 - t2, 3),
         "bare_f32_matmul_s": round(bare, 3),
         "kl_pass_over_bare_matmul": round((t3 - t2) / bare, 2),
+        "kl_pass_over_bare_matmul_cpu_time": round((c3 - c2) / bare_cpu, 2),
         "recomputed_float64": report.get("recomputed", 0),
+        "recomputed_share": round(report.get("recomputed", 0) / len(Fa), 4),
         "float64_pass_over_bare_matmul": round((t5 - t4) * len(Fa) / len(sub) / bare, 2),
         "difference_rank": fac.rank,
         "kl_max_pass": float(kl.max()),
+        "load_average_1m": round(os.getloadavg()[0], 2),
     }
 
 

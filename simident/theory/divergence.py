@@ -18,6 +18,12 @@ them. Per context, with x = E_pa D − D:
          log p_a + x (float64) where the sum exceeds 1e30;
 
 sums are taken in float32 within blocks of 8 tokens and in float64 across blocks.
+
+That is the accurate pass. The default runs a fast pass first (`_fast_rows`): both
+products in float32, taken in a seeded random orthonormal basis with ℓ_a shifted near
+its maximum, and a per-context bound β on the KL's (and r_p sums') rounding error
+(`_bound`, `_tree`); only the contexts whose β exceeds RHO of their value are recomputed
+by the accurate pass (`_run`).
 """
 
 from __future__ import annotations
@@ -49,14 +55,29 @@ S_MAX = 1e30  # Σ t beyond it (KL > 69 nats): the log-sum-exp form, p_b from lo
 SERIES_MAX, SERIES_DEGREE = 0.5, 9  # truncation below 2e-9 relative for |x| ≤ 1/2
 
 
+def _m(mask, v, fill):
+    """v on the real tokens, `fill` on the padding; no select when nothing is padded
+    (mask None)."""
+    return v if mask is None else jnp.where(mask, v, fill)
+
+
 def _bsum(*xs):
-    """Row sums of each c×V array: float32 within blocks of BLOCK tokens, float64 across
-    them."""
+    """Row sums of each c×V array: float32 over BLOCK tokens (y, y + V/BLOCK, …), float64
+    across those blocks; one variadic reduction per step, so that XLA reads each
+    producer once."""
     c, v = xs[0].shape
-    return [x.reshape(c, v // BLOCK, BLOCK).sum(-1).astype(jnp.float64).sum(-1) for x in xs]
+    blocks = _reduce([x.reshape(c, BLOCK, v // BLOCK) for x in xs], 1)
+    return _reduce([b.astype(jnp.float64) for b in blocks], 1)
 
 
-def _t(x, x64, lpa64, pa, mask, xmax):
+def _reduce(xs, axis: int):
+    """Σ over `axis` of each array, in one variadic reduction."""
+    zero = tuple(jnp.zeros((), x.dtype) for x in xs)
+    add = lambda a, b: tuple(p + q for p, q in zip(a, b, strict=True))  # noqa: E731
+    return list(jax.lax.reduce(tuple(xs), zero, add, (axis,)))
+
+
+def _t(x, x64, lpa_of, pa, mask, xmax):
     """t = p_a(e^x − 1 − x) and q = p_a(e^x − 1): the series for |x| ≤ 1/2 (only it
     when every |x| of the chunk is that small), p_a e^x − p_a(1 + x) and p_a e^x − p_a
     beyond, with e^x corrected by the float64 remainder of x (e^{x + x_lo} ≈
@@ -71,10 +92,10 @@ def _t(x, x64, lpa64, pa, mask, xmax):
     def big():
         split = lambda v64: (v := v64.astype(dt), (v64 - v.astype(v64.dtype)).astype(dt))  # noqa: E731
         xh, xl = split(x64)
-        ah, al = split(lpa64 + x64)  # lpa64 is 0 on padded tokens: finite
+        ah, al = split(lpa_of() + x64)  # log p_a is 0 on padded tokens: finite
         tiny = jnp.finfo(dt).tiny * 1e6  # below it p_a e^x could lose digits
         ex = jnp.where(pa > tiny, pa * jnp.exp(xh) * (1.0 + xl), jnp.exp(ah) * (1.0 + al))
-        ex = jnp.where(mask, ex, 0.0)
+        ex = _m(mask, ex, 0.0)
         t, q = near()
         small = jnp.abs(x) <= SERIES_MAX
         return jnp.where(small, t, ex - pa * (1.0 + x)), jnp.where(small, q, ex - pa)
@@ -90,17 +111,17 @@ def _rows(Fa, Ga, A, B, mask, weighted: bool, dt=jnp.float32):
     first round of sums gives the means), so nothing cancels."""
     lt = Fa.dtype  # the products' dtype (float64); `dt` the elementwise pass's
     hp = jax.lax.Precision.HIGHEST  # no TF32/bf16 passes on accelerators
-    la = jnp.where(mask, jnp.dot(Fa, Ga.T, precision=hp), -jnp.inf)
-    D = jnp.where(mask, jnp.dot(A, B.T, precision=hp), 0.0)
+    la = _m(mask, jnp.dot(Fa, Ga.T, precision=hp), -jnp.inf)
+    D = _m(mask, jnp.dot(A, B.T, precision=hp), 0.0)
     hi = jnp.max(la, -1, keepdims=True)
     e = jnp.exp(la - hi)
-    z, eD, ela = _bsum(e, e * D, jnp.where(mask, e * la, 0.0))
+    z, eD, ela = _bsum(e, e * D, _m(mask, e * la, 0.0))
     mu, mla = (eD / z).astype(lt)[:, None], (ela / z).astype(lt)[:, None]
-    lpa64 = jnp.where(mask, la - hi - jnp.log(z).astype(lt)[:, None], 0.0)
+    lpa64 = _m(mask, la - hi - jnp.log(z).astype(lt)[:, None], 0.0)
     pa = (e / z.astype(lt)[:, None]).astype(dt)
     x64 = mu - D  # −(D − E_pa D)
     x = x64.astype(dt)
-    t, q = _t(x, x64, lpa64, pa, mask, jnp.max(jnp.abs(x)))
+    t, q = _t(x, x64, lambda: lpa64, pa, mask, jnp.max(jnp.abs(x)))
     (S,) = _bsum(t)
     kl = jnp.log1p(S)
     ok = S < S_MAX  # beyond, p_a e^x is taken in the log domain
@@ -108,7 +129,7 @@ def _rows(Fa, Ga, A, B, mask, weighted: bool, dt=jnp.float32):
     kl = jax.lax.cond(
         finite,
         lambda: kl,
-        lambda: jnp.where(ok, kl, jax.nn.logsumexp(jnp.where(mask, lpa64 + x64, -jnp.inf), -1)),
+        lambda: jnp.where(ok, kl, jax.nn.logsumexp(_m(mask, lpa64 + x64, -jnp.inf), -1)),
     )
     kl = jnp.maximum(kl, 0.0)
     if not weighted:
@@ -121,46 +142,84 @@ def _rows(Fa, Ga, A, B, mask, weighted: bool, dt=jnp.float32):
         return [0.5 * (a * (1.0 + w) + b) for a, b in zip(sums[: len(fs)], sums[len(fs) :])]
 
     def direct(fs):  # S ≥ S_MAX somewhere: p_b = exp(log p_a + x − KL), exponent in f64
-        pb = jnp.where(mask, jnp.exp((lpa64 + x64 - kl[:, None]).astype(dt)), 0.0)
+        pb = _m(mask, jnp.exp((lpa64 + x64 - kl[:, None]).astype(dt)), 0.0)
         return _bsum(*(0.5 * (pa + pb) * f for f in fs))
 
     def pbar_sums(*fs):
         return jax.lax.cond(finite, lambda: split(fs), lambda: direct(fs))
 
-    zc64 = jnp.where(mask, la - 0.5 * D - (mla - 0.5 * mu), 0.0)  # ℓ̄ − E_pa ℓ̄
+    zc64 = _m(mask, la - 0.5 * D - (mla - 0.5 * mu), 0.0)  # ℓ̄ − E_pa ℓ̄
     mx, mz = pbar_sums(x, zc64.astype(dt))
     dx = (x64 - mx[:, None]).astype(dt)  # centred under p̄, from the float64 values
-    dz = jnp.where(mask, zc64 - mz[:, None], 0.0).astype(dt)
+    dz = _m(mask, zc64 - mz[:, None], 0.0).astype(dt)
     num, den = pbar_sums(dx * dx, dz * dz)
     return kl, num, den
 
 
-def _bound(s, D, pa, x, t, S, mu, kl, mask, fn, gn, an, bn):
+def _bound(s, la, D, pa, x, t, S, mu, kl, mask, fn, gn, an, bn, ca, cb):
     """Bound on |KL₃₂ − KL| from the float32 products (probabilistic rounding model,
-    Higham & Mary 2019: rounding errors independent, mean zero). The computed ℓ_a(y)
-    and D(y) carry errors of standard deviation ≤ u·√(d+2)‖F_i‖‖Ḡ_y‖ (plus u·|ℓ_a − max|
-    from exp's argument) and ≤ u·√(r+2)‖A_i‖‖B_y‖ (plus u|D|); to first order
+    Higham & Mary 2019: rounding errors independent, mean zero, variance ≤ u²/3; the
+    products taken in a seeded random orthonormal basis, `_haar`). The computed ℓ_a(y)
+    and D(y) carry errors of variance ≤ u²(a², b²) (`_cells`); to first order
     δKL = Σ_y p_a(y)(r_y − 1 − x_y) δℓ_a(y) + Σ_y (p_a − p_b)(y) δD(y), r = p_b/p_a, and
     the mean E_pa D (f32 block sums, then rounded) moves KL by KL·δμ. The bound is LAMBDA
     standard deviations of that sum of independent terms plus u·|μ|·KL."""
     u = float(np.finfo(np.float32).eps) / 2
-    w = 1.0 / (1.0 + S)[:, None]
+    w = (1.0 / (1.0 + S)).astype(pa.dtype)[:, None]  # the per-cell work in float32
     Sc = S.astype(pa.dtype)[:, None]
     c1 = (t - Sc * pa * (1.0 + x)) * w  # p_a (r − 1 − x), t = p_a(e^x − 1 − x): no cancellation
     c2 = (Sc * pa - pa * x - t) * w  # p_a − p_b
-    a = fn[:, None] * gn[None, :] + jnp.abs(s) + 4.0
-    b = an[:, None] * bn[None, :] + jnp.abs(D)
-    c3 = 3.0 * pa * jnp.abs(D) * kl.astype(pa.dtype)[:, None]
-    (v,) = _bsum(jnp.where(mask, (c1 * a) ** 2 + (c2 * b) ** 2 + c3**2, 0.0))
+    a2, b2 = _cells(s, la, D, x, fn, gn, an, bn, ca, cb)
+    c3 = 6.0 * pa * jnp.abs(D) * kl.astype(pa.dtype)[:, None]  # E_pa D: block sums, e·D, e
+    tw = t * w  # the elementwise rounding of t and of its block sums (`ELEM`)
+    (v,) = _bsum(_m(mask, c1 * c1 * a2 + c2 * c2 * b2 + c3 * c3 + ELEM * tw * tw, 0.0))
     return LAMBDA * u * jnp.sqrt(v) + u * jnp.abs(mu[:, 0]) * kl
 
 
+def _cells(s, la, D, x, fn, gn, an, bn, ca, cb):
+    """Per-cell error variances of ℓ_a − max and of x, in units of u²: the product's
+    (`_tree`: ca·ℓ² + (fn gn)², fn, gn the norms scaled by √(C_N/3)), plus the
+    elementwise roundings (|ℓ_a − max| + 4 for the shift, exp and the division; |D|
+    for E_pa D − D) taken as standard deviations."""
+    a2 = ca * la * la + (fn[:, None] * gn[None, :]) ** 2 + (jnp.abs(s) + 4.0) ** 2
+    b2 = cb * D * D + 2.0 * x * x + (an[:, None] * bn[None, :]) ** 2
+    return a2, b2
+
+
+def _tree(d: int) -> tuple[float, float]:
+    """(C_ℓ, C_N): the rounding error of a float32 dot product of length d taken in a
+    Haar-random orthonormal basis has variance ≤ (u²/3)(C_ℓ ℓ² + C_N ‖a‖²‖b‖²) over the
+    rounding errors and the basis, for any data-independent summation tree. A node
+    summing m of the d rotated terms carries s = aᵀΠb, Π a random rank-m projection:
+    E s² = (m/d − dβ_m)ℓ² + β_m‖a‖²‖b‖², β_m = m(d − m)/(d(d − 1)(d + 2)); over a tree's
+    nodes Σ m² ≤ Σ_{m ≤ d} m² and Σ m ≤ d(d + 1)/2 (the chain is the worst), plus the d
+    products' and the 2d rounded inputs' errors (each E s² at m = 1)."""
+    if d <= 1:
+        return float(3 * d), 0.0
+    cl = (d + 1) * (d + 2) / (3 * d) + 6 / (d + 2)
+    cn = d * (d + 1) / (2 * (d - 1) * (d + 2)) + 3 / (d + 2)
+    return cl, cn
+
+
+def _haar(d: int) -> np.ndarray:
+    """A fixed (seeded) Haar-random d×d orthogonal matrix: the basis of the fast pass's
+    products (`_tree`)."""
+    rng = np.random.default_rng(HAAR_SEED + d)
+    q, r = np.linalg.qr(rng.normal(size=(d, d)))
+    return q * np.where(np.diag(r) < 0, -1.0, 1.0)
+
+
+HAAR_SEED = 17
 LAMBDA = 3.0  # standard deviations of the rounding model taken as the bound
+# per-cell variance, in u², of the elementwise roundings of a summed term f: its own
+# (≤ 6u, the series' Horner steps and products) and its share of the float32 block sums
+# (partial sums of ≤ 8 terms: Σ_blocks Σ_partials s² ≤ 7·8 Σ f², variance u²/3 each)
+ELEM = 36.0 + 56.0 / 3.0
 RHO = 1e-6  # the fast pass's KL is kept where its bound is ≤ RHO·KL
 AMP = 4.0  # r_p sums kept where the one-pass variance form amplifies errors ≤ AMP×
 
 
-def _fast_rows(Fa, Ga, A, B, mask, fn, gn, an, bn, weighted: bool):
+def _fast_rows(Fa, Ga, A, B, mask, fn, gn, an, bn, ca, cb, weighted: bool):
     """The float32-products pass: KL (and the r_p sums) per row and the KL's error bound
     (`_bound`; inf where the float32 form cannot be trusted). x = E_pa D − D is centred
     under p_a (E_pa x = 0 exactly), so the r_p sums take one pass: Σ p̄(x − E_p̄ x)² =
@@ -169,49 +228,50 @@ def _fast_rows(Fa, Ga, A, B, mask, fn, gn, an, bn, weighted: bool):
     marked for the float64 recompute."""
     f32 = jnp.float32
     hp = jax.lax.Precision.HIGHEST
-    la = jnp.where(mask, jnp.dot(Fa, Ga.T, precision=hp), -jnp.inf)
-    D = jnp.where(mask, jnp.dot(A, B.T, precision=hp), 0.0)
+    la = _m(mask, jnp.dot(Fa, Ga.T, precision=hp), -jnp.inf)
+    D = _m(mask, jnp.dot(A, B.T, precision=hp), 0.0)
     hi = jnp.max(la, -1, keepdims=True)
-    sa = jnp.where(mask, la - hi, 0.0)
-    e = jnp.where(mask, jnp.exp(sa), 0.0)
+    sa = _m(mask, la - hi, 0.0)
+    e = _m(mask, jnp.exp(sa), 0.0)
     z, eD, es = _bsum(e, e * D, e * sa)
     mu, ms = eD / z, es / z  # float64
     mu32 = mu.astype(f32)
     x = (mu32[:, None] - D) + (mu - mu32.astype(mu.dtype)).astype(f32)[:, None]
-    pa = e / z.astype(f32)[:, None]
-    lpa = jnp.where(mask, sa - jnp.log(z).astype(f32)[:, None], 0.0)
+    rz = (1.0 / z).astype(f32)  # p_a = e·rz; its common rounding undone on the sums
+    corr = (1.0 / z) / rz.astype(z.dtype)
+    pa = e * rz[:, None]
+    lpa = lambda: _m(mask, sa - jnp.log(z).astype(f32)[:, None], 0.0)  # noqa: E731
     t, q = _t(x, x, lpa, pa, mask, jnp.max(jnp.abs(x)))
     (S,) = _bsum(t)
+    S = S * corr
     kl = jnp.log1p(S)
     ok = jnp.isfinite(S) & (S < S_MAX)
-    beta = _bound(sa, D, pa, x, t, S, mu[:, None], kl, mask, fn, gn, an, bn)
+    beta = _bound(sa, la, D, pa, x, t, S, mu[:, None], kl, mask, fn, gn, an, bn, ca, cb)
     beta = jnp.where(ok, beta, jnp.inf)
     if not weighted:
         return kl, beta
     w64 = 1.0 / (1.0 + S)
     qw = q * w64.astype(f32)[:, None]
-    zc = jnp.where(mask, (sa - ms.astype(f32)[:, None]) + 0.5 * x, 0.0)  # ℓ̄ − E_pa ℓ̄
+    zc = _m(mask, (sa - ms.astype(f32)[:, None]) + 0.5 * x, 0.0)  # ℓ̄ − E_pa ℓ̄
     sums = _bsum(pa * x * x, qw * x * x, qw * x, pa * zc * zc, qw * zc * zc, qw * zc)
-    ax2, qx2, qx, az2, qz2, qz = sums
+    ax2, qx2, qx, az2, qz2, qz = (v * corr for v in sums)
     ex2, ex = 0.5 * (ax2 * (1.0 + w64) + qx2), 0.5 * qx  # E_p̄ x², E_p̄ x (E_pa x = 0)
     ez2, ez = 0.5 * (az2 * (1.0 + w64) + qz2), 0.5 * qz
     num, den = ex2 - ex * ex, ez2 - ez * ez
     tame = (num * AMP >= ex2) & (den * AMP >= ez2)
-    # their rounding-model bounds: δΣ p̄ f² ≈ Σ 2 p̄ f δf, δx ~ u·b, δz ~ u·(a + b/2)
+    # their rounding-model bounds: δΣ p̄ f² ≈ Σ 2 p̄ f δf, var δx ≤ u²b², var δz ≤ 2u²(a² + b²)
     u = float(np.finfo(np.float32).eps) / 2
     pbar = 0.5 * (pa * (1.0 + w64.astype(f32)[:, None]) + qw)
-    a = fn[:, None] * gn[None, :] + jnp.abs(sa) + 4.0
-    b = an[:, None] * bn[None, :] + jnp.abs(D)
-    vx, vz = _bsum(*(jnp.where(mask, (pbar * f * g) ** 2, 0.0) for f, g in ((x, b), (zc, a + b))))
-    ok_num = 2 * LAMBDA * u * jnp.sqrt(vx) <= RHO * num
-    ok_den = 2 * LAMBDA * u * jnp.sqrt(vz) <= RHO * den
+    a2, b2 = _cells(sa, la, D, x, fn, gn, an, bn, ca, cb)
+    px, pz = pbar * x, pbar * zc
+    ex2_, ez2_ = ELEM / 4 * (px * x) ** 2, ELEM / 4 * (pz * zc) ** 2  # elementwise roundings
+    vx, vz = _bsum(
+        _m(mask, px * px * b2 + ex2_, 0.0), _m(mask, pz * pz * 2 * (a2 + b2) + ez2_, 0.0)
+    )
+    ok_num = 2 * LAMBDA * u * jnp.sqrt(vx) * ex2 <= RHO * num * num  # × E_p̄x²/num ≥ 1
+    ok_den = 2 * LAMBDA * u * jnp.sqrt(vz) * ez2 <= RHO * den * den
     tame = tame & ((num == 0) | ok_num) & ((den == 0) | ok_den)
     return kl, jnp.maximum(num, 0.0), jnp.maximum(den, 0.0), jnp.where(tame, beta, jnp.inf)
-
-
-@partial(jax.jit, static_argnames=("weighted",))
-def _fast_chunk(Fa, Ga, A, B, mask, fn, gn, an, bn, weighted):
-    return _fast_rows(Fa, Ga, A, B, mask, fn, gn, an, bn, weighted)
 
 
 @partial(jax.jit, static_argnames=("weighted", "dt"))
@@ -319,33 +379,100 @@ def _products(fac: Factors, ids, weighted: bool, chunk: int | None, fast: bool):
     """One pass over `ids` with float32 (`fast`, the bound per context last) or float64
     products."""
     V, da = fac.Ga.shape
-    Vp, dp, rp = _ceil(V, BLOCK), _ceil(da, 32), _ceil(fac.rank, 32)  # few distinct shapes
-    c = chunk or _pow2_at_most(max(2**19 // Vp, 8))  # small blocks stay in cache
+    Vp, rp = _ceil(V, BLOCK), _ceil(fac.rank, 32)  # few distinct shapes
+    c = chunk or _pow2_at_most(max(2**20 // Vp, 8))  # small blocks stay in cache
     c = max(1, min(c, 1 << (max(len(ids), 1) - 1).bit_length()))
-    dtype = np.float32 if fast else np.float64
-    Ga = jnp.asarray(_padded(fac.Ga, Vp, dp, dtype))
-    B = jnp.asarray(_padded(fac.B, Vp, rp, dtype))
-    mask = jnp.asarray(np.arange(Vp) < V)
     if fast:
-        gn = jnp.asarray(_padded(np.linalg.norm(fac.Ga, axis=1)[:, None], Vp, 1, dtype)[:, 0])
-        bn = jnp.asarray(_padded(np.linalg.norm(fac.B, axis=1)[:, None], Vp, 1, dtype)[:, 0])
+        return _fast_products(fac, ids, weighted, c, Vp, rp)
+    dp = _ceil(da, 32)
+    Ga = jnp.asarray(_padded(fac.Ga, Vp, dp, np.float64))
+    B = jnp.asarray(_padded(fac.B, Vp, rp, np.float64))
+    mask = jnp.asarray(np.arange(Vp) < V) if Vp > V else None
     outs = []
     for i in range(0, len(ids), c):
         rows = ids[i : i + c]
-        Fa64, A64 = np.asarray(fac.Fa[rows], np.float64), fac.A(rows)
-        Fa, A = _padded(Fa64, c, dp, dtype), _padded(A64, c, rp, dtype)
-        Fa, A = jnp.asarray(Fa), jnp.asarray(A)
-        if fast:
-            fn = np.sqrt((da + 2.0) / 3.0) * np.linalg.norm(Fa64, axis=1)
-            an = np.sqrt((fac.rank + 2.0) / 3.0) * np.linalg.norm(A64, axis=1)
-            fn, an = (jnp.asarray(_padded(v[:, None], c, 1, dtype)[:, 0]) for v in (fn, an))
-            outs.append(_fast_chunk(Fa, Ga, A, B, mask, fn, gn, an, bn, weighted))
-        else:
-            outs.append(_chunk(Fa, Ga, A, B, mask, weighted, np.float32))
-    cols = [
-        np.concatenate([np.asarray(o[j]) for o in outs])[: len(ids)] for j in range(len(outs[0]))
-    ]
-    return cols
+        Fa = _padded(np.asarray(fac.Fa[rows], np.float64), c, dp, np.float64)
+        A = _padded(fac.A(rows), c, rp, np.float64)
+        outs.append(_chunk(jnp.asarray(Fa), Ga, jnp.asarray(A), B, mask, weighted, np.float32))
+    return _joined(outs, len(ids))
+
+
+def _joined(outs, n):
+    return [np.concatenate([np.asarray(o[j]) for o in outs])[:n] for j in range(len(outs[0]))]
+
+
+SHIFT_TOKENS = 256  # the fast pass shifts ℓ_a by its maximum over these tokens
+ROWS_PER_CALL = 2048  # contexts per jitted call of the fast pass (its chunks mapped inside)
+
+
+def _fast_products(fac: Factors, ids, weighted: bool, c: int, Vp: int, rp: int):
+    """The fast pass over `ids`: ℓ_a − m_i and D in float32 in seeded random bases
+    (`_haar`, `_tree`), with the per-row and per-token norms of the bound (`_cells`).
+    m_i = max of ℓ_a(i, ·) over the SHIFT_TOKENS tokens of largest ‖Ḡ_y‖ (float64),
+    carried as one more column ([F_i, −m_i/κ]·[Ḡ_y, κ]), so that the likely tokens' ℓ_a
+    is small and so is its product's rounding (the C_ℓ ℓ² term). The per-row float64
+    preparation (A = W K_F, the shift, the rotations, the norms) runs on the device,
+    ROWS_PER_CALL rows per call."""
+    f32 = np.float32
+    V, da = fac.Ga.shape
+    g2 = np.sum(fac.Ga**2, axis=1)
+    top = np.argsort(-g2, kind="stable")[: min(SHIFT_TOKENS, V)]
+    kappa = float(np.sqrt(3.0 * np.mean(g2) / np.sqrt(da))) or 1.0  # ≈ √(m‖Ḡ‖/‖F‖)
+    Gx = np.concatenate([fac.Ga, np.full((V, 1), kappa)], axis=1)
+    dx = da + 1
+    dp = _ceil(dx, 32) if dx <= 32 else _ceil(dx, 8)
+    Qa, Qr = _haar(dx), _haar(fac.rank)
+    (cla, cna), (clr, cnr) = _tree(dx), _tree(fac.rank)
+    consts = dict(
+        ca=jnp.asarray(cla / 3.0, f32),
+        cb=jnp.asarray(clr / 3.0, f32),
+        sa=jnp.asarray(np.sqrt(cna / 3.0)),
+        sr=jnp.asarray(np.sqrt(cnr / 3.0)),
+        kappa=jnp.asarray(kappa),
+        Qa=jnp.asarray(_padded(Qa, dx, dp, np.float64)),
+        KQ=jnp.asarray(_padded(fac.K_F @ Qr, fac.K_F.shape[0], rp, np.float64)),
+        Gtop=jnp.asarray(fac.Ga[top]),
+    )
+    gn = np.sqrt(cna / 3.0) * np.linalg.norm(Gx, axis=1)
+    bn = np.sqrt(cnr / 3.0) * np.linalg.norm(fac.B, axis=1)
+    gn, bn = (jnp.asarray(_padded(v[:, None], Vp, 1, f32)[:, 0]) for v in (gn, bn))
+    Ga = jnp.asarray(_padded(Gx @ Qa, Vp, dp, f32))
+    B = jnp.asarray(_padded(fac.B @ Qr, Vp, rp, f32))
+    mask = jnp.asarray(np.arange(Vp) < V) if Vp > V else None
+    k = max(1, min(ROWS_PER_CALL // c, -(-len(ids) // c)))
+    k = 1 << (k - 1).bit_length()  # chunks per call: a power of two (few shapes)
+    outs = []
+    for i in range(0, len(ids), k * c):
+        rows = ids[i : i + k * c]
+        Fa = _padded(np.asarray(fac.Fa[rows]), k * c, da, fac.Fa.dtype)
+        Fb = _padded(np.asarray(fac.Fb[rows]), k * c, fac.Fb.shape[1], fac.Fb.dtype)
+        outs.append(_fast_call(Fa, Fb, Ga, B, mask, gn, bn, consts, weighted, c))
+    return _joined(outs, len(ids))
+
+
+@partial(jax.jit, static_argnames=("weighted", "c"))
+def _fast_call(Fa, Fb, Ga, B, mask, gn, bn, cs, weighted, c):
+    """A block of rows (a multiple of c): their float64 preparation (constants `cs`), then
+    the fast pass c rows at a time (lax.map)."""
+    f64 = jnp.float64
+    Fa, Fb = Fa.astype(f64), Fb.astype(f64)
+    W = jnp.concatenate([jnp.ones((Fa.shape[0], 1), f64), Fa, Fb], axis=1)
+    A = W @ cs["KQ"]  # = (W K_F) Q': rows of A in the random basis
+    m = jnp.max(Fa @ cs["Gtop"].T, axis=1, keepdims=True)
+    Fx = jnp.concatenate([Fa, -m / cs["kappa"]], axis=1)
+    fn = (cs["sa"] * jnp.linalg.norm(Fx, axis=1)).astype(jnp.float32)
+    an = (cs["sr"] * jnp.linalg.norm(A, axis=1)).astype(jnp.float32)  # invariant under Q'
+    Fx = (Fx @ cs["Qa"]).astype(jnp.float32)
+    A = A.astype(jnp.float32)
+    n = Fa.shape[0] // c
+
+    def one(args):
+        fx, a, f, g = args
+        return _fast_rows(fx, Ga, a, B, mask, f, gn, g, bn, cs["ca"], cs["cb"], weighted)
+
+    split = lambda v: v.reshape(n, c, *v.shape[1:])  # noqa: E731
+    out = jax.lax.map(one, (split(Fx), split(A), split(fn), split(an)))
+    return [o.reshape(n * c) for o in out]
 
 
 def kl_pass(

@@ -132,3 +132,29 @@ def test_more_contexts_than_the_probe_agree_whichever_pass_runs(scale):
     assert report["contexts"] == n and 0 <= report["recomputed"] <= n
     for g, w in zip(got, dense_reference(Fa, Ga, Fb, Gb), strict=True):
         np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-30)
+
+
+@pytest.mark.parametrize("d", [2, 5, 16])
+def test_random_basis_partial_sums_stay_within_the_tree_constants(d):
+    """In a Haar-random basis the prefix sums of a·b (the chain, the worst summation tree)
+    have Σ_m E s_m² = Σ_m (m/d − dβ_m)ℓ² + β_m‖a‖²‖b‖² (Monte Carlo within 5%), and the
+    constants of the fast pass's bound (`_tree`: C_ℓ ℓ² + C_N‖a‖²‖b‖², products and
+    rounded inputs included) are at least that."""
+    rng = np.random.default_rng(d)
+    a = rng.normal(size=d)
+    b = 0.7 * a + 0.3 * rng.normal(size=d)
+    ell, n2 = a @ b, (a @ a) * (b @ b)
+    draws = []
+    for _ in range(4000):
+        q, r = np.linalg.qr(rng.normal(size=(d, d)))
+        q = q * np.sign(np.diag(r))
+        draws.append(np.sum(np.cumsum((q @ a) * (q @ b)) ** 2))
+    m = np.arange(1, d + 1)
+    beta = m * (d - m) / (d * (d - 1) * (d + 2))
+    exact = np.sum((m / d - d * beta) * ell**2 + beta * n2)
+    assert np.mean(draws) == pytest.approx(exact, rel=0.05)
+    cl, cn = divergence._tree(d)
+    assert cl * ell**2 + cn * n2 >= exact
+    q = divergence._haar(d)
+    np.testing.assert_allclose(q.T @ q, np.eye(d), atol=1e-12)
+    np.testing.assert_array_equal(q, divergence._haar(d))  # seeded: the same basis each call
