@@ -132,6 +132,40 @@ def _build(static: Static, key, init_scale):
     )
 
 
+def model_static(static: Static, optimizer: bool = False) -> Static:
+    """`static` with every field that does not shape the model (nor, with `optimizer`,
+    its optimiser state) set to one value: programs that only build the model
+    (initialisation, embedding) compile once per model, whatever the training recipe."""
+    keep = {f: getattr(static, f) for f in MODEL_FIELDS}
+    if optimizer:
+        keep.update(optimizer=static.optimizer, b2=static.b2, early_stop=static.early_stop)
+    return CANONICAL._replace(**keep)
+
+
+MODEL_FIELDS = ("model", "n", "V", "T", "d", "width", "depth", "heads", "mlp_ratio")
+CANONICAL = Static(
+    model="table",
+    n=0,
+    V=0,
+    T=0,
+    m=0,
+    d=0,
+    width=0,
+    depth=0,
+    heads=0,
+    mlp_ratio=0,
+    steps=1,
+    warmup=0,
+    schedule="constant",
+    final_lr_frac=0.0,
+    optimizer="adamw",
+    b2=0.0,
+    loss="population",
+    batch_size=0,
+    chunk_steps=1,
+)
+
+
 @lru_cache(maxsize=64)
 def graphdef_of(static: Static):
     """The model's GraphDef (its static structure), from an abstract construction."""
@@ -167,9 +201,14 @@ class LaneState(NamedTuple):
 INIT_COMPILER_OPTIONS = {"xla_backend_optimization_level": 0}
 
 
-@partial(jax.jit, static_argnums=(0, 1), compiler_options=INIT_COMPILER_OPTIONS)
 def init_lanes(static: Static, mesh, keys, hyper: Hyper) -> LaneState:
-    """Parameters and optimiser states of all lanes (split over the mesh's devices)."""
+    """Parameters and optimiser states of all lanes (split over the mesh's devices); one
+    program per model and optimiser (`model_static`), whatever the rest of the recipe."""
+    return _init_lanes(model_static(static, optimizer=True), mesh, keys, hyper)
+
+
+@partial(jax.jit, static_argnums=(0, 1), compiler_options=INIT_COMPILER_OPTIONS)
+def _init_lanes(static: Static, mesh, keys, hyper: Hyper) -> LaneState:
 
     def lane(key, lr, wd, scale):
         params = init_params(static, key, scale)
@@ -419,7 +458,6 @@ def run_chunk(
     return over_lanes(local, mesh, 3, 3)(lanes, keys, hyper, data, evals, t0)
 
 
-@partial(jax.jit, static_argnums=(0, 4, 5, 6))
 def embed_contexts(
     static: Static, params, tokens, lengths, chunk: int, mesh=None, layer: int | None = None
 ):
@@ -428,7 +466,13 @@ def embed_contexts(
     Lanes one after another (on each device, its block of lanes), contexts in chunks:
     memory O(chunk·T·width), not O(P·n·...). `layer` (transformer only): the
     representation after that many blocks (see `Transformer.represent`) instead of f.
+    One program per model shape (`model_static`).
     """
+    return _embed(model_static(static), params, tokens, lengths, chunk, mesh, layer)
+
+
+@partial(jax.jit, static_argnums=(0, 4, 5, 6))
+def _embed(static: Static, params, tokens, lengths, chunk: int, mesh, layer):
     graphdef = graphdef_of(static)
     n = tokens.shape[0]
     n_chunks = -(-n // chunk)
