@@ -8,7 +8,7 @@ import pytest
 
 from simident.cli.main import main
 
-pytestmark = pytest.mark.slow  # trains a tiny sweep for real
+pytestmark = pytest.mark.slow  # trains a tiny sweep for real (a transformer: test_reproduce)
 
 SWEEP = """
 name = "embed"
@@ -16,10 +16,8 @@ seeds = 2
 [world]
 example = "tiny"
 [learner]
-model = "transformer"
+model = "table"
 steps = 20
-width = 16
-depth = 1
 [grid.learner]
 d = ["k", 6]
 """
