@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
-from simident.claims.config import regime_of
+from simident.claims.config import Learner, Regimes, regime_of
 from simident.claims.context import Context
 from simident.claims.result import Presentation
 from simident.claims.verdicts import Check, ClaimEvidence, Thresholds, view
@@ -41,52 +41,6 @@ STATEMENT = (
 )
 
 
-@dataclass(frozen=True)
-class Learner:
-    """One way to train: model, steps, early stopping (validation share of the samples)."""
-
-    label: str
-    model: str = "table"
-    steps: int | None = None
-    early_stop: bool = False
-    seeds: int = 3
-    width: int = 32
-
-
-@dataclass(frozen=True)
-class Regimes:
-    """The cells of claim 6 in one mode: worlds (n_samples, logit_scale) × learners."""
-
-    samples: tuple = (16, 128, 1024)
-    improbable_samples: tuple = (128, 1024)
-    improbable_scale: float = 6.0
-    learners: tuple = ()
-    transformer_samples: tuple = (128,)
-
-
-QUICK = Regimes(
-    learners=(
-        Learner("table, 2000 steps"),
-        Learner("table, 150 steps", steps=150),
-        Learner("table, early stop", early_stop=True),
-    ),
-)
-TINY = Regimes(
-    samples=(16, 256),
-    improbable_samples=(256,),
-    learners=(
-        Learner("table, 400 steps", steps=400, seeds=2),
-        Learner("table, 60 steps", steps=60, seeds=2),
-    ),
-    transformer_samples=(),
-)
-FULL = Regimes(
-    samples=(16, 64, 256, 1024, 4096),
-    improbable_samples=(64, 256, 1024, 4096),
-    learners=QUICK.learners + (Learner("table, 6000 steps", steps=6000),),
-    transformer_samples=(128, 1024),
-)
-REGIMES = {"quick": QUICK, "full": FULL, "tiny": TINY}
 TRANSFORMER = Learner("transformer, 800 steps", model="transformer", steps=800, seeds=2)
 
 
@@ -108,7 +62,7 @@ class Evidence(ClaimEvidence):
 
 def requests(ctx: Context) -> list:
     """The engine cells of the mode (worlds with sampled data × learners)."""
-    reg = regime_of(REGIMES, ctx.mode, 6)
+    reg = regime_of(ctx.mode, 6)
     return [_cell(ctx, spec, lr) for _, spec, _, lr in _cells(ctx, reg)]
 
 
@@ -162,7 +116,7 @@ def collect(ctx: Context) -> Evidence:
     """Train every cell and compare each model with the truth and with its sibling seeds."""
     from simident.comparison.api import compare
 
-    reg = regime_of(REGIMES, ctx.mode, 6)
+    reg = regime_of(ctx.mode, 6)
     models, pairs = [], []
     for regime, spec, improbable, lr in _cells(ctx, reg):
         w = ctx.world_of(spec)
@@ -539,7 +493,7 @@ def present(ev: Evidence, ctx: Context) -> Presentation:
             f"{hi['kl']:.2e} and misfit {hi['misfit']:.3g}."
         )
     per_model = list(ev.models)
-    reg = regime_of(REGIMES, ctx.mode, 6)
+    reg = regime_of(ctx.mode, 6)
     header, rows = finite_data_table(ev, reg.learners[0].label)
     tables = [
         (

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from simident.claims.config import regime_of
+from simident.claims.config import Regime, regime_of
 from simident.claims.context import Context
 from simident.claims.result import Presentation
 from simident.claims.verdicts import (
@@ -50,22 +50,6 @@ STATEMENT = (
 KINDS = ("visible", "hidden", "confounded")
 
 
-@dataclass(frozen=True)
-class Regime:
-    """What one mode trains for claim 7."""
-
-    base: dict  # a language spec (kind "language"), the visible world
-    seeds: int
-    steps: int
-    width: int
-    depth: int
-    batch_size: int
-    sweep: tuple  # visibilities of the last attribute (> 0) for W5; the largest is base's
-    lr: float = 3e-3
-    chunk_steps: int = 0  # steps between validations (0: steps // 5)
-    weight_decay: float = 0.0
-
-
 def _typed(spec: dict):
     """The validated LanguageSpec of a spec dict written here."""
     from simident.worlds import spec_from_dict
@@ -73,71 +57,8 @@ def _typed(spec: dict):
     return spec_from_dict(spec, source=f"claim 7 world {spec.get('name')!r}")
 
 
-VIS = 1.5  # visibility of every visible attribute: stronger signatures, a flatter spectrum
-ATTRS = [
-    {"name": "language", "values": 2, "source": "subject", "visibility": VIS},
-    {"name": "register", "values": 2, "source": "subject", "visibility": VIS},
-    {"name": "topic", "values": 2, "source": "latest", "visibility": VIS},
-]
-# Every mode's worlds: K = (2, 2, 2) with a balanced table (8 subjects: each tuple once),
-# 4 words, α = 3 and short sequences (length 3), so that L* is well conditioned (σ_k/σ_1
-# ≈ 0.16, A1's noise factor ≈ 1.9 instead of 0.03 and 3.9 on K = (3, 2, 2), 10 words,
-# α = 4) and every cell has a fair probability (the uniform residual r, which sets the
-# bands, is dominated by rare cells: A3). No held-out subjects (a subject's attributes
-# are memorised facts, so a model cannot know an unseen subject's; validation uses
-# held-out sequences), and every training sequence prompted with one query
-# (`query_prompts`: the s ⊕ q contexts are 3/4 of S but rare in plain text; p* is
-# unchanged, the prompt token is no target).
-BASE = {
-    "kind": "language",
-    "seed": 0,
-    "subjects": 8,
-    "sequences_per_subject": 4,
-    "length": 3,
-    "words": 4,
-    "adjective_pairs": 2,
-    "answer_sharpness": 3.0,
-    "query_prompts": 1.0,
-    "attributes": ATTRS,
-}
-QUICK = Regime(
-    base={**BASE, "name": "c7", "n_sequences": 16000},
-    seeds=3,
-    steps=600,
-    width=32,
-    depth=1,
-    batch_size=128,
-    sweep=(VIS, 0.15),
-    lr=1e-2,
-    chunk_steps=600,  # one compiled chunk length (8 validations of 75 steps)
-    weight_decay=0.1,
-)
-TINY = Regime(
-    base={**QUICK.base, "name": "c7t", "n_sequences": 128, "length": 2},
-    seeds=2,
-    steps=10,
-    width=16,
-    depth=1,
-    batch_size=64,
-    sweep=(VIS,),  # no W5 point: the tiny mode only exercises the machinery
-)
-FULL = Regime(
-    base={**BASE, "name": "c7f", "n_sequences": 128000},
-    seeds=3,
-    steps=3000,
-    width=32,
-    depth=1,
-    batch_size=256,
-    sweep=(VIS, 0.15),
-    lr=1e-2,
-    chunk_steps=3000,
-    weight_decay=0.1,
-)
-REGIMES = {"quick": QUICK, "full": FULL, "tiny": TINY}
-
-
 def _regime(ctx: Context) -> Regime:
-    return regime_of(REGIMES, ctx.mode, 7)
+    return regime_of(ctx.mode, 7)
 
 
 def _with_vis(base: dict, vis: float, tag: str) -> dict:

@@ -112,6 +112,136 @@ class WorldChoice:
         return {k: v for k, v in asdict(self).items() if v is not None}
 
 
+# --- claim 6 (KL against structure): worlds with sampled data × learners, per mode
+
+
+@dataclass(frozen=True)
+class Learner:
+    """One way to train: model, steps, early stopping (validation share of the samples)."""
+
+    label: str
+    model: str = "table"
+    steps: int | None = None
+    early_stop: bool = False
+    seeds: int = 3
+    width: int = 32
+
+
+@dataclass(frozen=True)
+class Regimes:
+    """The cells of claim 6 in one mode: worlds (n_samples, logit_scale) × learners."""
+
+    samples: tuple = (16, 128, 1024)
+    improbable_samples: tuple = (128, 1024)
+    improbable_scale: float = 6.0
+    learners: tuple = ()
+    transformer_samples: tuple = (128,)
+
+
+CLAIM6_QUICK = Regimes(
+    learners=(
+        Learner("table, 2000 steps"),
+        Learner("table, 150 steps", steps=150),
+        Learner("table, early stop", early_stop=True),
+    ),
+)
+CLAIM6_TINY = Regimes(
+    samples=(16, 256),
+    improbable_samples=(256,),
+    learners=(
+        Learner("table, 400 steps", steps=400, seeds=2),
+        Learner("table, 60 steps", steps=60, seeds=2),
+    ),
+    transformer_samples=(),
+)
+CLAIM6_FULL = Regimes(
+    samples=(16, 64, 256, 1024, 4096),
+    improbable_samples=(64, 256, 1024, 4096),
+    learners=CLAIM6_QUICK.learners + (Learner("table, 6000 steps", steps=6000),),
+    transformer_samples=(128, 1024),
+)
+
+# --- claim 7 (language worlds): what one mode trains
+
+
+@dataclass(frozen=True)
+class Regime:
+    """What one mode trains for claim 7."""
+
+    base: dict  # a language spec (kind "language"), the visible world
+    seeds: int
+    steps: int
+    width: int
+    depth: int
+    batch_size: int
+    sweep: tuple  # visibilities of the last attribute (> 0) for W5; the largest is base's
+    lr: float = 3e-3
+    chunk_steps: int = 0  # steps between validations (0: steps // 5)
+    weight_decay: float = 0.0
+
+
+VIS = 1.5  # visibility of every visible attribute: stronger signatures, a flatter spectrum
+ATTRS = [
+    {"name": "language", "values": 2, "source": "subject", "visibility": VIS},
+    {"name": "register", "values": 2, "source": "subject", "visibility": VIS},
+    {"name": "topic", "values": 2, "source": "latest", "visibility": VIS},
+]
+# Every mode's worlds: K = (2, 2, 2) with a balanced table (8 subjects: each tuple once),
+# 4 words, α = 3 and short sequences (length 3), so that L* is well conditioned (σ_k/σ_1
+# ≈ 0.16, A1's noise factor ≈ 1.9 instead of 0.03 and 3.9 on K = (3, 2, 2), 10 words,
+# α = 4) and every cell has a fair probability (the uniform residual r, which sets the
+# bands, is dominated by rare cells: A3). No held-out subjects (a subject's attributes
+# are memorised facts, so a model cannot know an unseen subject's; validation uses
+# held-out sequences), and every training sequence prompted with one query
+# (`query_prompts`: the s ⊕ q contexts are 3/4 of S but rare in plain text; p* is
+# unchanged, the prompt token is no target).
+BASE = {
+    "kind": "language",
+    "seed": 0,
+    "subjects": 8,
+    "sequences_per_subject": 4,
+    "length": 3,
+    "words": 4,
+    "adjective_pairs": 2,
+    "answer_sharpness": 3.0,
+    "query_prompts": 1.0,
+    "attributes": ATTRS,
+}
+CLAIM7_QUICK = Regime(
+    base={**BASE, "name": "c7", "n_sequences": 16000},
+    seeds=3,
+    steps=600,
+    width=32,
+    depth=1,
+    batch_size=128,
+    sweep=(VIS, 0.15),
+    lr=1e-2,
+    chunk_steps=600,  # one compiled chunk length (8 validations of 75 steps)
+    weight_decay=0.1,
+)
+CLAIM7_TINY = Regime(
+    base={**CLAIM7_QUICK.base, "name": "c7t", "n_sequences": 128, "length": 2},
+    seeds=2,
+    steps=10,
+    width=16,
+    depth=1,
+    batch_size=64,
+    sweep=(VIS,),  # no W5 point: the tiny mode only exercises the machinery
+)
+CLAIM7_FULL = Regime(
+    base={**BASE, "name": "c7f", "n_sequences": 128000},
+    seeds=3,
+    steps=3000,
+    width=32,
+    depth=1,
+    batch_size=256,
+    sweep=(VIS, 0.15),
+    lr=1e-2,
+    chunk_steps=3000,
+    weight_decay=0.1,
+)
+
+
 @dataclass(frozen=True, kw_only=True)
 class Mode:
     """Everything a reproduction trains. Dimensions are given relative to the world:
@@ -130,6 +260,8 @@ class Mode:
     transformer_depth: int = 2
     transformer_dims: tuple = ("d",)  # on the "low" world
     steering_pairs: int = 3  # in-span steering vectors f(s1) − f(s0)
+    claim6: Regimes | None = None  # claim 6's cells (None: the mode cannot run claim 6)
+    claim7: Regime | None = None  # claim 7's worlds and learner
 
     def to_dict(self) -> dict:
         out = asdict(self)
@@ -158,6 +290,8 @@ QUICK = Mode(
     transformer_width=32,
     transformer_depth=2,
     transformer_dims=("k", "d"),
+    claim6=CLAIM6_QUICK,
+    claim7=CLAIM7_QUICK,
 )
 
 FULL = Mode(
@@ -180,6 +314,8 @@ FULL = Mode(
     transformer_width=64,
     transformer_depth=2,
     transformer_dims=("k", "d"),
+    claim6=CLAIM6_FULL,
+    claim7=CLAIM7_FULL,
 )
 
 TINY = Mode(
@@ -196,19 +332,20 @@ TINY = Mode(
     grid_init_scales=(1.0,),
     transformer_seeds=0,
     steering_pairs=2,
+    claim6=CLAIM6_TINY,
+    claim7=CLAIM7_TINY,
 )
 
 MODES = {"quick": QUICK, "full": FULL, "tiny": TINY}
 
 
-def regime_of(regimes: dict, mode: Mode, claim: int):
-    """A claim's own settings for `mode` (claims 6 and 7 size their worlds and learners
-    per mode); a mode the claim does not know is an error, never a silent default."""
-    if mode.name not in regimes:
+def regime_of(mode: Mode, claim: int):
+    """A claim's own settings in `mode` (claims 6 and 7 size their worlds and learners
+    per mode: `Mode.claim6`, `Mode.claim7`); a mode without them is an error, never a
+    silent default."""
+    regime = getattr(mode, f"claim{claim}", None)
+    if regime is None:
         from simident.util.errors import SimidentError
 
-        raise SimidentError(
-            f"claim {claim} has no settings for mode {mode.name!r} "
-            f"(known: {', '.join(sorted(regimes))})"
-        )
-    return regimes[mode.name]
+        raise SimidentError(f"claim {claim} has no settings in mode {mode.name!r}")
+    return regime

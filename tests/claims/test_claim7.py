@@ -9,6 +9,7 @@ from dataclasses import replace
 import pytest
 
 from simident.claims import claim7_language as c7
+from simident.claims.config import MODES
 from simident.claims.run import verdict_for
 from simident.claims.verdicts import Thresholds, decide
 from simident.worlds import generate_world
@@ -47,7 +48,7 @@ def test_quick_worlds_have_the_predicted_failures(label):
     """The hidden and confounded worlds of the quick mode have a query W2 predicts to
     fail D3 (the visible one none), their exact structure is the predicted one, and L*
     is well conditioned (σ_k/σ_1 > 0.1)."""
-    specs = dict(c7.worlds(c7.QUICK))
+    specs = dict(c7.worlds(MODES["quick"].claim7))
     for name, fails in (("visible", False), (label, True)):
         w = generate_world(specs[name])
         pred = w.measured["predictions"]
