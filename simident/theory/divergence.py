@@ -19,11 +19,16 @@ them. Per context, with x = E_pa D − D:
 
 sums are taken in float32 within blocks of 8 tokens and in float64 across blocks.
 
-That is the accurate pass. The default runs a fast pass first (`_fast_rows`): both
-products in float32, taken in a seeded random orthonormal basis with ℓ_a shifted near
-its maximum, and a per-context bound β on the KL's (and r_p sums') rounding error
-(`_bound`, `_tree`); only the contexts whose β exceeds RHO of their value are recomputed
-by the accurate pass (`_run`).
+That is the accurate pass. A pass of at most HOST_CELLS contexts × tokens runs it on the
+host (`_host_products`: the same `_rows` in numpy float64 throughout; nothing compiled).
+Above, the default runs a fast pass first (`_fast_rows`): both products in float32,
+taken in a seeded random orthonormal basis with ℓ_a shifted near its maximum, and a
+per-context bound β on the KL's (and r_p sums') rounding error (`_bound`, `_tree`);
+only the contexts whose β exceeds RHO of their value are recomputed by the accurate
+pass, jitted (`_run`). The jitted programs' shapes do not depend on how many contexts a
+pass is given (`_shape`: one chunk of a fixed number of rows per call, V, d and r padded
+to a few buckets per octave), so a compare compiles at most two programs per bucket
+(docs/numerics.md, *Compilation*).
 """
 
 from __future__ import annotations
