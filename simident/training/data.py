@@ -108,6 +108,25 @@ def make_data(world, loss: str, val_fraction: float = 0.0, data: str = "shared")
     )
 
 
+def padded_rows(data: TrainData, rows: int) -> TrainData:
+    """`data` with its training-context rows padded to `rows` by copies of row 0 (for a
+    loss that only gathers rows by index, the per-position losses: the copies are never
+    read, and worlds of different sizes share one compiled program)."""
+    m = int(data.ids.shape[0])
+    if rows <= m:
+        return data
+    take_rows = jnp.asarray(np.concatenate([np.arange(m), np.zeros(rows - m, np.int64)]))
+    pad = lambda x: None if x is None else x[take_rows]  # noqa: E731
+    return data._replace(
+        ids=pad(data.ids),
+        tokens=pad(data.tokens),
+        lengths=pad(data.lengths),
+        F_star=pad(data.F_star),
+        logp_star=pad(data.logp_star),
+        samples=pad(data.samples),
+    )
+
+
 def _log_softmax_f64(logits):
     shifted = logits - logits.max(axis=1, keepdims=True)
     return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))

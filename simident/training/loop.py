@@ -17,7 +17,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from simident.training.config import TrainConfig
-from simident.training.data import EVAL_ROWS, draws_per_context, make_data, make_evals
+from simident.training.data import (
+    EVAL_ROWS,
+    draws_per_context,
+    make_data,
+    make_evals,
+    padded_rows,
+)
 from simident.training.devices import (  # noqa: F401  (eval_chunk, lane_group: loop's API)
     CACHE_BYTES,
     device_record,
@@ -141,6 +147,7 @@ def train_world_grid(
     n_draws = draws_per_context(world, config.loss)
     static = make_static(config, world.n, world.V, tokens.shape[1], int(data.ids.shape[0]), n_draws)
     evals = make_evals(world, config.loss, config.val_fraction, EVAL_ROWS, config.data)
+    world_static = static  # the world's own sizes: the embedding after training
     if config.per_position:
         data, evals, static = _with_sequences(world, config, data, evals, static)
     if config.early_stop and evals.heldout is None and not has_validation_share(static, evals):
@@ -159,11 +166,11 @@ def train_world_grid(
 
     t_eval = time.perf_counter()
     F, G = embed_contexts(
-        static,
+        world_static,
         params,
         jnp.asarray(tokens),
         jnp.asarray(lengths),
-        eval_chunk(static),
+        eval_chunk(world_static),
         layout.mesh,
     )
     P = len(lanes)
@@ -224,6 +231,13 @@ def _with_sequences(world, config, data, evals, static):
     N = int(seqs.inputs.shape[0])
     B = config.batch_size if 0 < (config.batch_size or 0) < N else 0
     static = static._replace(n_seq=N, batch_size=B)
+    if config.model == "transformer":
+        # the transformer never sees the number of contexts and the sequences only gather
+        # their prefixes' rows: pad the rows to whole EVAL_ROWS blocks (the evaluation
+        # sets' own padding), so worlds of nearby sizes share one compiled chunk
+        rows = -(-static.m // EVAL_ROWS) * EVAL_ROWS
+        data = padded_rows(data, rows)
+        static = static._replace(n=rows, m=rows)
     return data._replace(seqs=seqs), evals._replace(sequences=val), static
 
 

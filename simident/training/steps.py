@@ -137,6 +137,8 @@ def model_static(static: Static, optimizer: bool = False) -> Static:
     its optimiser state) set to one value: programs that only build the model
     (initialisation, embedding) compile once per model, whatever the training recipe."""
     keep = {f: getattr(static, f) for f in MODEL_FIELDS}
+    if static.model == "transformer":
+        keep["n"] = 0  # a transformer reads tokens, not context ids: no n in its shapes
     if optimizer:
         keep.update(optimizer=static.optimizer, b2=static.b2, early_stop=static.early_stop)
     return CANONICAL._replace(**keep)

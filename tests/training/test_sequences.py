@@ -192,3 +192,30 @@ def test_loss_sequences_needs_sequences(tmp_path, capsys):
         code = main(args + ["--loss", loss, "--out", str(tmp_path / loss), "--quiet"])
         err = capsys.readouterr().err.strip().splitlines()
         assert code == 2 and len(err) == 1 and f"loss '{loss}' needs" in err[0]
+
+
+def test_worlds_of_other_sizes_share_one_compiled_chunk(lworld):
+    """Per-position transformer training pads the training rows to whole EVAL_ROWS blocks:
+    the padded copies are never read (the loss is unchanged, bit for bit), and a world with
+    another number of contexts (same vocabulary and lengths) reuses the compiled chunk."""
+    from simident.training import loop, steps
+    from simident.training.data import padded_rows
+
+    other = generate_world(LanguageSpec(**{**SPEC, "seed": 4}))
+    assert other.n != lworld.n and other.V == lworld.V
+    config = TrainConfig(seeds=1, steps=8, loss="sequences", batch_size=16, **NET)
+    data = make_data(lworld, "sequences")
+    seqs, _ = make_sequences(lworld, "sequences", "transformer")
+    data = data._replace(seqs=seqs)
+    static = make_static(config, lworld.n, lworld.V, 4, lworld.n)._replace(n_seq=64)
+    model = _build(static, jax.random.key(0), 1.0)
+    padded = padded_rows(data, 256)
+    assert padded.F_star.shape[0] == 256
+    same = sequence_loss(model, static._replace(n=256, m=256), padded, None)
+    assert all(a == b for a, b in zip(same, sequence_loss(model, static, data, None)))
+
+    train_world_grid(lworld, config, progress=False)
+    before = loop.run_chunk._cache_size(), steps._init_lanes._cache_size()
+    (res,) = train_world_grid(other, config, progress=False)
+    assert (loop.run_chunk._cache_size(), steps._init_lanes._cache_size()) == before
+    assert res.F.shape == (1, other.n, 4)
