@@ -20,15 +20,15 @@ them. Per context, with x = E_pa D − D:
 sums are taken in float32 within blocks of 8 tokens and in float64 across blocks.
 
 That is the accurate pass. A pass of at most HOST_CELLS contexts × tokens runs it on the
-host (`_host_products`: the same `_rows` in numpy float64 throughout; nothing compiled).
-Above, the default runs a fast pass first (`_fast_rows`): both products in float32,
-taken in a seeded random orthonormal basis with ℓ_a shifted near its maximum, and a
-per-context bound β on the KL's (and r_p sums') rounding error (`_bound`, `_tree`);
-only the contexts whose β exceeds RHO of their value are recomputed by the accurate
-pass, jitted (`_run`). The jitted programs' shapes do not depend on how many contexts a
+host (`_host_products`: the same `_rows` in numpy float64 throughout; nothing compiled),
+up to FAST_CELLS jitted on every context. Above, the default runs a fast pass first
+(`_fast_rows`): both products in float32, taken in a seeded random orthonormal basis
+with ℓ_a shifted near its maximum, and a per-context bound β on the KL's (and r_p
+sums') rounding error (`_bound`, `_tree`); only the contexts whose β exceeds RHO of
+their value are recomputed by the accurate pass, jitted (`_run`). The jitted programs' shapes do not depend on how many contexts a
 pass is given (`_shape`: one chunk of a fixed number of rows per call, V, d and r padded
-to a few buckets per octave), so a compare compiles at most two programs per bucket
-(docs/numerics.md, *Compilation*).
+to a few buckets per octave), so a compare compiles at most one program per bucket up to
+FAST_CELLS and two above (docs/numerics.md, *Compilation*).
 """
 
 from __future__ import annotations
@@ -337,6 +337,7 @@ def _shape(fac: Factors, chunk: int | None):
 CHUNK_CELLS = 2**18  # contexts × tokens per jitted chunk (in cache), at least MIN_ROWS rows
 MIN_ROWS = 32
 HOST_CELLS = 2**18  # passes of at most this many contexts × tokens run on the host
+FAST_CELLS = 2**22  # up to this many, the jitted float64 pass alone (as fast, one program)
 
 
 @dataclass(frozen=True)
@@ -395,20 +396,26 @@ def _padded(X, rows: int, cols: int, dtype):
     return out
 
 
-def _run(fac: Factors, ids, weighted: bool, chunk, fast: bool, host, report=None):
+def _run(fac: Factors, ids, weighted: bool, chunk, fast, host, report=None):
     """The pass over contexts `ids`. On the host (`host`; by default when len(ids)·V ≤
     HOST_CELLS): the accurate formulas (`_rows`) in numpy float64, nothing compiled.
-    Else `fast`: float32 products with a bound per context (`_bound`); the contexts whose
-    bound exceeds RHO·KL (or that overflow the float32 form) are recomputed with float64
-    products. Else float64 products for all."""
+    Else `fast` (by default when len(ids)·V > FAST_CELLS): float32 products with a bound
+    per context (`_bound`); the contexts whose bound exceeds RHO·KL (or that overflow
+    the float32 form) are recomputed with float64 products. Else float64 products for
+    all (one program)."""
     V = fac.Ga.shape[0]
+    cells = len(ids) * V
     if host is None:
-        host = len(ids) * V <= HOST_CELLS
+        host = cells <= HOST_CELLS
     if host:
         if report is not None:
             report.update(contexts=int(len(ids)), recomputed=0, host=True)
         return _host_products(fac, ids, weighted, chunk)
+    if fast is None:
+        fast = cells > FAST_CELLS
     if not fast:
+        if report is not None:
+            report.update(contexts=int(len(ids)), recomputed=int(len(ids)))
         return _products(fac, ids, weighted, chunk, fast=False)
     setup = _fast_setup(fac, chunk)
     rows = setup["rows"]
@@ -575,15 +582,16 @@ def kl_pass(
     ids=None,
     weighted: bool = True,
     chunk: int | None = None,
-    fast: bool = True,
+    fast: bool | None = None,
     report: dict | None = None,
     host: bool | None = None,
 ):
     """(kl, num, den) per context of `ids` (all contexts by default), numpy float64;
     (kl,) without `weighted`. `host` (default: len(ids)·V ≤ HOST_CELLS): the accurate
-    pass in numpy float64, nothing compiled. Else `fast`: the float32-products pass,
-    contexts it cannot certify to RHO·KL recomputed with float64 products (`_run`;
-    `report` receives how many); not `fast`: float64 products for all."""
+    pass in numpy float64, nothing compiled. Else `fast` (default: len(ids)·V >
+    FAST_CELLS): the float32-products pass, contexts it cannot certify to RHO·KL
+    recomputed with float64 products (`_run`); not `fast`: float64 products for all.
+    `report` receives how many contexts the float64 passes computed."""
     n = int(np.shape(fac.Fa)[0])
     ids = np.arange(n) if ids is None else np.asarray(ids, dtype=np.int64)
     if ids.size == 0:
@@ -601,7 +609,7 @@ def kl_terms(
     Gb,
     chunk: int | None = None,
     weighted: bool = True,
-    fast: bool = True,
+    fast: bool | None = None,
     host: bool | None = None,
 ):
     """Per context: KL(p_a ‖ p_b) in nats, and (with `weighted`) the two sums behind r_p,
