@@ -25,10 +25,11 @@ up to FAST_CELLS jitted on every context. Above, the default runs a fast pass fi
 (`_fast_rows`): both products in float32, taken in a seeded random orthonormal basis
 with ℓ_a shifted near its maximum, and a per-context bound β on the KL's (and r_p
 sums') rounding error (`_bound`, `_tree`); only the contexts whose β exceeds RHO of
-their value are recomputed by the accurate pass, jitted (`_run`). The jitted programs' shapes do not depend on how many contexts a
-pass is given (`_shape`: one chunk of a fixed number of rows per call, V, d and r padded
-to a few buckets per octave), so a compare compiles at most one program per bucket up to
-FAST_CELLS and two above (docs/numerics.md, *Compilation*).
+their value are recomputed by the accurate pass, jitted (`_run`). The jitted programs'
+shapes do not depend on how many contexts a pass is given (`_shape`: one chunk of a
+fixed number of rows per call, V, d and r padded to a few buckets per octave), so a
+compare compiles at most one program per bucket up to FAST_CELLS and two above
+(docs/numerics.md, *Compilation*).
 """
 
 from __future__ import annotations
