@@ -355,6 +355,24 @@ def figures(ev: Evidence, folder, th: Thresholds) -> list:
     return [save(fig, folder / "claim7_language.png")]
 
 
+def _why_undecided(ev: Evidence, min_decided: float) -> list[str]:
+    """Where most D3 statuses are undecided: the misfit r at which this run's bands would
+    decide. A band's upper end is 6 × the A1 noise, which grows with r; it decides once
+    it falls below 1 (a residual of 1 is no D3 at all), i.e. at r ≲ r / upper."""
+    rows = [r for r in ev.rows if r["world"] in KINDS]
+    ups = [(r["r"], max(q["band"][1] for q in r["queries"].values())) for r in rows if r["queries"]]
+    if ev.d3_decided is None or ev.d3_decided >= min_decided or not ups:
+        return []
+    need = float(np.median([r / hi for r, hi in ups]))
+    rs = [r for r, _ in ups]
+    return [
+        f"most D3 statuses are undecided: at r = {min(rs):.2g}–{max(rs):.2g} the bands' upper "
+        f"ends exceed 1; with the noise ∝ r they would fall below it at r ≈ {need:.2g} (the "
+        "median of r / upper end over the models), a fit this mode's training does not reach "
+        "(full mode does: `simident reproduce --only 7`)"
+    ]
+
+
 def _band_text(queries: dict) -> str:
     """The model's D3 band (lower, upper): one per model, the same for every query."""
     bands = {tuple(v["band"]) for v in queries.values()}
@@ -428,6 +446,7 @@ def present(ev: Evidence, ctx: Context) -> Presentation:
         if v["predicted"]
     ]
     notes += full[:6]
+    notes += _why_undecided(ev, ctx.th.min_decided)
     reg = _regime(ctx)
     return Presentation(
         key_numbers=key_numbers,

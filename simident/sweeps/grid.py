@@ -94,8 +94,8 @@ def world_spec(base: dict, swept: dict):
 def world_dims(world) -> tuple[int, int]:
     """(k, d) of a cell's world before it is generated: the planted spec's, or for a
     process world W1's k from the parameters of its first draw (language; the truth is
-    minimal, d = k) or the largest possible rank V − 1 (hmm: L* is only numerically
-    low-rank)."""
+    minimal, d = k; with noise W6's rank, an upper bound of the measured k) or the largest
+    possible rank V − 1 (hmm: L* is only numerically low-rank)."""
     kind = getattr(world, "kind", "planted")
     if kind == "hmm":
         return int(world.vocab_size) - 1, int(world.vocab_size) - 1

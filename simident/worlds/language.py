@@ -354,8 +354,11 @@ def predictions(proc: AttributeLanguage) -> dict:
 
 
 def predicted_k(spec: LanguageSpec) -> int:
-    """W1's k from the parameters of the spec's first draw (no sampling, no L*)."""
-    return predictions(AttributeLanguage(spec, rng_for(spec.seed, "language/params/0")))["k"]
+    """The k a model of the spec's world needs, from the parameters of its first draw (no
+    sampling, no L*): W1's k; with attribute noise (ε > 0) L* is not low rank and this is
+    W6's rank (attribute-dependent tokens + 2), which its numerical rank never exceeds."""
+    pred = predictions(AttributeLanguage(spec, rng_for(spec.seed, "language/params/0")))
+    return pred["w6_rank_bound"] if spec.noise > 0 else pred["k"]
 
 
 def _world_id(spec: LanguageSpec) -> str:

@@ -58,3 +58,19 @@ def test_quick_worlds_have_the_predicted_failures(label):
         # and Gaussian signatures); failing queries fail by far in the truth
         assert pred["k"]["sigma_k_over_sigma_1"] > 0.1
         assert all(q["d3_residual"] > 0.5 for q in pred["queries"] if not q["predicted_d3"])
+
+
+def test_undecided_runs_say_what_misfit_would_decide():
+    """When most D3 statuses are undecided the report names the misfit at which the bands
+    would decide: the median over the models of r / (the band's upper end), since the
+    upper end (6 × the A1 noise) scales with r; nothing is said once enough are decided."""
+
+    def row(world, r, upper):
+        q = {"band": [upper / 3, upper], "d3_residual": 0.2, "status": None, "agrees": None}
+        return {"world": world, "r": r, "queries": {"ask_a": q, "ask_b": dict(q)}}
+
+    rows = [row("visible", 0.3, 3.0), row("hidden", 0.2, 4.0), row("vis=0.15", 0.3, 30.0)]
+    ev = replace(GOOD, d3_decided=0.0, rows=rows)
+    (note,) = c7._why_undecided(ev, Thresholds().min_decided)
+    assert "r = 0.2–0.3" in note and "r ≈ 0.075" in note  # median(0.1, 0.05); W5 row left out
+    assert c7._why_undecided(replace(ev, d3_decided=0.6), 0.5) == []

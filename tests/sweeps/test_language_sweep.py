@@ -6,6 +6,7 @@ columns (D3 residuals, verdict agreement) and they plot against a swept axis."""
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from importlib import resources
 
 import pytest
@@ -38,6 +39,11 @@ def test_shipped_language_sweep_resolves_every_cell():
     assert c.world.attributes[0].visibility == 1.0  # the other attribute untouched
     k, d = world_dims(c.world)
     assert c.learner.d == k == d == generate_world(c.world).measured["k"]
+    # with attribute noise L* is not low rank: d = "k" is W6's rank, never below the
+    # generated world's measured k (the seed pairs are compared at it)
+    for c in (c for c in cs if c.world.noise > 0):
+        measured = generate_world(c.world).measured["k"]
+        assert c.learner.d >= measured > world_dims(replace(c.world, noise=0.0))[0]
 
 
 def test_bad_attribute_path_names_the_key():
