@@ -92,17 +92,17 @@ def _split(Fa, Ga, Fb, Gb, tol) -> dict:
     t1 = time.perf_counter()
     c = compress(Fa, Ga, Fb, Gb)
     fac = divergence.factors(Fa, Ga, Fb, Gb, c.RF, c.RG)
-    divergence.kl_pass(fac, ids=range(min(64, len(Fa))))  # compiles
-    divergence.kl_pass(fac, ids=range(min(64, len(Fa))), fast=False)  # the recompute too
+    divergence.kl_pass(fac, ids=range(min(64, len(Fa))), fast=True, host=False)  # compiles
+    divergence.kl_pass(fac, ids=range(min(64, len(Fa))), fast=False, host=False)  # recompute
     t2, c2 = time.perf_counter(), time.process_time()
     report = {}
-    kl = divergence.kl_pass(fac, report=report)[0]
+    kl = divergence.kl_pass(fac, report=report, fast=True, host=False)[0]
     t3, c3 = time.perf_counter(), time.process_time()
     bare, bare_cpu = _bare_matmul(Fa, Ga, Fb, Gb)
     sub = np.arange(0, len(Fa), max(1, len(Fa) // 2048))  # the float64-products pass alone
-    divergence.kl_pass(fac, ids=sub[:64], fast=False)  # compiles
+    divergence.kl_pass(fac, ids=sub[:64], fast=False, host=False)  # (compiled above)
     t4 = time.perf_counter()
-    divergence.kl_pass(fac, ids=sub, fast=False)
+    divergence.kl_pass(fac, ids=sub, fast=False, host=False)
     t5 = time.perf_counter()
     return {
         "identification_s": round(t1 - t0, 3),

@@ -19,11 +19,17 @@ them. Per context, with x = E_pa D − D:
 
 sums are taken in float32 within blocks of 8 tokens and in float64 across blocks.
 
-That is the accurate pass. The default runs a fast pass first (`_fast_rows`): both
-products in float32, taken in a seeded random orthonormal basis with ℓ_a shifted near
-its maximum, and a per-context bound β on the KL's (and r_p sums') rounding error
-(`_bound`, `_tree`); only the contexts whose β exceeds RHO of their value are recomputed
-by the accurate pass (`_run`).
+That is the accurate pass. A pass of at most HOST_CELLS contexts × tokens runs it on the
+host (`_host_products`: the same `_rows` in numpy float64 throughout; nothing compiled),
+up to FAST_CELLS jitted on every context. Above, the default runs a fast pass first
+(`_fast_rows`): both products in float32, taken in a seeded random orthonormal basis
+with ℓ_a shifted near its maximum, and a per-context bound β on the KL's (and r_p
+sums') rounding error (`_bound`, `_tree`); only the contexts whose β exceeds RHO of
+their value are recomputed by the accurate pass, jitted (`_run`). The jitted programs'
+shapes do not depend on how many contexts a pass is given (`_shape`: one chunk of a
+fixed number of rows per call, V, d and r padded to a few buckets per octave), so a
+compare compiles at most one program per bucket up to FAST_CELLS and two above
+(docs/numerics.md, *Compilation*).
 """
 
 from __future__ import annotations
@@ -43,9 +49,9 @@ EPS64 = float(np.finfo(np.float64).eps)
 _SERIES = [1.0 / math.factorial(i) for i in range(2, 12)]  # python floats: weakly typed
 
 
-def _series(x, degree: int):
+def _series(x, degree: int, xp=jnp):
     """e^x − 1 − x by its Taylor series to x^degree (Horner)."""
-    acc = jnp.full_like(x, _SERIES[degree - 2])
+    acc = xp.full_like(x, _SERIES[degree - 2])
     for c in reversed(_SERIES[: degree - 2]):
         acc = c + x * acc
     return x * x * acc
@@ -61,10 +67,31 @@ def _m(mask, v, fill):
     return v if mask is None else jnp.where(mask, v, fill)
 
 
-def _bsum(*xs):
+def _cond(xp, pred, f, g):
+    """f() where `pred`, else g(): lax.cond on the device, a Python branch on the host."""
+    if xp is np:
+        return f() if pred else g()
+    return jax.lax.cond(pred, f, g)
+
+
+def _dot(xp, a, b):
+    """a bᵀ at full precision (no TF32/bf16 passes on accelerators)."""
+    if xp is np:
+        return a @ b.T
+    return jnp.dot(a, b.T, precision=jax.lax.Precision.HIGHEST)
+
+
+def _lse(xp, v):
+    """log Σ_y e^v per row."""
+    return np.logaddexp.reduce(v, axis=-1) if xp is np else jax.nn.logsumexp(v, -1)
+
+
+def _bsum(*xs, xp=jnp):
     """Row sums of each c×V array: float32 over BLOCK tokens (y, y + V/BLOCK, …), float64
     across those blocks; one variadic reduction per step, so that XLA reads each
-    producer once."""
+    producer once. On the host (float64 throughout): numpy's float64 row sums."""
+    if xp is np:
+        return [x.sum(axis=1, dtype=np.float64) for x in xs]
     c, v = xs[0].shape
     blocks = _reduce([x.reshape(c, BLOCK, v // BLOCK) for x in xs], 1)
     return _reduce([b.astype(jnp.float64) for b in blocks], 1)
@@ -77,7 +104,7 @@ def _reduce(xs, axis: int):
     return list(jax.lax.reduce(tuple(xs), zero, add, (axis,)))
 
 
-def _t(x, x64, lpa_of, pa, mask, xmax):
+def _t(x, x64, lpa_of, pa, mask, xmax, xp=jnp):
     """t = p_a(e^x − 1 − x) and q = p_a(e^x − 1): the series for |x| ≤ 1/2 (only it
     when every |x| of the chunk is that small), p_a e^x − p_a(1 + x) and p_a e^x − p_a
     beyond, with e^x corrected by the float64 remainder of x (e^{x + x_lo} ≈
@@ -86,67 +113,69 @@ def _t(x, x64, lpa_of, pa, mask, xmax):
     dt = x.dtype
 
     def near():
-        s = _series(x, SERIES_DEGREE)
+        s = _series(x, SERIES_DEGREE, xp)
         return pa * s, pa * (x + s)
 
     def big():
         split = lambda v64: (v := v64.astype(dt), (v64 - v.astype(v64.dtype)).astype(dt))  # noqa: E731
         xh, xl = split(x64)
         ah, al = split(lpa_of() + x64)  # log p_a is 0 on padded tokens: finite
-        tiny = jnp.finfo(dt).tiny * 1e6  # below it p_a e^x could lose digits
-        ex = jnp.where(pa > tiny, pa * jnp.exp(xh) * (1.0 + xl), jnp.exp(ah) * (1.0 + al))
+        tiny = np.finfo(dt).tiny * 1e6  # below it p_a e^x could lose digits
+        ex = xp.where(pa > tiny, pa * xp.exp(xh) * (1.0 + xl), xp.exp(ah) * (1.0 + al))
         ex = _m(mask, ex, 0.0)
         t, q = near()
-        small = jnp.abs(x) <= SERIES_MAX
-        return jnp.where(small, t, ex - pa * (1.0 + x)), jnp.where(small, q, ex - pa)
+        small = xp.abs(x) <= SERIES_MAX
+        return xp.where(small, t, ex - pa * (1.0 + x)), xp.where(small, q, ex - pa)
 
-    return jax.lax.cond(xmax > SERIES_MAX, big, near)
+    return _cond(xp, xmax > SERIES_MAX, big, near)
 
 
-def _rows(Fa, Ga, A, B, mask, weighted: bool, dt=jnp.float32):
+def _rows(Fa, Ga, A, B, mask, weighted: bool, dt=jnp.float32, xp=jnp):
     """KL per row and (weighted) the r_p numerator and denominator. Products ℓ_a, D
     and the quantities they are centred by in float64, the rest in `dt`. Sums over
     p̄ = (p_a + p_b)/2 are split into p_a sums and sums over q = p_a e^x − p_a, with
     p_b = p_a e^x / (1 + S), S = Σ t; the r_p sums are of squares centred under p̄ (a
-    first round of sums gives the means), so nothing cancels."""
+    first round of sums gives the means), so nothing cancels. `xp`: jax.numpy (the
+    jitted pass) or numpy (the host pass, `dt` float64, no padding)."""
     lt = Fa.dtype  # the products' dtype (float64); `dt` the elementwise pass's
-    hp = jax.lax.Precision.HIGHEST  # no TF32/bf16 passes on accelerators
-    la = _m(mask, jnp.dot(Fa, Ga.T, precision=hp), -jnp.inf)
-    D = _m(mask, jnp.dot(A, B.T, precision=hp), 0.0)
-    hi = jnp.max(la, -1, keepdims=True)
-    e = jnp.exp(la - hi)
-    z, eD, ela = _bsum(e, e * D, _m(mask, e * la, 0.0))
+    bsum = partial(_bsum, xp=xp)
+    la = _m(mask, _dot(xp, Fa, Ga), -np.inf)
+    D = _m(mask, _dot(xp, A, B), 0.0)
+    hi = xp.max(la, -1, keepdims=True)
+    e = xp.exp(la - hi)
+    z, eD, ela = bsum(e, e * D, _m(mask, e * la, 0.0))
     mu, mla = (eD / z).astype(lt)[:, None], (ela / z).astype(lt)[:, None]
-    lpa64 = _m(mask, la - hi - jnp.log(z).astype(lt)[:, None], 0.0)
+    lpa64 = _m(mask, la - hi - xp.log(z).astype(lt)[:, None], 0.0)
     pa = (e / z.astype(lt)[:, None]).astype(dt)
     x64 = mu - D  # −(D − E_pa D)
     x = x64.astype(dt)
-    t, q = _t(x, x64, lambda: lpa64, pa, mask, jnp.max(jnp.abs(x)))
-    (S,) = _bsum(t)
-    kl = jnp.log1p(S)
+    t, q = _t(x, x64, lambda: lpa64, pa, mask, xp.max(xp.abs(x)), xp)
+    (S,) = bsum(t)
+    kl = xp.log1p(S)
     ok = S < S_MAX  # beyond, p_a e^x is taken in the log domain
-    finite = jnp.all(ok)
-    kl = jax.lax.cond(
+    finite = xp.all(ok)
+    kl = _cond(
+        xp,
         finite,
         lambda: kl,
-        lambda: jnp.where(ok, kl, jax.nn.logsumexp(_m(mask, lpa64 + x64, -jnp.inf), -1)),
+        lambda: xp.where(ok, kl, _lse(xp, _m(mask, lpa64 + x64, -np.inf))),
     )
-    kl = jnp.maximum(kl, 0.0)
+    kl = xp.maximum(kl, 0.0)
     if not weighted:
         return (kl,)
 
     def split(fs):  # p_b = p_a e^x w, p_a e^x = p_a + q: Σ p̄ f = (Σ p_a f (1+w) + w Σ q f)/2
         w = 1.0 / (1.0 + S)
         qw = q * w.astype(dt)[:, None]  # ≤ p_b: no overflow (w ≥ 1/S_MAX)
-        sums = _bsum(*(pa * f for f in fs), *(qw * f for f in fs))
+        sums = bsum(*(pa * f for f in fs), *(qw * f for f in fs))
         return [0.5 * (a * (1.0 + w) + b) for a, b in zip(sums[: len(fs)], sums[len(fs) :])]
 
     def direct(fs):  # S ≥ S_MAX somewhere: p_b = exp(log p_a + x − KL), exponent in f64
-        pb = _m(mask, jnp.exp((lpa64 + x64 - kl[:, None]).astype(dt)), 0.0)
-        return _bsum(*(0.5 * (pa + pb) * f for f in fs))
+        pb = _m(mask, xp.exp((lpa64 + x64 - kl[:, None]).astype(dt)), 0.0)
+        return bsum(*(0.5 * (pa + pb) * f for f in fs))
 
     def pbar_sums(*fs):
-        return jax.lax.cond(finite, lambda: split(fs), lambda: direct(fs))
+        return _cond(xp, finite, lambda: split(fs), lambda: direct(fs))
 
     zc64 = _m(mask, la - 0.5 * D - (mla - 0.5 * mu), 0.0)  # ℓ̄ − E_pa ℓ̄
     mx, mz = pbar_sums(x, zc64.astype(dt))
@@ -287,6 +316,31 @@ def _pow2_at_most(x: int) -> int:
     return 1 << max(int(x).bit_length() - 1, 0)
 
 
+def _bucket(x: int, floor: int, per_octave: int) -> int:
+    """x rounded up to one of `per_octave` sizes per octave, multiples of `floor` (at
+    least `floor`): the padded shapes of the jitted passes, ≤ 1/per_octave padding
+    above a few multiples of `floor`."""
+    step = max(floor, 1 << max((int(x) - 1).bit_length() - per_octave.bit_length(), 0))
+    return _ceil(int(x), step)
+
+
+def _shape(fac: Factors, chunk: int | None):
+    """(Vp, rp, c): padded tokens (a multiple of BLOCK, 8 sizes per octave), padded
+    difference rank (multiples of 32, 4 per octave), rows per jitted chunk (a power of
+    two, about CHUNK_CELLS cells; `chunk` if given). Independent of how many contexts a
+    pass is asked for: every pass, probe and recompute at one (V, r) reuses one
+    program."""
+    V = fac.Ga.shape[0]
+    Vp, rp = _bucket(V, BLOCK, 8), _bucket(fac.rank, 32, 4)
+    return Vp, rp, chunk or _pow2_at_most(max(CHUNK_CELLS // Vp, MIN_ROWS))
+
+
+CHUNK_CELLS = 2**18  # contexts × tokens per jitted chunk (in cache), at least MIN_ROWS rows
+MIN_ROWS = 32
+HOST_CELLS = 2**18  # passes of at most this many contexts × tokens run on the host
+FAST_CELLS = 2**22  # up to this many, the jitted float64 pass alone (as fast, one program)
+
+
 @dataclass(frozen=True)
 class Factors:
     """What the pass needs: F_a, the centered Ḡ_a, and D = A Bᵀ with A = W K_F built from
@@ -343,20 +397,38 @@ def _padded(X, rows: int, cols: int, dtype):
     return out
 
 
-def _run(fac: Factors, ids, weighted: bool, chunk: int | None, fast: bool, report=None):
-    """The pass over contexts `ids`. `fast`: float32 products with a bound per context
-    (`_bound`); the contexts whose bound exceeds RHO·KL (or that overflow the float32
-    form) are recomputed with float64 products. Else float64 products for all."""
-    if not fast:
-        return _products(fac, ids, weighted, chunk, fast=False)
-    probe = ids[: min(len(ids), PROBE)]  # the fast pass only pays if it certifies most
-    *cols, beta = _products(fac, probe, weighted, chunk, fast=True)
-    if len(probe) < len(ids) and _uncertified(cols[0], beta).mean() > 0.5:
+def _run(fac: Factors, ids, weighted: bool, chunk, fast, host, report=None):
+    """The pass over contexts `ids`. On the host (`host`; by default when len(ids)·V ≤
+    HOST_CELLS): the accurate formulas (`_rows`) in numpy float64, nothing compiled.
+    Else `fast` (by default when len(ids)·V > FAST_CELLS): float32 products with a bound
+    per context (`_bound`); the contexts whose bound exceeds RHO·KL (or that overflow
+    the float32 form) are recomputed with float64 products. Else float64 products for
+    all (one program)."""
+    V = fac.Ga.shape[0]
+    cells = len(ids) * V
+    if host is None:
+        host = cells <= HOST_CELLS
+    if host:
         if report is not None:
-            report.update(contexts=int(len(ids)), recomputed=int(len(ids)), probe=len(probe))
+            report.update(contexts=int(len(ids)), recomputed=0, host=True)
+        return _host_products(fac, ids, weighted, chunk)
+    if fast is None:
+        fast = cells > FAST_CELLS
+    if not fast:
+        if report is not None:
+            report.update(contexts=int(len(ids)), recomputed=int(len(ids)))
         return _products(fac, ids, weighted, chunk, fast=False)
-    if len(probe) < len(ids):
-        *cols, beta = _products(fac, ids, weighted, chunk, fast=True)
+    setup = _fast_setup(fac, chunk)
+    rows = setup["rows"]
+    probe = -(-min(PROBE, len(ids)) // rows) * rows  # the first calls: the probe
+    *cols, beta = _fast_products(setup, ids[:probe], weighted)
+    if probe < len(ids) and _uncertified(cols[0], beta).mean() > 0.5:
+        if report is not None:
+            report.update(contexts=int(len(ids)), recomputed=int(len(ids)), probe=probe)
+        return _products(fac, ids, weighted, chunk, fast=False)
+    if probe < len(ids):  # the fast pass pays: the rest of the contexts
+        rest = _fast_products(setup, ids[probe:], weighted)
+        *cols, beta = (np.concatenate(p) for p in zip([*cols, beta], rest, strict=True))
     redo = _uncertified(cols[0], beta)
     if report is not None:
         report.update(contexts=int(len(ids)), recomputed=int(redo.sum()))
@@ -368,6 +440,7 @@ def _run(fac: Factors, ids, weighted: bool, chunk: int | None, fast: bool, repor
 
 
 PROBE = 256  # contexts the fast pass tries first; above half uncertified: float64 for all
+HOST_ROWS_CELLS = 2**15  # contexts × tokens per numpy block of the host pass (in cache)
 
 
 def _uncertified(kl, beta):
@@ -375,25 +448,37 @@ def _uncertified(kl, beta):
     return ~(np.isfinite(beta) & (beta <= RHO * kl))
 
 
+def _host_products(fac: Factors, ids, weighted: bool, chunk: int | None):
+    """The accurate pass (`_rows`) in numpy float64 (products and elementwise work),
+    HOST_ROWS_CELLS cells at a time: no compilation, for passes too small to repay one."""
+    V = fac.Ga.shape[0]
+    c = chunk or max(1, HOST_ROWS_CELLS // V)
+    outs = []
+    with np.errstate(all="ignore"):  # both sides of a select are evaluated
+        for i in range(0, len(ids), c):
+            rows = ids[i : i + c]
+            Fa = np.asarray(fac.Fa[rows], np.float64)
+            outs.append(_rows(Fa, fac.Ga, fac.A(rows), fac.B, None, weighted, np.float64, np))
+    return _joined(outs, len(ids))
+
+
 def _products(fac: Factors, ids, weighted: bool, chunk: int | None, fast: bool):
-    """One pass over `ids` with float32 (`fast`, the bound per context last) or float64
-    products."""
-    V, da = fac.Ga.shape
-    Vp, rp = _ceil(V, BLOCK), _ceil(fac.rank, 32)  # few distinct shapes
-    c = chunk or _pow2_at_most(max(2**20 // Vp, 8))  # small blocks stay in cache
-    c = max(1, min(c, 1 << (max(len(ids), 1) - 1).bit_length()))
+    """One jitted pass over `ids` with float32 (`fast`, the bound per context last) or
+    float64 products, in chunks of a fixed padded shape (`_shape`)."""
     if fast:
-        return _fast_products(fac, ids, weighted, c, Vp, rp)
-    dp = _ceil(da, 32)
-    Ga = jnp.asarray(_padded(fac.Ga, Vp, dp, np.float64))
-    B = jnp.asarray(_padded(fac.B, Vp, rp, np.float64))
-    mask = jnp.asarray(np.arange(Vp) < V) if Vp > V else None
+        return _fast_products(_fast_setup(fac, chunk), ids, weighted)
+    V, da = fac.Ga.shape
+    Vp, rp, c = _shape(fac, chunk)
+    dp = _bucket(da, 32, 4)
+    Ga = jax.device_put(_padded(fac.Ga, Vp, dp, np.float64))
+    B = jax.device_put(_padded(fac.B, Vp, rp, np.float64))
+    mask = jax.device_put(np.arange(Vp) < V) if Vp > V else None
     outs = []
     for i in range(0, len(ids), c):
         rows = ids[i : i + c]
         Fa = _padded(np.asarray(fac.Fa[rows], np.float64), c, dp, np.float64)
         A = _padded(fac.A(rows), c, rp, np.float64)
-        outs.append(_chunk(jnp.asarray(Fa), Ga, jnp.asarray(A), B, mask, weighted, np.float32))
+        outs.append(_chunk(Fa, Ga, A, B, mask, weighted, np.float32))
     return _joined(outs, len(ids))
 
 
@@ -402,61 +487,87 @@ def _joined(outs, n):
 
 
 SHIFT_TOKENS = 256  # the fast pass shifts ℓ_a by its maximum over these tokens
-ROWS_PER_CALL = 2048  # contexts per jitted call of the fast pass (its chunks mapped inside)
 
 
-def _fast_products(fac: Factors, ids, weighted: bool, c: int, Vp: int, rp: int):
-    """The fast pass over `ids`: ℓ_a − m_i and D in float32 in seeded random bases
-    (`_haar`, `_tree`), with the per-row and per-token norms of the bound (`_cells`).
-    m_i = max of ℓ_a(i, ·) over the SHIFT_TOKENS tokens of largest ‖Ḡ_y‖ (float64),
-    carried as one more column ([F_i, −m_i/κ]·[Ḡ_y, κ]), so that the likely tokens' ℓ_a
-    is small and so is its product's rounding (the C_ℓ ℓ² term). The per-row float64
-    preparation (A = W K_F, the shift, the rotations, the norms) runs on the device,
-    ROWS_PER_CALL rows per call."""
+def _fast_setup(fac: Factors, chunk: int | None) -> dict:
+    """What every call of the fast pass shares: Ḡ_a and B in float32 in seeded random
+    bases (`_haar`, `_tree`), padded (`_shape`; d_a, d_b and d_a + 1 to 32 or 4 sizes
+    per octave), the per-token norms of the bound (`_cells`), and the constants of the
+    per-row float64 preparation (`_fast_call`)."""
     f32 = np.float32
     V, da = fac.Ga.shape
+    db = fac.Fb.shape[1]
+    Vp, rp, c = _shape(fac, chunk)
     g2 = np.sum(fac.Ga**2, axis=1)
     top = np.argsort(-g2, kind="stable")[: min(SHIFT_TOKENS, V)]
+    top = np.resize(top, SHIFT_TOKENS)  # repeated tokens leave the maximum as it is
     kappa = float(np.sqrt(3.0 * np.mean(g2) / np.sqrt(da))) or 1.0  # ≈ √(m‖Ḡ‖/‖F‖)
     Gx = np.concatenate([fac.Ga, np.full((V, 1), kappa)], axis=1)
     dx = da + 1
-    dp = _ceil(dx, 32) if dx <= 32 else _ceil(dx, 8)
+    dpa, dpb, dp = _bucket(da, 32, 4), _bucket(db, 32, 4), _bucket(dx, 32, 4)
     Qa, Qr = _haar(dx), _haar(fac.rank)
+    Qx = np.zeros((dpa + 1, dp))  # rows of [F_a (padded to dpa), −m/κ]
+    Qx[:da, :dx], Qx[dpa, :dx] = Qa[:da], Qa[da]
+    KQ = fac.K_F @ Qr  # rows of [1 | F_a | F_b]
+    KQx = np.zeros((1 + dpa + dpb, rp))
+    KQx[: 1 + da, : fac.rank], KQx[1 + dpa : 1 + dpa + db, : fac.rank] = KQ[: 1 + da], KQ[1 + da :]
     (cla, cna), (clr, cnr) = _tree(dx), _tree(fac.rank)
-    consts = dict(
-        ca=jnp.asarray(cla / 3.0, f32),
-        cb=jnp.asarray(clr / 3.0, f32),
-        sa=jnp.asarray(np.sqrt(cna / 3.0)),
-        sr=jnp.asarray(np.sqrt(cnr / 3.0)),
-        kappa=jnp.asarray(kappa),
-        Qa=jnp.asarray(_padded(Qa, dx, dp, np.float64)),
-        KQ=jnp.asarray(_padded(fac.K_F @ Qr, fac.K_F.shape[0], rp, np.float64)),
-        Gtop=jnp.asarray(fac.Ga[top]),
+    put = jax.device_put  # numpy to the device: no compilation (jnp.asarray of a scalar has one)
+    consts = put(
+        dict(
+            ca=np.asarray(cla / 3.0, f32),
+            cb=np.asarray(clr / 3.0, f32),
+            sa=np.asarray(np.sqrt(cna / 3.0)),
+            sr=np.asarray(np.sqrt(cnr / 3.0)),
+            kappa=np.asarray(kappa),
+            Qa=Qx,
+            KQ=KQx,
+            Gtop=_padded(fac.Ga[top], SHIFT_TOKENS, dpa, np.float64),
+        )
     )
     gn = np.sqrt(cna / 3.0) * np.linalg.norm(Gx, axis=1)
     bn = np.sqrt(cnr / 3.0) * np.linalg.norm(fac.B, axis=1)
-    gn, bn = (jnp.asarray(_padded(v[:, None], Vp, 1, f32)[:, 0]) for v in (gn, bn))
-    Ga = jnp.asarray(_padded(Gx @ Qa, Vp, dp, f32))
-    B = jnp.asarray(_padded(fac.B @ Qr, Vp, rp, f32))
-    mask = jnp.asarray(np.arange(Vp) < V) if Vp > V else None
-    k = max(1, min(ROWS_PER_CALL // c, -(-len(ids) // c)))
-    k = 1 << (k - 1).bit_length()  # chunks per call: a power of two (few shapes)
+    return dict(
+        fac=fac,
+        dpa=dpa,
+        dpb=dpb,
+        rows=c,
+        Ga=put(_padded(Gx @ Qa, Vp, dp, f32)),
+        B=put(_padded(fac.B @ Qr, Vp, rp, f32)),
+        mask=put(np.arange(Vp) < V) if Vp > V else None,
+        gn=put(_padded(gn[:, None], Vp, 1, f32)[:, 0]),
+        bn=put(_padded(bn[:, None], Vp, 1, f32)[:, 0]),
+        consts=consts,
+    )
+
+
+def _fast_products(setup: dict, ids, weighted: bool):
+    """The fast pass over `ids`: ℓ_a − m_i and D in float32 in seeded random bases
+    (`_fast_setup`), with the per-row and per-token norms of the bound (`_cells`).
+    m_i = max of ℓ_a(i, ·) over the SHIFT_TOKENS tokens of largest ‖Ḡ_y‖ (float64),
+    carried as one more column ([F_i, −m_i/κ]·[Ḡ_y, κ]), so that the likely tokens' ℓ_a
+    is small and so is its product's rounding (the C_ℓ ℓ² term). The per-row float64
+    preparation (A = W K_F, the shift, the rotations, the norms) runs on the device, one
+    chunk of setup["rows"] rows per call (zero rows pad the last)."""
+    s, c = setup, setup["rows"]
+    fac = s["fac"]
+    shared = (s["Ga"], s["B"], s["mask"], s["gn"], s["bn"], s["consts"])
     outs = []
-    for i in range(0, len(ids), k * c):
-        rows = ids[i : i + k * c]
-        Fa = _padded(np.asarray(fac.Fa[rows]), k * c, da, fac.Fa.dtype)
-        Fb = _padded(np.asarray(fac.Fb[rows]), k * c, fac.Fb.shape[1], fac.Fb.dtype)
-        outs.append(_fast_call(Fa, Fb, Ga, B, mask, gn, bn, consts, weighted, c))
+    for i in range(0, len(ids), c):
+        rows = ids[i : i + c]
+        Fa = _padded(np.asarray(fac.Fa[rows], np.float64), c, s["dpa"], np.float64)
+        Fb = _padded(np.asarray(fac.Fb[rows], np.float64), c, s["dpb"], np.float64)
+        outs.append(_fast_call(Fa, Fb, np.int32(len(rows)), *shared, weighted))
     return _joined(outs, len(ids))
 
 
-@partial(jax.jit, static_argnames=("weighted", "c"))
-def _fast_call(Fa, Fb, Ga, B, mask, gn, bn, cs, weighted, c):
-    """A block of rows (a multiple of c): their float64 preparation (constants `cs`), then
-    the fast pass c rows at a time (lax.map)."""
+@partial(jax.jit, static_argnames=("weighted",))
+def _fast_call(Fa, Fb, live, Ga, B, mask, gn, bn, cs, weighted):
+    """One chunk of rows (the first `live` real, the rest zero): their float64
+    preparation (constants `cs`), then the fast pass."""
     f64 = jnp.float64
-    Fa, Fb = Fa.astype(f64), Fb.astype(f64)
-    W = jnp.concatenate([jnp.ones((Fa.shape[0], 1), f64), Fa, Fb], axis=1)
+    one = (jnp.arange(Fa.shape[0]) < live).astype(f64)[:, None]  # padded rows: A = 0
+    W = jnp.concatenate([one, Fa, Fb], axis=1)
     A = W @ cs["KQ"]  # = (W K_F) Q': rows of A in the random basis
     m = jnp.max(Fa @ cs["Gtop"].T, axis=1, keepdims=True)
     Fx = jnp.concatenate([Fa, -m / cs["kappa"]], axis=1)
@@ -464,15 +575,7 @@ def _fast_call(Fa, Fb, Ga, B, mask, gn, bn, cs, weighted, c):
     an = (cs["sr"] * jnp.linalg.norm(A, axis=1)).astype(jnp.float32)  # invariant under Q'
     Fx = (Fx @ cs["Qa"]).astype(jnp.float32)
     A = A.astype(jnp.float32)
-    n = Fa.shape[0] // c
-
-    def one(args):
-        fx, a, f, g = args
-        return _fast_rows(fx, Ga, a, B, mask, f, gn, g, bn, cs["ca"], cs["cb"], weighted)
-
-    split = lambda v: v.reshape(n, c, *v.shape[1:])  # noqa: E731
-    out = jax.lax.map(one, (split(Fx), split(A), split(fn), split(an)))
-    return [o.reshape(n * c) for o in out]
+    return _fast_rows(Fx, Ga, A, B, mask, fn, gn, an, bn, cs["ca"], cs["cb"], weighted)
 
 
 def kl_pass(
@@ -480,32 +583,45 @@ def kl_pass(
     ids=None,
     weighted: bool = True,
     chunk: int | None = None,
-    fast: bool = True,
+    fast: bool | None = None,
     report: dict | None = None,
+    host: bool | None = None,
 ):
     """(kl, num, den) per context of `ids` (all contexts by default), numpy float64;
-    (kl,) without `weighted`. `fast`: the float32-products pass, contexts it cannot
-    certify to RHO·KL recomputed with float64 products (`_run`; `report` receives
-    how many)."""
+    (kl,) without `weighted`. `host` (default: len(ids)·V ≤ HOST_CELLS): the accurate
+    pass in numpy float64, nothing compiled. Else `fast` (default: len(ids)·V >
+    FAST_CELLS): the float32-products pass, contexts it cannot certify to RHO·KL
+    recomputed with float64 products (`_run`); not `fast`: float64 products for all.
+    `report` receives how many contexts the float64 passes computed."""
     n = int(np.shape(fac.Fa)[0])
     ids = np.arange(n) if ids is None else np.asarray(ids, dtype=np.int64)
     if ids.size == 0:
         return tuple(np.zeros(0) for _ in range(3 if weighted else 1))
     with jax.enable_x64(True):
         return tuple(
-            np.asarray(c, np.float64) for c in _run(fac, ids, weighted, chunk, fast, report)
+            np.asarray(c, np.float64) for c in _run(fac, ids, weighted, chunk, fast, host, report)
         )
 
 
-def kl_terms(Fa, Ga, Fb, Gb, chunk: int | None = None, weighted: bool = True, fast: bool = True):
+def kl_terms(
+    Fa,
+    Ga,
+    Fb,
+    Gb,
+    chunk: int | None = None,
+    weighted: bool = True,
+    fast: bool | None = None,
+    host: bool | None = None,
+):
     """Per context: KL(p_a ‖ p_b) in nats, and (with `weighted`) the two sums behind r_p,
     Σ_y p̄ (δ − E_p̄ δ)² and Σ_y p̄ (ℓ̄ − E_p̄ ℓ̄)² with p̄ = (p_a + p_b)/2, δ = ℓ_a − ℓ_b,
-    ℓ̄ = (ℓ_a + ℓ_b)/2; numpy float64 arrays, chunk by chunk (never n×V numbers)."""
+    ℓ̄ = (ℓ_a + ℓ_b)/2; numpy float64 arrays, chunk by chunk (never n×V numbers);
+    `fast`, `host` as in `kl_pass`."""
     from simident.theory.tallqr import compress
 
     c = compress(Fa, Ga, Fb, Gb)
     fac = factors(Fa, Ga, Fb, Gb, c.RF, c.RG)
-    return kl_pass(fac, weighted=weighted, chunk=chunk, fast=fast)
+    return kl_pass(fac, weighted=weighted, chunk=chunk, fast=fast, host=host)
 
 
 def kl_per_context(Fa, Ga, Fb, Gb, chunk: int | None = None):

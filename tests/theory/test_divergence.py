@@ -54,13 +54,14 @@ def pairs(draw):
     return Fa, Ga, Fb, Gb
 
 
-@given(pair=pairs())
-def test_kl_and_rp_sums_agree_with_the_dense_float64_reference(pair):
+@given(pair=pairs(), route=st.sampled_from([(None, None), (True, None), (False, True)]))
+def test_kl_and_rp_sums_agree_with_the_dense_float64_reference(pair, route):
     """Every context: KL within 1e-6 relative of the dense float64 computation, the r_p
     sums Σ p̄(δ − E δ)², Σ p̄(ℓ̄ − E ℓ̄)² within 2e-6 (r_p itself within 1e-6), or 1e-30
     absolute (the float32 underflow floor), at any size, logit scale (up to ×20) and
-    distance."""
-    kl, num, den = kl_terms(*pair)
+    distance, by any route: the default, the host pass (numpy float64) or the jitted
+    fast pass with its float64 recompute."""
+    kl, num, den = kl_terms(*pair, host=route[0], fast=route[1])
     ref = dense_reference(*pair)
     for got, want, rtol in zip((kl, num, den), ref, (1e-6, 2e-6, 2e-6), strict=True):
         np.testing.assert_allclose(got, want, rtol=rtol, atol=1e-30)
@@ -86,7 +87,7 @@ def test_fast_pass_error_is_within_its_bound_and_float64_pass_agrees(pair, f32):
     kept = ~divergence._uncertified(kl, beta)
     for got, want in zip((num, den), ref[1:], strict=True):
         np.testing.assert_allclose(got[kept], want[kept], rtol=2e-6, atol=1e-30)
-    slow = divergence.kl_pass(fac, fast=False)
+    slow = divergence.kl_pass(fac, fast=False, host=False)
     np.testing.assert_allclose(slow[0], ref[0], rtol=1e-6, atol=1e-30)
 
 
@@ -103,6 +104,44 @@ def test_exactly_equivalent_pairs_report_kl_below_1e12(seed, d, f32):
     assert eq.kl_max <= 1e-12
     if not f32:
         assert eq.kl_max == 0.0 and eq.weighted_residual == 0.0
+    for host in (True, False):  # whichever route the size picks
+        assert np.max(kl_terms(F, G, Fb, Gb, weighted=False, host=host)[0]) <= 1e-12
+
+
+def test_a_pass_compiles_one_program_whatever_the_number_of_contexts():
+    """The jitted passes pad rows to a fixed chunk (`_shape`): the fast pass over 3, 40 or
+    all 300 contexts, and the float64 pass (the recompute of a few), each reuse one
+    program per padded (V, d, r); V = 37 and 39 share a bucket."""
+    rng = np.random.default_rng(3)
+    before = divergence._fast_call._cache_size(), divergence._chunk._cache_size()
+    for V in (37, 39):
+        Fa, Ga = rng.normal(size=(300, 4)), rng.normal(size=(V, 4)) / 2
+        Fb, Gb = Fa + 1e-3 * rng.normal(size=(300, 4)), Ga + 1e-3 * rng.normal(size=(V, 4))
+        c = compress(Fa, Ga, Fb, Gb)
+        fac = divergence.factors(Fa, Ga, Fb, Gb, c.RF, c.RG)
+        for ids in (np.arange(3), np.arange(40), None):
+            divergence.kl_pass(fac, ids=ids, host=False, fast=True)
+            divergence.kl_pass(fac, ids=ids, host=False, fast=False)
+    after = divergence._fast_call._cache_size(), divergence._chunk._cache_size()
+    assert after[0] - before[0] <= 1 and after[1] - before[1] <= 1
+
+
+def test_small_passes_run_on_the_host_and_large_ones_jitted():
+    """By default a pass of at most HOST_CELLS contexts × tokens runs on the host (numpy
+    float64, nothing compiled), a larger one on the jitted passes (up to FAST_CELLS the
+    float64 pass alone: every context computed by it)."""
+    rng = np.random.default_rng(4)
+    V = 39  # the programs of the test above
+    n = divergence.HOST_CELLS // V + 1
+    Fa, Ga = rng.normal(size=(n, 4)), rng.normal(size=(V, 4)) / 2
+    Fb, Gb = Fa + 1e-3 * rng.normal(size=(n, 4)), Ga
+    c = compress(Fa, Ga, Fb, Gb)
+    fac = divergence.factors(Fa, Ga, Fb, Gb, c.RF, c.RG)
+    small, large = {}, {}
+    divergence.kl_pass(fac, ids=np.arange(n - 1), report=small)
+    divergence.kl_pass(fac, report=large)
+    assert small.get("host") and not large.get("host")
+    assert large["recomputed"] == n  # below FAST_CELLS
 
 
 @pytest.mark.parametrize("rows", [1, 3, 8, 1000])
@@ -128,7 +167,8 @@ def test_more_contexts_than_the_probe_agree_whichever_pass_runs(scale):
     Fb, Gb = Fa + 1e-2 * scale * rng.normal(size=(n, d)), Ga + 1e-2 * rng.normal(size=(V, d))
     c = compress(Fa, Ga, Fb, Gb)
     report = {}
-    got = divergence.kl_pass(divergence.factors(Fa, Ga, Fb, Gb, c.RF, c.RG), report=report)
+    fac = divergence.factors(Fa, Ga, Fb, Gb, c.RF, c.RG)
+    got = divergence.kl_pass(fac, report=report, host=False, fast=True)
     assert report["contexts"] == n and 0 <= report["recomputed"] <= n
     for g, w in zip(got, dense_reference(Fa, Ga, Fb, Gb), strict=True):
         np.testing.assert_allclose(g, w, rtol=1e-6, atol=1e-30)
