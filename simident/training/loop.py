@@ -304,6 +304,15 @@ def chunk_plan(static) -> list[tuple[int, object]]:
     return plan
 
 
+def wait_ready(tree, poll: float = 0.05) -> None:
+    """Wait until every array of `tree` is computed, in Python: a Ctrl-C during a long
+    chunk interrupts at once (a blocking device-to-host copy would hold it until the
+    chunk ends, minutes at large --chunk-steps)."""
+    for x in jax.tree.leaves(tree):
+        while isinstance(x, jax.Array) and not x.is_ready():
+            time.sleep(poll)
+
+
 def _run(static, config, state, keys, hyper, data, evals, lanes, layout, progress):
     """Host loop over chunks: run, check divergence, record histories, report progress."""
     from tqdm.auto import tqdm
@@ -321,6 +330,7 @@ def _run(static, config, state, keys, hyper, data, evals, lanes, layout, progres
                 chunk_static, group, layout.mesh, state, keys, hyper, data, evals, jnp.int32(t0)
             )
             valid = min(chunk, steps - t0)
+            wait_ready((loss, kl, signals))
             loss, kl, signals = to_host((loss, kl, signals))
             loss, kl = loss[:P, :valid], kl[:P, :valid]
             train_kl, val_kl, val_nll = (x[:P] for x in signals)

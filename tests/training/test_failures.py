@@ -189,7 +189,7 @@ def test_ctrl_c_exits_130_without_crash(model, world_dir, tmp_path):
         "from simident.cli.main import main; sys.exit(main(sys.argv[1:]))"
     )
     cmd = [sys.executable, "-c", start, "train", str(world_dir), "--model", model,
-           "--d", "3", "--steps", "1000000", "--width", "8", "--heads", "2", "--depth", "1",
+           "--d", "3", "--steps", "20000000", "--width", "8", "--heads", "2", "--depth", "1",
            "--out", str(out)]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     seen = []
@@ -203,7 +203,9 @@ def test_ctrl_c_exits_130_without_crash(model, world_dir, tmp_path):
     deadline = time.time() + 120
     while "step" not in "".join(seen) and time.time() < deadline and proc.poll() is None:
         time.sleep(0.2)  # wait for the progress bar: training has started
-    time.sleep(1.0)
+    # then long enough for the first chunk (10⁶ steps: minutes) to be compiled and running,
+    # so that the signal lands while the host waits for it (that wait once held it)
+    time.sleep(8.0)
     proc.send_signal(signal.SIGINT)
     proc.wait(timeout=120)
     reader.join(timeout=10)
