@@ -9,6 +9,7 @@ KL or validation signal (divergence).
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 from dataclasses import replace
 
@@ -304,13 +305,26 @@ def chunk_plan(static) -> list[tuple[int, object]]:
     return plan
 
 
-def wait_ready(tree, poll: float = 0.05) -> None:
-    """Wait until every array of `tree` is computed, in Python: a Ctrl-C during a long
-    chunk interrupts at once (a blocking device-to-host copy would hold it until the
-    chunk ends, minutes at large --chunk-steps)."""
-    for x in jax.tree.leaves(tree):
-        while isinstance(x, jax.Array) and not x.is_ready():
-            time.sleep(poll)
+def wait_ready(tree) -> None:
+    """Wait until every array of `tree` is computed, interruptibly: a helper thread blocks
+    on the device while this thread waits on an Event, which a Ctrl-C interrupts at once
+    (a blocking device-to-host copy held the signal until the chunk ended, minutes at
+    10⁶ steps a chunk). A device error surfaces in the copy that follows."""
+    leaves = [x for x in jax.tree.leaves(tree) if isinstance(x, jax.Array)]
+    if all(x.is_ready() for x in leaves):
+        return
+    done = threading.Event()
+
+    def block():
+        try:
+            jax.block_until_ready(leaves)
+        except Exception:  # noqa: BLE001  (re-raised by the copy in the calling thread)
+            pass
+        finally:
+            done.set()
+
+    threading.Thread(target=block, daemon=True).start()
+    done.wait()
 
 
 def _run(static, config, state, keys, hyper, data, evals, lanes, layout, progress):
