@@ -124,6 +124,14 @@ def seed_pair_rows(world, result, *, ids=None, tol: float = 1e-2) -> list[dict]:
     N = F_all.shape[0]
     ids = np.arange(world.n) if ids is None else np.asarray(ids)
     k = world_k(world, ids)
+    d = int(min(F_all.shape[2], G_all.shape[2]))
+    if k > d:
+        from simident.util.errors import SimidentError
+
+        raise SimidentError(
+            f"the world's k on these contexts is {k}, above the models' d = {d}: seed pairs "
+            f'are compared at k, so train with d ≥ {k} (e.g. d = "k")'
+        )
     if hasattr(result, "model"):  # a TrainResult: each model with its ν̂ and data record
         models = [result.model(i) for i in range(N)]
     else:

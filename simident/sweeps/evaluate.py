@@ -10,6 +10,8 @@ import time
 
 import numpy as np
 
+from simident.util.errors import SimidentError
+
 CELL_COLUMNS = (
     "world_id",
     "world_d",
@@ -51,7 +53,10 @@ def evaluate_cell(spec, cell, *, store=None, trainer=None, progress=False):
     result, config = results[0], unit.config()
     t_train = time.perf_counter() - t0
     ids = None if spec.contexts == "all" else np.asarray(world.train_ids)
-    rows = seed_pair_rows(world, result, ids=ids, tol=spec.tol)
+    try:
+        rows = seed_pair_rows(world, result, ids=ids, tol=spec.tol)
+    except SimidentError as e:
+        raise SimidentError(f"cell {cell.index} ({cell.label()}): {e}") from None
     base = {
         "world_id": world.world_id,
         "world_d": world.d,

@@ -84,3 +84,17 @@ def test_seed_pairs_of_exact_models_are_equivalent_in_their_own_dimension(world,
         # (d = k + 2) E is still the model's own span, never a padded space's
         assert r["dim_E_a"] == r["dim_E_b"] == k + extra
         assert r["parallel_agree"] == 1.0 or r["parallel_n"] == 0
+
+
+def test_models_below_the_worlds_k_are_refused_in_one_line(world):
+    """Seed pairs are compared at the world's k: models of a smaller d (a noisy process
+    world whose measured k exceeds the d it was trained at) get a clear error, not a
+    comparison at a k they cannot have."""
+    from simident.util.errors import SimidentError
+
+    k = world_k(world)
+    rng = np.random.default_rng(0)
+    small = [rng.normal(size=(world.n, k - 1)) for _ in range(2)]
+    result = as_result(world, TrainConfig(d=k - 1, seeds=2), small, [world.G[:, : k - 1]] * 2)
+    with pytest.raises(SimidentError, match=rf"k on these contexts is {k}.*d ≥ {k}"):
+        seed_pair_rows(world, result)
