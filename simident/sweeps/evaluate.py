@@ -1,6 +1,6 @@
 """One cell of a sweep through the engine (`simident.study`): generate its world, obtain
 its seeds (from DIR/cache/ or trained in one vmapped program, stored at once), compare
-every pair of seeds (`cells.seed_pair_rows`) → one row per seed pair, plus the cell's
+every pair of seeds (`study.seed_pair_rows`) → one row per seed pair, plus the cell's
 resolved world and learner (CELL_COLUMNS).
 """
 
@@ -42,7 +42,7 @@ CELL_COLUMNS = (
 def evaluate_cell(spec, cell, *, store=None, trainer=None, progress=False):
     """Rows (one per seed pair) and a record of sweep cell `cell`. `store`: the sweep's
     CellStore (None: nothing kept); `trainer(world, config)`: a test double replacing
-    training (see `cells.obtain`)."""
+    training (see `study.obtain`)."""
     from simident.study import obtain, seed_pair_rows, world_k
     from simident.worlds import generate_world
 
