@@ -9,7 +9,6 @@ KL or validation signal (divergence).
 from __future__ import annotations
 
 import itertools
-import threading
 import time
 from dataclasses import replace
 
@@ -305,28 +304,6 @@ def chunk_plan(static) -> list[tuple[int, object]]:
     return plan
 
 
-def wait_ready(tree) -> None:
-    """Wait until every array of `tree` is computed, interruptibly: a helper thread blocks
-    on the device while this thread waits on an Event, which a Ctrl-C interrupts at once
-    (a blocking device-to-host copy held the signal until the chunk ended, minutes at
-    10⁶ steps a chunk). A device error surfaces in the copy that follows."""
-    leaves = [x for x in jax.tree.leaves(tree) if isinstance(x, jax.Array)]
-    if all(x.is_ready() for x in leaves):
-        return
-    done = threading.Event()
-
-    def block():
-        try:
-            jax.block_until_ready(leaves)
-        except Exception:  # noqa: BLE001  (re-raised by the copy in the calling thread)
-            pass
-        finally:
-            done.set()
-
-    threading.Thread(target=block, daemon=True).start()
-    done.wait()
-
-
 def _run(static, config, state, keys, hyper, data, evals, lanes, layout, progress):
     """Host loop over chunks: run, check divergence, record histories, report progress."""
     from tqdm.auto import tqdm
@@ -344,7 +321,6 @@ def _run(static, config, state, keys, hyper, data, evals, lanes, layout, progres
                 chunk_static, group, layout.mesh, state, keys, hyper, data, evals, jnp.int32(t0)
             )
             valid = min(chunk, steps - t0)
-            wait_ready((loss, kl, signals))
             loss, kl, signals = to_host((loss, kl, signals))
             loss, kl = loss[:P, :valid], kl[:P, :valid]
             train_kl, val_kl, val_nll = (x[:P] for x in signals)
