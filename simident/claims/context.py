@@ -41,6 +41,7 @@ class Context(Comparisons):
     runs: dict = field(default_factory=dict)
     timings: list = field(default_factory=list)
     store: CellStore | None = None  # finished cells (None: nothing kept)
+    jobs: int = 1  # cells trained at once (`simident.study.jobs`)
     cell_of: dict = field(default_factory=dict)  # RunKey or Cell → its cell's content key
     point_of: dict = field(default_factory=dict)  # RunKey → its grid point in the cell
     reused_cells: int = 0
@@ -157,13 +158,19 @@ class Context(Comparisons):
         at once, weights included), logged as `what`; the world is saved under
         worlds/<world_name> (default: its spec's name)."""
         ckey = cell.key(world)
-        if ckey in self._results:
-            return self._results[ckey]
+        if ckey not in self._results:
+            self._record(world, cell, what, world_name, *self._train(world, cell))
+        return self._results[ckey]
+
+    def _train(self, world, cell: Cell) -> tuple:
+        """(results, reused, seconds) of one cell from the engine; touches no shared state
+        (prefetch runs several at once)."""
         t = time.perf_counter()
-        results, reused = obtain(
-            world, cell, store=self.store, progress=self.verbose and sys.stderr.isatty()
-        )
-        dt = time.perf_counter() - t
+        progress = self.verbose and sys.stderr.isatty() and self.jobs == 1
+        results, reused = obtain(world, cell, store=self.store, progress=progress)
+        return results, reused, time.perf_counter() - t
+
+    def _record(self, world, cell: Cell, what: str, world_name, results, reused, dt) -> None:
         kl = max(float(np.nanmax(r.kl_mean)) for r in results)
         if reused:
             self.reused_cells += 1
@@ -175,9 +182,8 @@ class Context(Comparisons):
                 f"trained {what}: {cell.config().seeds} seeds × {len(results)} grid point(s), "
                 f"max mean KL {kl:.1e} nats ({dt:.1f}s)"
             )
-        self._results[ckey] = results
+        self._results[cell.key(world)] = results
         self._save_world(world, world_name or str(world.spec.get("name") or world.world_id))
-        return results
 
     def results(self, cell: Cell) -> list:
         """The TrainResults of a cell already obtained (KeyError otherwise)."""
@@ -185,24 +191,38 @@ class Context(Comparisons):
 
     def prefetch(self, keys, need=None, planned: dict | None = None) -> None:
         """Obtain every cell of `keys` that holds a key of `need` (default: all) and is not
-        loaded yet (`planned`: `plan(keys)` when the caller has it)."""
+        loaded yet (`planned`: `plan(keys)` when the caller has it), `self.jobs` cells at
+        a time (`simident.study.jobs`), the costliest first."""
+        from simident.study.jobs import each, jobs_that_fit
+
         need = set(keys if need is None else need)
+        todo = []  # (world, cell, what, world name, the cell's RunKeys)
         for ckey, ks in (self.plan(keys) if planned is None else planned).items():
             if isinstance(ks[0], Cell):
-                if ks[0] in need:
-                    c = ks[0]
+                c = ks[0]
+                if c in need and ckey not in self._results:
                     world = self.world_of(c.world)
-                    self.obtain(world, c, f"{world.spec.get('name')} {c.label()}")
+                    todo.append((world, c, f"{world.spec.get('name')} {c.label()}", None, []))
                 continue
             if not need & set(ks) or all(k in self.runs for k in ks):
                 continue
             role, model, d = ks[0].world, ks[0].model, ks[0].d
-            cell = self._cells[ckey]
-            results = self.obtain(self.world(role), cell, f"{role} {model} d={d}", role)
-            for j, r in enumerate(results):
+            todo.append((self.world(role), self._cells[ckey], f"{role} {model} d={d}", role, ks))
+        costs = {id(job): _cost(job[0], job[1]) for job in todo}
+        todo.sort(key=lambda job: -costs[id(job)].total_flops)
+        jobs = jobs_that_fit(self.jobs, [c.memory_bytes for c in costs.values()])
+        train = lambda job: self._train(job[0], job[1])  # noqa: E731
+        for i, got in each(train, todo, jobs, group=lambda job: _program(*job[:2])):
+            world, cell, what, world_name, ks = todo[i]
+            self._record(world, cell, what, world_name, *got)
+            role = world_name
+            for j, r in enumerate(self._results[cell.key(world)]):
+                if not ks:
+                    break
                 key = RunKey(
-                    role, model, d, float(r.config.weight_decay), float(r.config.init_scale)
-                )
+                    role, ks[0].model, ks[0].d, float(r.config.weight_decay),
+                    float(r.config.init_scale),
+                )  # fmt: skip
                 self.runs[key] = r
                 self.point_of[key] = j
 
@@ -267,6 +287,25 @@ class Context(Comparisons):
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.t0
+
+
+def _lanes(cell: Cell) -> int:
+    wds, scales = cell.grid()
+    return cell.config().seeds * len(wds) * len(scales)
+
+
+def _cost(world, cell: Cell):
+    """A cell's estimated TrainCost (prefetch starts the costliest first)."""
+    from simident.training.loop import plan
+
+    return plan(world, cell.config(), _lanes(cell))[1]
+
+
+def _program(world, cell: Cell) -> tuple:
+    """The cell's training program (cells sharing one train on one thread)."""
+    from simident.training.loop import program_key
+
+    return program_key(world, cell.config(), _lanes(cell))
 
 
 def _world_id(path: Path) -> str | None:

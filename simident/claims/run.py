@@ -122,10 +122,16 @@ def run_all(
     verbose: bool = True,
     thresholds: Thresholds | None = None,
     only=None,
+    jobs: int | None = None,
 ) -> dict:
-    """Run the claims of `mode` (all six, or the ids in `only`) into folder `out`,
-    resuming earlier work there; returns a summary with the report path and verdicts."""
+    """Run the claims of `mode` (all of them, or the ids in `only`) into folder `out`,
+    resuming earlier work there, training `jobs` cells at a time (None: 2 in one process
+    on ≥ 2 cores, else 1; `simident.study.jobs`); returns a summary with the report path
+    and verdicts."""
+    from simident.study.jobs import check_jobs
     from simident.util.env import versions
+
+    jobs = check_jobs(jobs)
 
     modules = load_claims()
     if only:
@@ -138,7 +144,9 @@ def run_all(
     args_key = digest({**_meta(mode, th), "claims": ids, **numeric_versions()})
     ws = outdir.prepare(out, overwrite, ids, args_key)
     work = ws.work.resolve()
-    ctx = Context(mode=mode, out=work, th=th, verbose=verbose, store=CellStore(work / "cache"))
+    ctx = Context(
+        mode=mode, out=work, th=th, verbose=verbose, store=CellStore(work / "cache"), jobs=jobs
+    )
     ctx.log(f"reproduce ({mode.name}): planning training" + (" (resuming)" if ws.resumed else ""))
 
     requests = {m.ID: m.requests(ctx) for m in modules}

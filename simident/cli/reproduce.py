@@ -38,6 +38,13 @@ def configure(p) -> None:
         metavar="IDS",
         help="run only these claims, e.g. 1,3 (default: all seven)",
     )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="cells trained at once (default: 2 in one process on ≥ 2 cores, else 1)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress lines")
 
 
@@ -63,7 +70,14 @@ def run(args) -> int:
     mode = MODES["tiny" if args.tiny else "quick" if args.quick else "full"]
     if args.seeds is not None:
         mode = mode.with_seeds(args.seeds)
-    result = run_all(mode, args.out, overwrite=args.overwrite, verbose=not args.quiet, only=only)
+    result = run_all(
+        mode,
+        args.out,
+        overwrite=args.overwrite,
+        verbose=not args.quiet,
+        only=only,
+        jobs=args.jobs,
+    )
     print(f"report: {result['report']}")
     resume = result["resume"]
     if resume["reused_claims"] or resume["reused_cells"]:

@@ -25,6 +25,13 @@ def configure(p) -> None:
         default=True,
         help="skip finished cells (always on; kept for explicitness)",
     )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="cells run at once (default: 2 in one process on ≥ 2 cores, else 1)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.add_argument(
         "--dry-run",
@@ -88,8 +95,10 @@ def run(args) -> int:
         return 0
     if not args.out:
         raise SimidentError("--out DIR is required to run a sweep (or pass --list)")
+    from simident.study.jobs import check_jobs
     from simident.sweeps.run import run_sweep
 
+    jobs = check_jobs(args.jobs)
     quiet = args.quiet or not distributed.is_leader()  # process 0 reports
     log = None if quiet else _log
     summary = run_sweep(
@@ -99,6 +108,7 @@ def run(args) -> int:
         spec_text=Path(path).read_text(),
         progress=not quiet,
         log=log,
+        jobs=jobs,
     )
     if not quiet:
         print(

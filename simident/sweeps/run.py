@@ -32,19 +32,23 @@ def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def check_cells_fit(cell_list) -> None:
-    """Refuse, before any work, a cell whose world and training would not fit in memory."""
+def check_cells_fit(cell_list) -> list[int]:
+    """Refuse, before any work, a cell whose world and training would not fit in memory;
+    returns every cell's estimate (bytes)."""
     from simident.sweeps.cost import cell_cost
     from simident.util.memory import check_fits
 
+    estimates = []
     for c in cell_list:
         cost = cell_cost(c)
+        estimates.append(cost.memory_bytes)
         check_fits(
             cost.memory_bytes,
             f"cell {c.index} ({c.label()}; {cost.line})",
             "the cell's world size (vocab_size, n_contexts, n_samples) or its learner "
             "(seeds, batch_size, width)",
         )
+    return estimates
 
 
 def run_sweep(
@@ -56,15 +60,18 @@ def run_sweep(
     trainer=None,
     progress: bool = True,
     log=_log,
+    jobs: int = 1,
 ) -> SweepSummary:
-    """Run the pending cells of `spec` into folder `out` (only cell `only` if given)."""
+    """Run the pending cells of `spec` into folder `out` (only cell `only` if given),
+    `jobs` cells at a time (`simident.study.jobs`; with more than one, no per-cell
+    progress bar, and cells finish in any order: each is written as it finishes)."""
     t0 = time.perf_counter()
     cell_list = cells(spec)
     if only is not None and not 0 <= only < len(cell_list):
         raise SimidentError(
             f"--cell {only}: out of range, the sweep has cells 0..{len(cell_list) - 1}"
         )
-    check_cells_fit(cell_list if only is None else [cell_list[only]])
+    estimates = check_cells_fit(cell_list if only is None else [cell_list[only]])
     store = SweepStore(out)
     # across processes (training/distributed.py) process 0 reads and writes the folder
     leader_checks(store.init, spec, cell_list, spec_text)
@@ -76,31 +83,42 @@ def run_sweep(
     if skipped and log:
         log(f"sweep {spec.name}: {len(skipped)} finished cell(s) skipped")
     from simident.study import CellStore
+    from simident.study.jobs import each, jobs_that_fit
     from simident.sweeps.evaluate import evaluate_cell
+
+    if jobs_that_fit(jobs, estimates) < jobs:
+        if log:
+            log(f"sweep {spec.name}: cells run one at a time ({jobs} would not fit in memory)")
+        jobs = 1
+    progress = progress and jobs == 1
 
     models = CellStore(store.out / "cache")
 
-    ran = []
-    for j, c in enumerate(todo):
-        t = time.perf_counter()
+    def evaluate(c):
         if log:
-            log(f"[{j + 1}/{len(todo)}] cell {c.index}: {c.label()} ...")
+            log(f"cell {c.index}: {c.label()} ...")
+        t = time.perf_counter()
         try:
-            rows, record = evaluate_cell(spec, c, store=models, trainer=trainer, progress=progress)
+            got = evaluate_cell(spec, c, store=models, trainer=trainer, progress=progress)
         except LeaderLoaded:  # another process: process 0 took this cell from its cache
-            ran.append(c.index)
-            continue
+            return None, time.perf_counter() - t
+        return got, time.perf_counter() - t
+
+    ran = []
+    for j, (i, (got, dt)) in enumerate(each(evaluate, todo, jobs)):
+        c = todo[i]
         ran.append(c.index)
-        if not is_leader():
+        if got is None or not is_leader():
             continue
+        rows, record = got
         store.write_cell(c, rows, record)
         store.rebuild_table(cell_list, spec.axes)
         if log:
             kl = max(record["kl_mean"]) if record["kl_mean"] else float("nan")
             ir2 = min((r["identified_r2"] for r in rows), default=float("nan"))
             log(
-                f"    done in {time.perf_counter() - t:.1f}s: {len(rows)} seed pairs, "
-                f"max KL {kl:.2e}, min identified R² {ir2:.6f}"
+                f"[{j + 1}/{len(todo)}] cell {c.index} done in {dt:.1f}s: {len(rows)} seed "
+                f"pairs, max KL {kl:.2e}, min identified R² {ir2:.6f}"
             )
     table = store.rebuild_table(cell_list, spec.axes) if is_leader() else None
     return SweepSummary(

@@ -91,6 +91,20 @@ def plan(world, config: TrainConfig, n_lanes: int | None = None):
     return config, cost
 
 
+def program_key(world, config: TrainConfig, n_lanes: int) -> tuple:
+    """What fixes the compiled training program of `config` on `world` with `n_lanes`
+    lanes, before any work: runs with equal keys share their programs (the second
+    compiles nothing; `simident.study.jobs` runs them on one thread). A scheduling hint,
+    close to the jit's static arguments (`steps.Static`) without building the data."""
+    tokens, _ = world.tokens()
+    m, T = int(len(world.train_ids)), int(tokens.shape[1])
+    if config.per_position:
+        m = int(corpus(world, config.loss).shape[0])
+    config = config.resolved(world.d, sizes={"m": m, "V": world.V, "T": T})
+    S = draws_per_context(world, config.loss)
+    return make_static(config, world.n, world.V, T, m, S), n_lanes
+
+
 def train_world_grid(
     world,
     config: TrainConfig,

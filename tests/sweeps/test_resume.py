@@ -190,3 +190,26 @@ def _write_toml(tmp_path, spec) -> str:
     path = tmp_path / "s.toml"
     path.write_text("\n".join(lines) + "\n")
     return str(path)
+
+
+def test_cells_at_once_give_the_uninterrupted_table(reference, tmp_path):
+    """Three cells in flight (threads): cells finish in any order, the table is the same."""
+    out = tmp_path / "jobs"
+    summary = run_sweep(SweepSpec.from_dict(SPEC), out, trainer=fake_models, log=None, jobs=3)
+    assert sorted(summary.ran) == list(range(12))
+    assert _table(out) == _table(reference)
+
+
+def test_cli_real_training_two_cells_at_once_equals_one_at_a_time(tmp_path):
+    spec = tmp_path / "s.toml"
+    spec.write_text(
+        'name = "real"\nseeds = 2\n[world]\nexample = "tiny"\n'
+        '[learner]\nmodel = "table"\nsteps = 60\n[grid.learner]\nd = ["k", "d"]\n'
+    )
+    tables = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"out{jobs}"
+        assert main(["sweep", str(spec), "--out", str(out), "--quiet", "--jobs", jobs]) == 0
+        tables.append(_table(out))
+    assert tables[0] == tables[1]
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "x"), "--jobs", "0"]) == 2
