@@ -18,14 +18,25 @@ from simident.util.io import atomic_write, read_json, write_json
 TOL = 1e-2  # compare's tolerance for trained models (docs/compare.md)
 
 
-def _world(spec, cache: dict):
-    from simident.worlds import generate_world
+class _Worlds:
+    """The worlds of the cells in flight, generated once each: cells come grouped by
+    world, so the `keep` most recent suffice (memory: a few worlds at a time)."""
 
-    key = spec.name, spec.n_samples
-    if key not in cache:
-        cache.clear()  # one world at a time (cells come grouped by world)
-        cache[key] = generate_world(spec)
-    return cache[key]
+    def __init__(self, keep: int):
+        import threading
+
+        self.keep, self.cache, self.lock = keep, {}, threading.Lock()
+
+    def __call__(self, spec):
+        from simident.worlds import generate_world
+
+        key = spec.name, spec.n_samples
+        with self.lock:
+            if key not in self.cache:
+                while len(self.cache) >= self.keep:
+                    self.cache.pop(next(iter(self.cache)))
+                self.cache[key] = generate_world(spec)
+            return self.cache[key]
 
 
 def cell_rows(sc: StudyCell, world, result) -> tuple[list[dict], list[dict]]:
@@ -82,56 +93,71 @@ def cell_rows(sc: StudyCell, world, result) -> tuple[list[dict], list[dict]]:
     return comps, verdicts
 
 
-def run_study(cells: list[StudyCell], out: Path, progress: bool = True):
-    """Train (or reuse) and score every cell; returns (comparisons, verdicts) DataFrames."""
+def run_study(cells: list[StudyCell], out: Path, progress: bool = True, jobs: int = 1):
+    """Train (or reuse) and score every cell, `jobs` cells at a time
+    (`simident.study.jobs`); returns (comparisons, verdicts) DataFrames in cell order."""
     import pandas as pd
     from tqdm.auto import tqdm
 
-    from simident.study import CellStore, obtain
+    from simident.study import CellStore
+    from simident.study.jobs import each
 
     out = Path(out)
     store = CellStore(out / "cache")
     (out / "cells").mkdir(parents=True, exist_ok=True)
-    worlds: dict = {}
-    comps, verdicts = [], []
-    reused = trained = cached = 0
+    world = _Worlds(keep=2 * max(1, jobs))
     t0 = time.perf_counter()
-    bar = tqdm(cells, desc="calibrate", unit="cell", disable=not progress)
-    for sc in bar:
-        bar.set_postfix_str(sc.label, refresh=True)
-        world = _world(sc.world, worlds)
-        key = sc.cell.key(world)
-        done = out / "cells" / f"{key}.json"
-        if done.is_file():
-            meta = read_json(done, "calibration cell record")
-            c = pd.read_csv(out / "cells" / f"{key}.comparisons.csv")
-            v = pd.read_csv(out / "cells" / f"{key}.verdicts.csv")
-            reused += 1
-        else:
-            results, was_cached = obtain(world, sc.cell, store=store)
-            c_rows, v_rows = cell_rows(sc, world, results[0])
-            c, v = pd.DataFrame(c_rows), pd.DataFrame(v_rows)
-            write_csv(out / "cells" / f"{key}.comparisons.csv", c)
-            write_csv(out / "cells" / f"{key}.verdicts.csv", v)
-            meta = {
-                "label": sc.label,
-                "key": key,
-                "world_id": world.world_id,
-                "bootstrap": results[0].bootstrap,
-                "training_seconds": float(results[0].seconds),
-                "reused_training": bool(was_cached),
-            }
-            write_json(done, meta)  # last: the cell is complete
-            trained += 0 if was_cached else 1
-            cached += 1 if was_cached else 0
-        comps.append(c)
-        verdicts.append(v)
+    got = [None] * len(cells)
+    bar = tqdm(total=len(cells), desc="calibrate", unit="cell", disable=not progress)
+    score = lambda sc: _score(sc, world(sc.world), store, out)  # noqa: E731
+    for i, value in each(score, cells, jobs):
+        got[i] = value
+        bar.set_postfix_str(cells[i].label, refresh=False)
+        bar.update()
+    bar.close()
     seconds = time.perf_counter() - t0
+    comps, verdicts, how = zip(*got) if got else ((), (), ())
     C, V = pd.concat(comps, ignore_index=True), pd.concat(verdicts, ignore_index=True)
     for col in ("decided", "truth"):
         V[col] = V[col].map(_bool3)
-    info = {"cells": len(cells), "reused": reused, "trained": trained, "training_cached": cached}
+    info = {
+        "cells": len(cells),
+        "reused": how.count("reused"),
+        "trained": how.count("trained"),
+        "training_cached": how.count("cached"),
+    }
     return C, V, {**info, "seconds": seconds}
+
+
+def _score(sc: StudyCell, world, store, out: Path):
+    """(comparisons, verdicts, how) of one cell: its files when complete ("reused"),
+    else scored from its seeds ("trained" or, from the store, "cached") and written."""
+    import pandas as pd
+
+    from simident.study import obtain
+
+    key = sc.cell.key(world)
+    done = out / "cells" / f"{key}.json"
+    if done.is_file():
+        read_json(done, "calibration cell record")
+        c = pd.read_csv(out / "cells" / f"{key}.comparisons.csv")
+        v = pd.read_csv(out / "cells" / f"{key}.verdicts.csv")
+        return c, v, "reused"
+    results, was_cached = obtain(world, sc.cell, store=store)
+    c_rows, v_rows = cell_rows(sc, world, results[0])
+    c, v = pd.DataFrame(c_rows), pd.DataFrame(v_rows)
+    write_csv(out / "cells" / f"{key}.comparisons.csv", c)
+    write_csv(out / "cells" / f"{key}.verdicts.csv", v)
+    meta = {
+        "label": sc.label,
+        "key": key,
+        "world_id": world.world_id,
+        "bootstrap": results[0].bootstrap,
+        "training_seconds": float(results[0].seconds),
+        "reused_training": bool(was_cached),
+    }
+    write_json(done, meta)  # last: the cell is complete
+    return c, v, "cached" if was_cached else "trained"
 
 
 def write_csv(path: Path, df) -> None:

@@ -60,8 +60,9 @@ def each(
     """(i, fn(items[i])) for every item, `jobs` at a time, in the order they finish (index
     order when jobs == 1, on the caller's thread). Items with equal `group(item)` (e.g.
     cells that share a compiled program) run one after another on one thread, in index
-    order, so that only the first compiles. The first exception is raised at once; the
-    items not started are dropped (the calls in flight end on their own)."""
+    order, so that only the first compiles. On the first exception the items not started
+    are dropped and it is raised once the calls in flight have ended (nothing runs on
+    after the caller sees it); a KeyboardInterrupt is raised at once."""
     items = list(items)
     if jobs <= 1 or len(items) <= 1:
         for i, item in enumerate(items):
@@ -84,6 +85,7 @@ def each(
                 return
 
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="simident-cell")
+    interrupted = False
     try:
         for indices in groups.values():
             pool.submit(run, indices)
@@ -92,6 +94,9 @@ def each(
             if not ok:
                 raise value
             yield i, value
-    finally:
+    except KeyboardInterrupt:  # leave at once (the CLI exits without joining threads)
+        interrupted = True
+        raise
+    finally:  # an error, or the caller stopped early: the calls in flight end first
         stop.set()
-        pool.shutdown(wait=False, cancel_futures=True)
+        pool.shutdown(wait=not interrupted, cancel_futures=True)

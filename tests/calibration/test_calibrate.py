@@ -82,6 +82,13 @@ def test_calibrate_smoke_end_to_end(tmp_path):
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
     assert p.returncode == 0 and json.loads((out / "calibration.json").read_text())["run"][
         "reused"] == 4  # fmt: skip
+    # one cell at a time (the default trains two at once on >= 2 cores): the same scores
+    one = tmp_path / "one"
+    p = subprocess.run([*cmd[:-2], str(one), "--quiet", "--jobs", "1"], capture_output=True,
+                       text=True, timeout=900)  # fmt: skip
+    assert p.returncode == 0, p.stderr
+    for f in sorted((out / "cells").glob("*.csv")):
+        assert (one / "cells" / f.name).read_text() == f.read_text(), f.name
 
 
 def test_calibrate_refuses_a_foreign_folder(tmp_path):

@@ -76,3 +76,18 @@ def test_bad_jobs_are_refused_naming_the_option(jobs):
 def test_default_jobs():
     assert check_jobs(None) in (1, 2)
     assert check_jobs(3) == 3
+
+
+def test_an_error_is_raised_after_the_calls_in_flight_end():
+    ended = threading.Event()
+
+    def fn(i):
+        if i == 1:
+            raise ValueError("cell 1 failed")
+        time.sleep(0.3)
+        ended.set()
+        return i
+
+    with pytest.raises(ValueError, match="cell 1 failed"):
+        list(each(fn, range(2), 2))
+    assert ended.is_set()  # cell 0, in flight, finished before the error reached us
