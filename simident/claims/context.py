@@ -215,16 +215,17 @@ class Context(Comparisons):
         for i, got in each(train, todo, jobs, group=lambda job: _program(*job[:2])):
             world, cell, what, world_name, ks = todo[i]
             self._record(world, cell, what, world_name, *got)
-            role = world_name
-            for j, r in enumerate(self._results[cell.key(world)]):
-                if not ks:
-                    break
-                key = RunKey(
-                    role, ks[0].model, ks[0].d, float(r.config.weight_decay),
-                    float(r.config.init_scale),
-                )  # fmt: skip
-                self.runs[key] = r
-                self.point_of[key] = j
+            if ks:  # the RunKeys of a planned (world, model, d) cell, one per grid point
+                self._index_runs(ks[0], self._results[cell.key(world)])
+
+    def _index_runs(self, key: RunKey, results) -> None:
+        for j, r in enumerate(results):
+            point = RunKey(
+                key.world, key.model, key.d, float(r.config.weight_decay),
+                float(r.config.init_scale),
+            )  # fmt: skip
+            self.runs[point] = r
+            self.point_of[point] = j
 
     def entry(self, key) -> tuple[str, int]:
         """(cache entry, grid point) holding the models of a RunKey or a declared Cell,
