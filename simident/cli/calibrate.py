@@ -13,6 +13,7 @@ from pathlib import Path
 
 def configure(p) -> None:
     from simident.calibration.plan import FAMILIES, HOLDOUT, MODES
+    from simident.cli.jobs import add_option as add_jobs_option
 
     p.add_argument("--out", metavar="DIR", required=True, help="study folder (reruns resume)")
     p.add_argument("--mode", choices=sorted(MODES), default="quick", help="default quick")
@@ -23,13 +24,7 @@ def configure(p) -> None:
         help=f"the family the margins are not chosen on (default {HOLDOUT})",
     )
     p.add_argument("--list", action="store_true", help="print the cells and stop")
-    p.add_argument(
-        "--jobs",
-        type=int,
-        default=None,
-        metavar="N",
-        help="cells trained at once (default: 2 in one process on ≥ 2 cores, else 1)",
-    )
+    add_jobs_option(p)
     p.add_argument("--quiet", action="store_true", help="no progress output")
 
 

@@ -13,6 +13,8 @@ import argparse
 
 
 def configure(p) -> None:
+    from simident.cli.jobs import add_option as add_jobs_option
+
     p.add_argument(
         "--quick",
         action="store_true",
@@ -38,13 +40,7 @@ def configure(p) -> None:
         metavar="IDS",
         help="run only these claims, e.g. 1,3 (default: all seven)",
     )
-    p.add_argument(
-        "--jobs",
-        type=int,
-        default=None,
-        metavar="N",
-        help="cells trained at once (default: 2 in one process on ≥ 2 cores, else 1)",
-    )
+    add_jobs_option(p)
     p.add_argument("--quiet", action="store_true", help="no progress lines")
 
 

@@ -11,6 +11,8 @@ from simident.util.errors import SimidentError
 
 
 def configure(p) -> None:
+    from simident.cli.jobs import add_option as add_jobs_option
+
     p.add_argument(
         "spec",
         metavar="SWEEP.toml",
@@ -25,13 +27,7 @@ def configure(p) -> None:
         default=True,
         help="skip finished cells (always on; kept for explicitness)",
     )
-    p.add_argument(
-        "--jobs",
-        type=int,
-        default=None,
-        metavar="N",
-        help="cells run at once (default: 2 in one process on ≥ 2 cores, else 1)",
-    )
+    add_jobs_option(p, "cells run at once")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.add_argument(
         "--dry-run",
