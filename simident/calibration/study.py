@@ -93,19 +93,22 @@ def cell_rows(sc: StudyCell, world, result) -> tuple[list[dict], list[dict]]:
     return comps, verdicts
 
 
-def run_study(cells: list[StudyCell], out: Path, progress: bool = True, jobs: int = 1):
-    """Train (or reuse) and score every cell, `jobs` cells at a time
-    (`simident.study.jobs`); returns (comparisons, verdicts) DataFrames in cell order."""
+def run_study(
+    cells: list[StudyCell], out: Path, progress: bool = True, jobs: int | None = 1
+):  # fmt: skip
+    """Train (or reuse) and score every cell, `jobs` cells at a time (None: the default,
+    `simident.study.jobs`); returns (comparisons, verdicts) DataFrames in cell order."""
     import pandas as pd
     from tqdm.auto import tqdm
 
     from simident.study import CellStore
-    from simident.study.jobs import each
+    from simident.study.jobs import check_jobs, each
 
+    jobs = check_jobs(jobs)
     out = Path(out)
     store = CellStore(out / "cache")
     (out / "cells").mkdir(parents=True, exist_ok=True)
-    world = _Worlds(keep=2 * max(1, jobs))
+    world = _Worlds(keep=2 * jobs)
     t0 = time.perf_counter()
     got = [None] * len(cells)
     bar = tqdm(total=len(cells), desc="calibrate", unit="cell", disable=not progress)

@@ -17,6 +17,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -157,33 +158,44 @@ class Context(Comparisons):
         """A cell's TrainResults through the engine (from the store, or trained and stored
         at once, weights included), logged as `what`; the world is saved under
         worlds/<world_name> (default: its spec's name)."""
-        ckey = cell.key(world)
-        if ckey not in self._results:
-            self._record(world, cell, what, world_name, *self._train(world, cell))
-        return self._results[ckey]
+        job = _Job(cell.key(world), world, cell, what, world_name)
+        if job.ckey not in self._results:
+            self._record(job, *self._train(job))
+        return self._results[job.ckey]
 
-    def _train(self, world, cell: Cell) -> tuple:
+    def _train(self, job: _Job) -> tuple:
         """(results, reused, seconds) of one cell from the engine; touches no shared state
         (prefetch runs several at once)."""
         t = time.perf_counter()
         progress = self.verbose and sys.stderr.isatty() and self.jobs == 1
-        results, reused = obtain(world, cell, store=self.store, progress=progress)
+        results, reused = obtain(job.world, job.cell, store=self.store, progress=progress)
         return results, reused, time.perf_counter() - t
 
-    def _record(self, world, cell: Cell, what: str, world_name, results, reused, dt) -> None:
+    def _record(self, job: _Job, results, reused, dt) -> None:
         kl = max(float(np.nanmax(r.kl_mean)) for r in results)
         if reused:
             self.reused_cells += 1
-            self.log(f"reused {what} from cache/: {len(results)} grid point(s), max KL {kl:.1e}")
+            self.log(
+                f"reused {job.what} from cache/: {len(results)} grid point(s), max KL {kl:.1e}"
+            )
         else:
             self.trained_cells += 1
-            self.timings.append({"stage": f"train {what}", "seconds": dt})
+            self.timings.append({"stage": f"train {job.what}", "seconds": dt})
             self.log(
-                f"trained {what}: {cell.config().seeds} seeds × {len(results)} grid point(s), "
-                f"max mean KL {kl:.1e} nats ({dt:.1f}s)"
+                f"trained {job.what}: {job.cell.config().seeds} seeds × {len(results)} grid "
+                f"point(s), max mean KL {kl:.1e} nats ({dt:.1f}s)"
             )
-        self._results[cell.key(world)] = results
-        self._save_world(world, world_name or str(world.spec.get("name") or world.world_id))
+        self._results[job.ckey] = results
+        w = job.world
+        self._save_world(w, job.world_name or str(w.spec.get("name") or w.world_id))
+        if job.keys:  # a planned (world, model, d) cell: one RunKey per grid point
+            k = job.keys[0]
+            for j, r in enumerate(results):
+                point = RunKey(
+                    k.world, k.model, k.d, float(r.config.weight_decay), float(r.config.init_scale)
+                )
+                self.runs[point] = r
+                self.point_of[point] = j
 
     def results(self, cell: Cell) -> list:
         """The TrainResults of a cell already obtained (KeyError otherwise)."""
@@ -196,36 +208,25 @@ class Context(Comparisons):
         from simident.study.jobs import each, jobs_that_fit
 
         need = set(keys if need is None else need)
-        todo = []  # (world, cell, what, world name, the cell's RunKeys)
+        todo = []
         for ckey, ks in (self.plan(keys) if planned is None else planned).items():
             if isinstance(ks[0], Cell):
                 c = ks[0]
                 if c in need and ckey not in self._results:
                     world = self.world_of(c.world)
-                    todo.append((world, c, f"{world.spec.get('name')} {c.label()}", None, []))
+                    todo.append(_Job(ckey, world, c, f"{world.spec.get('name')} {c.label()}"))
                 continue
             if not need & set(ks) or all(k in self.runs for k in ks):
                 continue
             role, model, d = ks[0].world, ks[0].model, ks[0].d
-            todo.append((self.world(role), self._cells[ckey], f"{role} {model} d={d}", role, ks))
-        costs = {id(job): _cost(job[0], job[1]) for job in todo}
-        todo.sort(key=lambda job: -costs[id(job)].total_flops)
-        jobs = jobs_that_fit(self.jobs, [c.memory_bytes for c in costs.values()])
-        train = lambda job: self._train(job[0], job[1])  # noqa: E731
-        for i, got in each(train, todo, jobs, group=lambda job: _program(*job[:2])):
-            world, cell, what, world_name, ks = todo[i]
-            self._record(world, cell, what, world_name, *got)
-            if ks:  # the RunKeys of a planned (world, model, d) cell, one per grid point
-                self._index_runs(ks[0], self._results[cell.key(world)])
-
-    def _index_runs(self, key: RunKey, results) -> None:
-        for j, r in enumerate(results):
-            point = RunKey(
-                key.world, key.model, key.d, float(r.config.weight_decay),
-                float(r.config.init_scale),
-            )  # fmt: skip
-            self.runs[point] = r
-            self.point_of[point] = j
+            cell = self._cells[ckey]
+            todo.append(_Job(ckey, self.world(role), cell, f"{role} {model} d={d}", role, ks))
+        costs = [_cost(job) for job in todo]
+        order = sorted(range(len(todo)), key=lambda i: -costs[i].total_flops)
+        todo = [todo[i] for i in order]
+        jobs = jobs_that_fit(self.jobs, [c.memory_bytes for c in costs])
+        for i, got in each(self._train, todo, jobs, group=_program):
+            self._record(todo[i], *got)
 
     def entry(self, key) -> tuple[str, int]:
         """(cache entry, grid point) holding the models of a RunKey or a declared Cell,
@@ -290,23 +291,36 @@ class Context(Comparisons):
         return time.perf_counter() - self.t0
 
 
+class _Job(NamedTuple):
+    """One cell to obtain: its content key, world, Cell, log label, the folder name its
+    world is saved under (None: the spec's name) and, for a planned (world, model, d)
+    cell, its RunKeys."""
+
+    ckey: str
+    world: object
+    cell: Cell
+    what: str
+    world_name: str | None = None
+    keys: tuple = ()
+
+
 def _lanes(cell: Cell) -> int:
     wds, scales = cell.grid()
     return cell.config().seeds * len(wds) * len(scales)
 
 
-def _cost(world, cell: Cell):
+def _cost(job: _Job):
     """A cell's estimated TrainCost (prefetch starts the costliest first)."""
     from simident.training.loop import plan
 
-    return plan(world, cell.config(), _lanes(cell))[1]
+    return plan(job.world, job.cell.config(), _lanes(job.cell))[1]
 
 
-def _program(world, cell: Cell) -> tuple:
+def _program(job: _Job) -> tuple:
     """The cell's training program (cells sharing one train on one thread)."""
     from simident.training.loop import program_key
 
-    return program_key(world, cell.config(), _lanes(cell))
+    return program_key(job.world, job.cell.config(), _lanes(job.cell))
 
 
 def _world_id(path: Path) -> str | None:

@@ -31,9 +31,7 @@ def configure(p) -> None:
 def run(args) -> int:
     from simident.calibration.plan import FAMILIES, MARGIN_GRID, plan
     from simident.calibration.study import run_study
-    from simident.study.jobs import check_jobs
 
-    jobs = check_jobs(args.jobs)
     cells = plan(args.mode)
     if args.list:
         for i, c in enumerate(cells):
@@ -43,7 +41,7 @@ def run(args) -> int:
 
     out = Path(args.out)
     check_resumable(out, "calibration study", ("calibration.json", "cells", "cache"))
-    C, V, info = run_study(cells, out, progress=not args.quiet, jobs=jobs)
+    C, V, info = run_study(cells, out, progress=not args.quiet, jobs=args.jobs)
     record = summarize(C, V, info, args.mode, args.holdout, list(FAMILIES), MARGIN_GRID, out)
     ch, hs = record["choice"], record["holdout_summary"]
     print(

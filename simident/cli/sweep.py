@@ -91,10 +91,8 @@ def run(args) -> int:
         return 0
     if not args.out:
         raise SimidentError("--out DIR is required to run a sweep (or pass --list)")
-    from simident.study.jobs import check_jobs
     from simident.sweeps.run import run_sweep
 
-    jobs = check_jobs(args.jobs)
     quiet = args.quiet or not distributed.is_leader()  # process 0 reports
     log = None if quiet else _log
     summary = run_sweep(
@@ -104,7 +102,7 @@ def run(args) -> int:
         spec_text=Path(path).read_text(),
         progress=not quiet,
         log=log,
-        jobs=jobs,
+        jobs=args.jobs,
     )
     if not quiet:
         print(

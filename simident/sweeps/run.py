@@ -60,11 +60,15 @@ def run_sweep(
     trainer=None,
     progress: bool = True,
     log=_log,
-    jobs: int = 1,
+    jobs: int | None = 1,
 ) -> SweepSummary:
     """Run the pending cells of `spec` into folder `out` (only cell `only` if given),
-    `jobs` cells at a time (`simident.study.jobs`; with more than one, no per-cell
-    progress bar, and cells finish in any order: each is written as it finishes)."""
+    `jobs` cells at a time (None: the default, `simident.study.jobs`; with more than one,
+    no per-cell progress bar, and cells finish in any order: each is written as it
+    finishes)."""
+    from simident.study.jobs import check_jobs
+
+    jobs = check_jobs(jobs)
     t0 = time.perf_counter()
     cell_list = cells(spec)
     if only is not None and not 0 <= only < len(cell_list):

@@ -68,16 +68,23 @@ def train_world(
     return train_world_grid(world, config, seeds, progress=progress)[0]
 
 
-def plan(world, config: TrainConfig, n_lanes: int | None = None):
-    """(resolved config, TrainCost) of training `config` on `world`, before any work."""
-    from simident.training.cost import train_cost
-
+def _sizes(world, config: TrainConfig):
+    """(resolved config, m, T, S) before any work: training rows (sequences for the
+    per-position losses, sequences.py), context length, sampled tokens per context."""
     tokens, _ = world.tokens()
     m, T = int(len(world.train_ids)), int(tokens.shape[1])
     if config.per_position:  # batches are sequences (sequences.py)
         m = int(corpus(world, config.loss).shape[0])
     config = config.resolved(world.d, sizes={"m": m, "V": world.V, "T": T})
     S = 0 if world.samples is None or config.loss != "samples" else world.samples.shape[1]
+    return config, m, T, int(S)
+
+
+def plan(world, config: TrainConfig, n_lanes: int | None = None):
+    """(resolved config, TrainCost) of training `config` on `world`, before any work."""
+    from simident.training.cost import train_cost
+
+    config, m, T, S = _sizes(world, config)
     cost = train_cost(
         config,
         n=world.n,
@@ -85,7 +92,7 @@ def plan(world, config: TrainConfig, n_lanes: int | None = None):
         T=T,
         m=m,
         d_star=world.d,
-        n_samples=int(S),
+        n_samples=S,
         lanes=n_lanes or config.seeds,
     )
     return config, cost
@@ -96,12 +103,7 @@ def program_key(world, config: TrainConfig, n_lanes: int) -> tuple:
     lanes, before any work: runs with equal keys share their programs (the second
     compiles nothing; `simident.study.jobs` runs them on one thread). A scheduling hint,
     close to the jit's static arguments (`steps.Static`) without building the data."""
-    tokens, _ = world.tokens()
-    m, T = int(len(world.train_ids)), int(tokens.shape[1])
-    if config.per_position:
-        m = int(corpus(world, config.loss).shape[0])
-    config = config.resolved(world.d, sizes={"m": m, "V": world.V, "T": T})
-    S = draws_per_context(world, config.loss)
+    config, m, T, S = _sizes(world, config)
     return make_static(config, world.n, world.V, T, m, S), n_lanes
 
 
