@@ -9,7 +9,11 @@ time is the second of two calls (the first compiles). Side by side in one run:
     float32 matmul of the same shape ([F_a | F_b] [G_a | G_b]ᵀ, n×V×(d_a+d_b), summed
     chunk by chunk) measured in the same process: `kl_pass_over_bare_matmul` (wall
     clock) and `_cpu_time` (process CPU time, steadier on a shared machine), with the
-    share of contexts the fast pass left to the float64 recompute and the load average.
+    share of contexts the fast pass left to the float64 recompute and the load average;
+    and the fast pass on the first 20,000 contexts with its per-cell work in the C++
+    kernel and in XLA (SIMIDENT_NATIVE=0), side by side (`xla_form_over_kernel`), and
+    the pass's two float32 products alone at its shapes (`products_alone_over_bare_matmul`:
+    what no per-cell kernel removes).
 Usage: python benchmarks/compare_scale.py [--quick] [--size N V D] [--large-only]
 """
 
@@ -79,11 +83,35 @@ def _bare_matmul(Fa, Ga, Fb, Gb) -> tuple[float, float]:
     return time.perf_counter() - t, time.process_time() - c
 
 
+def _products_alone(setup: dict, n: int) -> float:
+    """Seconds for the fast pass's two float32 products alone (ℓ_a − m = F_x Ḡ_xᵀ and
+    D = A Bᵀ at the pass's padded shapes and chunk rows, each row summed) over n
+    contexts: the part of the pass no per-cell kernel removes."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    c, G, B = setup["rows"], setup["Ga"], setup["B"]
+    hp = jax.lax.Precision.HIGHEST
+    go = jax.jit(
+        lambda x, a: (
+            jnp.sum(jnp.dot(x, G.T, precision=hp), 1) + jnp.sum(jnp.dot(a, B.T, precision=hp), 1)
+        )
+    )
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(c, G.shape[1])).astype(np.float32)
+    a = rng.normal(size=(c, B.shape[1])).astype(np.float32)
+    go(x, a).block_until_ready()
+    t = time.perf_counter()
+    jax.block_until_ready([go(x, a) for _ in range(-(-n // c))])
+    return time.perf_counter() - t
+
+
 def _split(Fa, Ga, Fb, Gb, tol) -> dict:
     """Identification alone and the KL pass alone (second calls), and the bare matmul."""
     import numpy as np
 
-    from simident.theory import divergence
+    from simident.theory import divergence, native
     from simident.theory.equivalence import compare_models, compress
 
     compare_models(Fa, Ga, Fb, Gb, tol=tol, kl=False)
@@ -99,6 +127,16 @@ def _split(Fa, Ga, Fb, Gb, tol) -> dict:
     kl = divergence.kl_pass(fac, report=report, fast=True, host=False)[0]
     t3, c3 = time.perf_counter(), time.process_time()
     bare, bare_cpu = _bare_matmul(Fa, Ga, Fb, Gb)
+    forms = {}  # the fast pass's per-cell work in the C++ kernel and in XLA, same contexts
+    part = np.arange(min(len(Fa), 20_000))
+    for form, env in (("kernel", "1"), ("xla", "0")):
+        os.environ["SIMIDENT_NATIVE"] = env
+        divergence.kl_pass(fac, ids=part[:64], fast=True, host=False)  # compiles
+        t = time.perf_counter()
+        divergence.kl_pass(fac, ids=part, fast=True, host=False)
+        forms[form] = time.perf_counter() - t
+    os.environ.pop("SIMIDENT_NATIVE")
+    products = _products_alone(divergence._fast_setup(fac, None), len(part)) * len(Fa) / len(part)
     sub = np.arange(0, len(Fa), max(1, len(Fa) // 2048))  # the float64-products pass alone
     divergence.kl_pass(fac, ids=sub[:64], fast=False, host=False)  # (compiled above)
     t4 = time.perf_counter()
@@ -114,6 +152,13 @@ def _split(Fa, Ga, Fb, Gb, tol) -> dict:
         "recomputed_share": round(report.get("recomputed", 0) / len(Fa), 4),
         "float64_pass_over_bare_matmul": round((t5 - t4) * len(Fa) / len(sub) / bare, 2),
         "difference_rank": fac.rank,
+        "per_cell_work": native.status(),
+        "fast_pass_contexts_compared": int(len(part)),
+        "fast_pass_xla_form_s": round(forms["xla"], 3),
+        "fast_pass_kernel_s": round(forms["kernel"], 3),
+        "xla_form_over_kernel": round(forms["xla"] / forms["kernel"], 2),
+        "fast_pass_products_alone_s": round(products, 3),
+        "products_alone_over_bare_matmul": round(products / bare, 2),
         "kl_max_pass": float(kl.max()),
         "load_average_1m": round(os.getloadavg()[0], 2),
     }

@@ -42,6 +42,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from simident.theory import native
 from simident.theory.logits import center
 
 BLOCK = 8  # tokens summed in float32 before the float64 accumulation (≤ 7u)
@@ -248,15 +249,23 @@ RHO = 1e-6  # the fast pass's KL is kept where its bound is ≤ RHO·KL
 AMP = 4.0  # r_p sums kept where the one-pass variance form amplifies errors ≤ AMP×
 
 
-def _fast_rows(Fa, Ga, A, B, mask, fn, gn, an, bn, ca, cb, weighted: bool):
+def _fast_rows(Fa, Ga, A, B, mask, fn, gn, an, bn, ca, cb, weighted: bool, cells=False):
     """The float32-products pass: KL (and the r_p sums) per row and the KL's error bound
     (`_bound`; inf where the float32 form cannot be trusted). x = E_pa D − D is centred
     under p_a (E_pa x = 0 exactly), so the r_p sums take one pass: Σ p̄(x − E_p̄ x)² =
     E_p̄ x² − (E_p̄ x)², likewise for z = ℓ̄ − E_pa ℓ̄, with p̄ = ½(p_a(1 + w) + q w),
     q = p_a(e^x − 1), w = 1/(1 + S); rows where that cancels by more than AMP× are
-    marked for the float64 recompute."""
+    marked for the float64 recompute. `cells`: everything after the two products runs
+    in the C++ kernel (`native.kl_cells`: the same operations; sums in another order,
+    e^(ℓ_a − max) by its own float32 exponential); else here."""
     f32 = jnp.float32
     hp = jax.lax.Precision.HIGHEST
+    if cells:
+        la, D = jnp.dot(Fa, Ga.T, precision=hp), jnp.dot(A, B.T, precision=hp)
+        cacb = jnp.stack([ca, cb])
+        tokens = jnp.int32(Ga.shape[0]) if mask is None else jnp.sum(mask, dtype=jnp.int32)
+        out = native.kl_cells(la, D, fn, an, gn, bn, cacb, tokens, weighted)
+        return out if weighted else (out[0], out[3])
     la = _m(mask, jnp.dot(Fa, Ga.T, precision=hp), -jnp.inf)
     D = _m(mask, jnp.dot(A, B.T, precision=hp), 0.0)
     hi = jnp.max(la, -1, keepdims=True)
@@ -337,6 +346,11 @@ def _shape(fac: Factors, chunk: int | None):
 
 CHUNK_CELLS = 2**18  # contexts × tokens per jitted chunk (in cache), at least MIN_ROWS rows
 MIN_ROWS = 32
+# rows per chunk when the kernel does the per-cell work: at V = 20,000 (Vp = 20,480) the
+# fast pass measured 30.9 / 25.3 / 23.4 / 37.1 s per 200,000 contexts at 32 / 64 / 128 /
+# 256 rows (docs/numerics.md)
+NATIVE_CHUNK_CELLS = 2**22
+NATIVE_MAX_ROWS = 1024
 HOST_CELLS = 2**18  # passes of at most this many contexts × tokens run on the host
 FAST_CELLS = 2**22  # up to this many, the jitted float64 pass alone (as fast, one program)
 
@@ -491,20 +505,26 @@ SHIFT_TOKENS = 256  # the fast pass shifts ℓ_a by its maximum over these token
 
 def _fast_setup(fac: Factors, chunk: int | None) -> dict:
     """What every call of the fast pass shares: Ḡ_a and B in float32 in seeded random
-    bases (`_haar`, `_tree`), padded (`_shape`; d_a, d_b and d_a + 1 to 32 or 4 sizes
-    per octave), the per-token norms of the bound (`_cells`), and the constants of the
-    per-row float64 preparation (`_fast_call`)."""
+    bases (`_haar`, `_tree`), padded (`_shape`; d_a and d_b to 32 or 4 sizes per
+    octave, the product's depth d_a + 1 to 32 or above it to 8 sizes per octave), the
+    per-token norms of the bound (`_cells`), the constants of the per-row float64
+    preparation (`_fast_call`), and whether the C++ kernel does the per-cell work
+    (`cells`; then NATIVE_CHUNK_CELLS cells per chunk)."""
     f32 = np.float32
     V, da = fac.Ga.shape
     db = fac.Fb.shape[1]
     Vp, rp, c = _shape(fac, chunk)
+    cells = native.available()  # the per-cell work in C++ (`native`), row by row
+    if cells and chunk is None:  # only ℓ_a and D are c×V: more rows, faster products
+        c = min(_pow2_at_most(max(NATIVE_CHUNK_CELLS // Vp, MIN_ROWS)), NATIVE_MAX_ROWS)
     g2 = np.sum(fac.Ga**2, axis=1)
     top = np.argsort(-g2, kind="stable")[: min(SHIFT_TOKENS, V)]
     top = np.resize(top, SHIFT_TOKENS)  # repeated tokens leave the maximum as it is
     kappa = float(np.sqrt(3.0 * np.mean(g2) / np.sqrt(da))) or 1.0  # ≈ √(m‖Ḡ‖/‖F‖)
     Gx = np.concatenate([fac.Ga, np.full((V, 1), kappa)], axis=1)
     dx = da + 1
-    dpa, dpb, dp = _bucket(da, 32, 4), _bucket(db, 32, 4), _bucket(dx, 32, 4)
+    dpa, dpb = _bucket(da, 32, 4), _bucket(db, 32, 4)
+    dp = _bucket(dx, 32, 4) if dx <= 32 else _bucket(dx, 8, 8)  # the product depth: ≤ 1/8 padding
     Qa, Qr = _haar(dx), _haar(fac.rank)
     Qx = np.zeros((dpa + 1, dp))  # rows of [F_a (padded to dpa), −m/κ]
     Qx[:da, :dx], Qx[dpa, :dx] = Qa[:da], Qa[da]
@@ -538,6 +558,7 @@ def _fast_setup(fac: Factors, chunk: int | None) -> dict:
         gn=put(_padded(gn[:, None], Vp, 1, f32)[:, 0]),
         bn=put(_padded(bn[:, None], Vp, 1, f32)[:, 0]),
         consts=consts,
+        cells=cells,
     )
 
 
@@ -557,12 +578,12 @@ def _fast_products(setup: dict, ids, weighted: bool):
         rows = ids[i : i + c]
         Fa = _padded(np.asarray(fac.Fa[rows], np.float64), c, s["dpa"], np.float64)
         Fb = _padded(np.asarray(fac.Fb[rows], np.float64), c, s["dpb"], np.float64)
-        outs.append(_fast_call(Fa, Fb, np.int32(len(rows)), *shared, weighted))
+        outs.append(_fast_call(Fa, Fb, np.int32(len(rows)), *shared, weighted, s["cells"]))
     return _joined(outs, len(ids))
 
 
-@partial(jax.jit, static_argnames=("weighted",))
-def _fast_call(Fa, Fb, live, Ga, B, mask, gn, bn, cs, weighted):
+@partial(jax.jit, static_argnames=("weighted", "cells"))
+def _fast_call(Fa, Fb, live, Ga, B, mask, gn, bn, cs, weighted, cells=False):
     """One chunk of rows (the first `live` real, the rest zero): their float64
     preparation (constants `cs`), then the fast pass."""
     f64 = jnp.float64
@@ -575,7 +596,7 @@ def _fast_call(Fa, Fb, live, Ga, B, mask, gn, bn, cs, weighted):
     an = (cs["sr"] * jnp.linalg.norm(A, axis=1)).astype(jnp.float32)  # invariant under Q'
     Fx = (Fx @ cs["Qa"]).astype(jnp.float32)
     A = A.astype(jnp.float32)
-    return _fast_rows(Fx, Ga, A, B, mask, fn, gn, an, bn, cs["ca"], cs["cb"], weighted)
+    return _fast_rows(Fx, Ga, A, B, mask, fn, gn, an, bn, cs["ca"], cs["cb"], weighted, cells)
 
 
 def kl_pass(
