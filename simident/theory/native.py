@@ -16,6 +16,7 @@ import os
 import platform
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -98,6 +99,11 @@ def _build() -> tuple[Path | None, str]:
         except OSError:
             continue
         cmd = [cxx, *flags, f"-I{include}", str(SOURCE), "-o", tmp]
+        print(
+            f"simident: building the KL pass's CPU kernel once ({cxx}, ≈ 10 s) into {root}",
+            file=sys.stderr,
+            flush=True,
+        )
         try:
             run = subprocess.run(cmd, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S)
         except (OSError, subprocess.SubprocessError) as err:
