@@ -186,14 +186,15 @@ def _rows(Fa, Ga, A, B, mask, weighted: bool, dt=jnp.float32, xp=jnp):
     return kl, num, den
 
 
-def _bound(s, la, D, pa, x, t, S, mu, kl, mask, fn, gn, an, bn, ca, cb):
+def _bound(s, la, D, pa, x, t, S, mu, kl, mask, fn, gn, an, bn, ca, cb, rows):
     """Bound on |KL₃₂ − KL| from the float32 products (probabilistic rounding model,
     Higham & Mary 2019: rounding errors independent, mean zero, variance ≤ u²/3; the
     products taken in a seeded random orthonormal basis, `_haar`). The computed ℓ_a(y)
     and D(y) carry errors of variance ≤ u²(a², b²) (`_cells`); to first order
     δKL = Σ_y p_a(y)(r_y − 1 − x_y) δℓ_a(y) + Σ_y (p_a − p_b)(y) δD(y), r = p_b/p_a, and
     the mean E_pa D (f32 block sums, then rounded) moves KL by KL·δμ. The bound is LAMBDA
-    standard deviations of that sum of independent terms plus u·|μ|·KL."""
+    standard deviations of that sum of independent terms and of the rows' own roundings
+    (`_coherent`), plus u·|μ|·KL."""
     u = float(np.finfo(np.float32).eps) / 2
     w = (1.0 / (1.0 + S)).astype(pa.dtype)[:, None]  # the per-cell work in float32
     Sc = S.astype(pa.dtype)[:, None]
@@ -203,7 +204,32 @@ def _bound(s, la, D, pa, x, t, S, mu, kl, mask, fn, gn, an, bn, ca, cb):
     c3 = 6.0 * pa * jnp.abs(D) * kl.astype(pa.dtype)[:, None]  # E_pa D: block sums, e·D, e
     tw = t * w  # the elementwise rounding of t and of its block sums (`ELEM`)
     (v,) = _bsum(_m(mask, c1 * c1 * a2 + c2 * c2 * b2 + c3 * c3 + ELEM * tw * tw, 0.0))
+    aD, aL = _bsum(_m(mask, c2 * D, 0.0), _m(mask, c1 * la, 0.0))
+    v = v + _coherent(c1, c2, aD, aL, rows)
     return LAMBDA * u * jnp.sqrt(v) + u * jnp.abs(mu[:, 0]) * kl
+
+
+def _coherent(c1, c2, aD, aL, rows):
+    """Variance, in units of u², of the KL error from rounding each row of F_x and of A
+    to float32 once: δF_x,i and δA_i are shared by all the row's tokens, so their
+    effects add coherently, δKL = δA_i·(Bᵀc₂) + δF_x,i·(Ḡ_xᵀc₁) (c₂ = p_a − p_b, c₁ =
+    p_a(r − 1 − x)), not as `_bound`'s independent cells. Over the seeded random basis
+    (as `_tree`), E (Σ_k ε_k a_k g_k)² = (u²/3)(‖a‖²‖g‖² + 2(a·g)²)/(m + 2) at depth m,
+    with a·g = Σ_y c·(A_i B_y or ℓ_a) summed exactly (aD, aL) and ‖g‖² from a seeded
+    Gaussian sketch of SKETCH columns, taken at its 99.9% upper bound (× SKETCH_INFLATE:
+    SKETCH/χ²_SKETCH at 0.001). The one pair found where `_bound` fell short (1.5β,
+    tests/theory/test_native.py) is covered by this term."""
+    nf2, na2, cs = rows
+    hp = jax.lax.Precision.HIGHEST
+    gD = jnp.dot(c2, cs["BS"], precision=hp).astype(jnp.float64)
+    gL = jnp.dot(c1, cs["GS"], precision=hp).astype(jnp.float64)
+    vD = (na2 * jnp.sum(gD * gD, 1) * SKETCH_INFLATE + 2.0 * aD * aD) * cs["kD"]
+    vL = (nf2 * jnp.sum(gL * gL, 1) * SKETCH_INFLATE + 2.0 * aL * aL) * cs["kL"]
+    return vD + vL
+
+
+SKETCH, SKETCH_SEED = 16, 29
+SKETCH_INFLATE = 16.0 / 3.942  # 16 / χ²₁₆ at 0.001: P(‖g‖² > sketch × this) ≤ 0.001
 
 
 def _cells(s, la, D, x, fn, gn, an, bn, ca, cb):
@@ -249,7 +275,7 @@ RHO = 1e-6  # the fast pass's KL is kept where its bound is ≤ RHO·KL
 AMP = 4.0  # r_p sums kept where the one-pass variance form amplifies errors ≤ AMP×
 
 
-def _fast_rows(Fa, Ga, A, B, mask, fn, gn, an, bn, ca, cb, weighted: bool, cells=False):
+def _fast_rows(Fa, Ga, A, B, mask, fn, gn, an, bn, ca, cb, weighted: bool, cells, rows):
     """The float32-products pass: KL (and the r_p sums) per row and the KL's error bound
     (`_bound`; inf where the float32 form cannot be trusted). x = E_pa D − D is centred
     under p_a (E_pa x = 0 exactly), so the r_p sums take one pass: Σ p̄(x − E_p̄ x)² =
@@ -264,8 +290,15 @@ def _fast_rows(Fa, Ga, A, B, mask, fn, gn, an, bn, ca, cb, weighted: bool, cells
         la, D = jnp.dot(Fa, Ga.T, precision=hp), jnp.dot(A, B.T, precision=hp)
         cacb = jnp.stack([ca, cb])
         tokens = jnp.int32(Ga.shape[0]) if mask is None else jnp.sum(mask, dtype=jnp.int32)
-        out = native.kl_cells(la, D, fn, an, gn, bn, cacb, tokens, weighted)
-        return out if weighted else (out[0], out[3])
+        kl, num, den, beta, c1, c2, aux = native.kl_cells(
+            la, D, fn, an, gn, bn, cacb, tokens, weighted
+        )
+        var, aD, aL = aux[:, 0], aux[:, 1], aux[:, 2]
+        coh = _coherent(c1, c2, aD, aL, rows)  # β's standard deviations, grown by it
+        beta = beta + LAMBDA * (float(np.finfo(np.float32).eps) / 2) * (
+            jnp.sqrt(var + coh) - jnp.sqrt(var)
+        )
+        return (kl, num, den, beta) if weighted else (kl, beta)
     la = _m(mask, jnp.dot(Fa, Ga.T, precision=hp), -jnp.inf)
     D = _m(mask, jnp.dot(A, B.T, precision=hp), 0.0)
     hi = jnp.max(la, -1, keepdims=True)
@@ -284,7 +317,7 @@ def _fast_rows(Fa, Ga, A, B, mask, fn, gn, an, bn, ca, cb, weighted: bool, cells
     S = S * corr
     kl = jnp.log1p(S)
     ok = jnp.isfinite(S) & (S < S_MAX)
-    beta = _bound(sa, la, D, pa, x, t, S, mu[:, None], kl, mask, fn, gn, an, bn, ca, cb)
+    beta = _bound(sa, la, D, pa, x, t, S, mu[:, None], kl, mask, fn, gn, an, bn, ca, cb, rows)
     beta = jnp.where(ok, beta, jnp.inf)
     if not weighted:
         return kl, beta
@@ -533,6 +566,8 @@ def _fast_setup(fac: Factors, chunk: int | None) -> dict:
     KQx[: 1 + da, : fac.rank], KQx[1 + dpa : 1 + dpa + db, : fac.rank] = KQ[: 1 + da], KQ[1 + da :]
     (cla, cna), (clr, cnr) = _tree(dx), _tree(fac.rank)
     put = jax.device_put  # numpy to the device: no compilation (jnp.asarray of a scalar has one)
+    sk = np.random.default_rng(SKETCH_SEED).normal(size=(2, max(dx, fac.rank), SKETCH))
+    sk /= np.sqrt(SKETCH)
     consts = put(
         dict(
             ca=np.asarray(cla / 3.0, f32),
@@ -543,6 +578,12 @@ def _fast_setup(fac: Factors, chunk: int | None) -> dict:
             Qa=Qx,
             KQ=KQx,
             Gtop=_padded(fac.Ga[top], SHIFT_TOKENS, dpa, np.float64),
+            # the rows' own roundings (`_coherent`): sketches of Ḡ_x and B in the random
+            # bases, V×SKETCH, and the constants 1/(3(m + 2)) of depth m = d_a + 1, r
+            GS=_padded((Gx @ Qa) @ sk[0, :dx], Vp, SKETCH, f32),
+            BS=_padded((fac.B @ Qr) @ sk[1, : fac.rank], Vp, SKETCH, f32),
+            kL=np.asarray(1.0 / (3.0 * (dx + 2)), f32),
+            kD=np.asarray(1.0 / (3.0 * (fac.rank + 2)), f32),
         )
     )
     gn = np.sqrt(cna / 3.0) * np.linalg.norm(Gx, axis=1)
@@ -594,9 +635,10 @@ def _fast_call(Fa, Fb, live, Ga, B, mask, gn, bn, cs, weighted, cells=False):
     Fx = jnp.concatenate([Fa, -m / cs["kappa"]], axis=1)
     fn = (cs["sa"] * jnp.linalg.norm(Fx, axis=1)).astype(jnp.float32)
     an = (cs["sr"] * jnp.linalg.norm(A, axis=1)).astype(jnp.float32)  # invariant under Q'
+    rows = (jnp.sum(Fx * Fx, 1), jnp.sum(A * A, 1), cs)  # ‖F_x,i‖², ‖A_i‖² (`_coherent`)
     Fx = (Fx @ cs["Qa"]).astype(jnp.float32)
     A = A.astype(jnp.float32)
-    return _fast_rows(Fx, Ga, A, B, mask, fn, gn, an, bn, cs["ca"], cs["cb"], weighted, cells)
+    return _fast_rows(Fx, Ga, A, B, mask, fn, gn, an, bn, cs["ca"], cs["cb"], weighted, cells, rows)
 
 
 def kl_pass(

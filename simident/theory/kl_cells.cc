@@ -135,6 +135,8 @@ struct Chunk {
   int64_t Vp, tokens;
   bool weighted;
   double *kl, *num, *den, *beta;
+  float *c1, *c2;  // per cell, for the rows' roundings
+  double* aux;     // per row: the bound's variance, Σ c2·D, Σ c1·ℓ_a
 };
 
 // One worker's row buffers (e, x, p_a, t, q) and the tail tile's zero-padded inputs.
@@ -287,7 +289,7 @@ void row(const Chunk& c, Scratch& s, int64_t r) {
   const float ms32 = static_cast<float>(ms);
   const float ca = c.ca, cb = c.cb;
   const float fn2 = fn * fn, an2 = an * an;
-  Sums<10> s3;
+  Sums<12> s3;
   for (int64_t b = 0; b < V; b += T) {
     Tile y = tile_at(c, s, la, D, b);
     const float* __restrict__ las = y.la;
@@ -296,9 +298,9 @@ void row(const Chunk& c, Scratch& s, int64_t r) {
     const float* __restrict__ bns = y.bn2;
     const float* __restrict__ xs = y.x;
     const float* __restrict__ ps = y.pa;
-    const float* __restrict__ ts = y.t;
-    const float* __restrict__ qs = y.q;
-    float p[10][L] = {};  // the tile's float32 partial sums, kept in registers
+    float* __restrict__ ts = y.t;  // read, then overwritten with c1·w, c2·w (the outputs)
+    float* __restrict__ qs = y.q;
+    float p[12][L] = {};  // the tile's float32 partial sums, kept in registers
     for (int k = 0; k < T / L; ++k) {
 #pragma GCC ivdep
       for (int j = 0; j < L; ++j) {
@@ -315,6 +317,8 @@ void row(const Chunk& c, Scratch& s, int64_t r) {
         const float pd = pa * d;  // (on the padding p_a = t = q = 0: every term is 0)
         p[0][j] += c1 * c1 * a2 + c2 * c2 * b2 + ELEM * t * t;
         p[9][j] += pd * pd;
+        p[10][j] += c2 * d, p[11][j] += c1 * lai;  // a·g of the rows' roundings
+        ts[i] = c1 * w, qs[i] = c2 * w;
         if (Weighted) {
           const float qw = q * w;
           const float zc = (sa - ms32) + 0.5f * x;
@@ -329,12 +333,20 @@ void row(const Chunk& c, Scratch& s, int64_t r) {
         }
       }
     }
-    s3.fold(0, p[0]), s3.fold(9, p[9]);
+    s3.fold(0, p[0]), s3.fold(9, p[9]), s3.fold(10, p[10]), s3.fold(11, p[11]);
     if (Weighted)
       for (int k = 1; k < 9; ++k) s3.fold(k, p[k]);
   }
   // Σ c1²a2 + c2²b2 + c3² + ELEM (t w)², c1, c2 with their factor w, c3 = 6 p_a |D| KL
   const double var = w64 * w64 * s3.total(0) + 36.0 * kl * kl * s3.total(9);
+  // c1, c2 for the rows' roundings (finished in XLA: divergence._coherent), 0 on padding
+  float* c1o = c.c1 + r * c.Vp;
+  float* c2o = c.c2 + r * c.Vp;
+  std::memcpy(c1o, s.t.data(), V * sizeof(float));
+  std::memcpy(c2o, s.q.data(), V * sizeof(float));
+  std::memset(c1o + V, 0, (c.Vp - V) * sizeof(float));
+  std::memset(c2o + V, 0, (c.Vp - V) * sizeof(float));
+  c.aux[3 * r] = var, c.aux[3 * r + 1] = w64 * s3.total(10), c.aux[3 * r + 2] = w64 * s3.total(11);
   const double u = std::numeric_limits<float>::epsilon() / 2.0;
   const double inf = std::numeric_limits<double>::infinity();
   double beta = LAMBDA * u * std::sqrt(var) + u * std::fabs(mu) * kl;
@@ -363,7 +375,8 @@ ffi::Error KlCellsImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> la, ffi::Buff
                        ffi::Buffer<ffi::F32> cacb, ffi::Buffer<ffi::S32> live_tokens,
                        bool weighted, ffi::ResultBuffer<ffi::F64> kl,
                        ffi::ResultBuffer<ffi::F64> num, ffi::ResultBuffer<ffi::F64> den,
-                       ffi::ResultBuffer<ffi::F64> beta) {
+                       ffi::ResultBuffer<ffi::F64> beta, ffi::ResultBuffer<ffi::F32> c1,
+                       ffi::ResultBuffer<ffi::F32> c2, ffi::ResultBuffer<ffi::F64> aux) {
   auto dims = la.dimensions();
   if (dims.size() != 2) return ffi::Error::InvalidArgument("kl_cells: la must be c×Vp");
   const int64_t rows = dims[0], Vp = dims[1];
@@ -377,7 +390,8 @@ ffi::Error KlCellsImpl(ffi::ThreadPool pool, ffi::Buffer<ffi::F32> la, ffi::Buff
   auto state = std::make_shared<Chunk>(Chunk{
       la.typed_data(), D.typed_data(), fn.typed_data(), an.typed_data(), squares->data(),
       squares->data() + Vp, cacb.typed_data()[0], cacb.typed_data()[1], Vp, tokens, weighted,
-      kl->typed_data(), num->typed_data(), den->typed_data(), beta->typed_data()});
+      kl->typed_data(), num->typed_data(), den->typed_data(), beta->typed_data(),
+      c1->typed_data(), c2->typed_data(), aux->typed_data()});
   // Rows are claimed one at a time, by this thread and by helpers on XLA's intra-op
   // pool; this thread waits only for rows a running helper has claimed, so a busy (or
   // absent) pool delays nothing: the unclaimed rows are done here.
@@ -424,4 +438,7 @@ XLA_FFI_DEFINE_HANDLER_SYMBOL(SimidentKlCells, KlCellsImpl,
                                   .Ret<ffi::Buffer<ffi::F64>>()  // kl
                                   .Ret<ffi::Buffer<ffi::F64>>()  // num
                                   .Ret<ffi::Buffer<ffi::F64>>()  // den
-                                  .Ret<ffi::Buffer<ffi::F64>>());  // beta
+                                  .Ret<ffi::Buffer<ffi::F64>>()  // beta
+                                  .Ret<ffi::Buffer<ffi::F32>>()  // c1 (c×Vp)
+                                  .Ret<ffi::Buffer<ffi::F32>>()  // c2 (c×Vp)
+                                  .Ret<ffi::Buffer<ffi::F64>>());  // aux (c×3)

@@ -159,11 +159,21 @@ def status() -> str:
 
 
 def kl_cells(la, D, fn, an, gn, bn, cacb, tokens, weighted: bool):
-    """(KL, r_p numerator, denominator, β) per row, float64, from one chunk's float32
-    products and norms (`kl_cells.cc`; `tokens`: an int32 scalar, the real tokens are
-    the first of the padded ones); inside a jitted function with x64 enabled."""
+    """(KL, r_p numerator, denominator, β without the rows' roundings) per row, float64,
+    c₁ = p_a(r − 1 − x) and c₂ = p_a − p_b per cell (float32, 0 on the padding), and per
+    row (the bound's variance, Σ c₂ D, Σ c₁ ℓ_a), from one chunk's float32 products and
+    norms (`kl_cells.cc`; `tokens`: an int32 scalar, the real tokens are the first of the
+    padded ones; `divergence._coherent` finishes β); inside a jitted function with x64
+    enabled."""
     import jax.numpy as jnp
 
     out = jax.ShapeDtypeStruct((la.shape[0],), jnp.float64)
-    call = jax.ffi.ffi_call(TARGET, (out, out, out, out), vmap_method="sequential")
+    cells = jax.ShapeDtypeStruct(la.shape, jnp.float32)
+    aux = jax.ShapeDtypeStruct((la.shape[0], 3), jnp.float64)
+    shapes = (out, out, out, out, cells, cells, aux)
+    # c₁ and c₂ overwrite ℓ_a and D row by row (each row read before it is written): no
+    # second pair of c×V buffers, whose allocation per call made the pass 2.5× slower
+    call = jax.ffi.ffi_call(
+        TARGET, shapes, vmap_method="sequential", input_output_aliases={0: 4, 1: 5}
+    )
     return call(la, D, fn, an, gn, bn, cacb, tokens, weighted=bool(weighted))

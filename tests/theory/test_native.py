@@ -140,14 +140,15 @@ def test_without_a_working_compiler_the_xla_form_runs(tmp_path):
 
 
 @pytest.mark.parametrize("sign", [1.0, -1.0])
-def test_one_far_token_sets_the_series_degree(sign):
+def test_one_far_token_sets_the_series_degree_and_the_rows_rounding_is_bounded(sign):
     """Models that differ by ~1e-3 in every token's logit and by ±0.3 in an improbable
-    one's (the last of 90, p_a ≈ 1e-6, a few % of the KL): the series' degree must
-    follow that token, whichever side of E_pa D it lies on (the degree that suits
-    |x| ≈ 1e-2 misses ~4e-4 of its term); the kernel's KL and r_p sums agree with the
-    dense float64 reference where certified, and most contexts are. The tolerance is
-    2e-6, not 1e-6: on this pair both forms' errors reach 1.4–1.5 β (the rounding
-    model's three standard deviations are exceeded; noted in docs/numerics.md)."""
+    one's (the last of 90, p_a ≈ 1e-6, a few % of the KL):
+    - the series' degree must follow that token, whichever side of E_pa D it lies on
+      (the degree that suits |x| ≈ 1e-2 misses ~4e-4 of its term);
+    - the error of each row's float32 rounding adds coherently over its tokens here (it
+      reached 1.5β before `divergence._coherent`): the kernel's KL is within its β of the
+      dense float64 value in every context, and the pass's final values (float64 where
+      not certified) agree with it to 1e-6."""
     if not native.available():
         pytest.skip(native.status())
     rng = np.random.default_rng(11)
@@ -158,9 +159,10 @@ def test_one_far_token_sets_the_series_degree(sign):
     Gb = Ga + 1e-3 * rng.normal(size=(V, d))
     Gb[-1, 0] += sign * 0.3
     pair = (Fa, Ga, Fa, Gb)
-    (kl, num, den, beta), _ = _both(pair)
+    (kl, _, _, beta), _ = _both(pair)
     ref = dense_reference(*pair)
-    kept = ~divergence._uncertified(kl, beta)
-    assert kept.mean() > 0.5
-    for got, want in zip((kl, num, den), ref, strict=True):
-        np.testing.assert_allclose(got[kept], want[kept], rtol=2e-6, atol=1e-30)
+    assert np.all(np.isfinite(beta)) and np.all(np.abs(kl - ref[0]) <= beta)
+    c = compress(*pair)
+    got = divergence.kl_pass(divergence.factors(*pair, c.RF, c.RG), fast=True, host=False)
+    for g, want in zip(got, ref, strict=True):
+        np.testing.assert_allclose(g, want, rtol=1e-6, atol=1e-30)
