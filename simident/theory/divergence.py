@@ -24,8 +24,10 @@ host (`_host_products`: the same `_rows` in numpy float64 throughout; nothing co
 up to FAST_CELLS jitted on every context. Above, the default runs a fast pass first
 (`_fast_rows`): both products in float32, taken in a seeded random orthonormal basis
 with ℓ_a shifted near its maximum, and a per-context bound β on the KL's (and r_p
-sums') rounding error (`_bound`, `_tree`); only the contexts whose β exceeds RHO of
-their value are recomputed by the accurate pass, jitted (`_run`). The jitted programs'
+sums') rounding error (`_bound`, `_tree`, and `_coherent` for each row's own float32
+rounding); only the contexts whose β exceeds RHO of their value are recomputed by the
+accurate pass, jitted (`_run`). On a CPU the fast pass's per-cell work runs in a C++
+kernel (`native`, `kl_cells.cc`) where it builds, else in XLA (`_fast_rows`). The jitted programs'
 shapes do not depend on how many contexts a pass is given (`_shape`: one chunk of a
 fixed number of rows per call, V, d and r padded to a few buckets per octave), so a
 compare compiles at most one program per bucket up to FAST_CELLS and two above

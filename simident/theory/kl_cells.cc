@@ -7,12 +7,16 @@
 // Inputs per chunk of c rows and Vp tokens (the first `tokens` real): la = ℓ_a − m and
 // D (the float32 products), fn, an (row norms of the bound), gn, bn (token norms), cacb
 // = (C_ℓ/3 of ℓ_a's product, of D's). Outputs per row (float64): KL, the r_p numerator
-// and denominator (zero unless `weighted`), and the bound β (inf where the float32 form
-// is not trusted). Two differences from the XLA form, both inside its error model:
+// and denominator (zero unless `weighted`), the bound β (inf where the float32 form is
+// not trusted) without the rows' own roundings, and (variance, Σ c2·D, Σ c1·ℓ_a); per
+// cell c1 = p_a(r − 1 − x) and c2 = p_a − p_b (float32, 0 on the padding), written over
+// ℓ_a and D (the caller aliases them), from which divergence._coherent finishes β.
+// Three differences from the XLA form, all inside its error model:
 //   - sums are float32 over 8 tokens (lane j of a tile sums tokens j, j + 8, …, j + 56)
 //     and float64 across, where XLA sums 8 tokens V/8 apart: another order, the same
 //     ≤ 7 partial sums per block that ELEM counts;
-//   - e^(ℓ_a − max) by the float32 exponential below (as accurate as XLA's).
+//   - e^(ℓ_a − max) by the float32 exponential below (as accurate as XLA's);
+//   - the series' degree per row (`degree`), no larger a truncation than XLA's.
 // Compiled without FMA contraction, so each operation rounds as the model counts.
 
 #include <atomic>
