@@ -48,6 +48,7 @@ from simident.theory import native
 from simident.theory.logits import center
 
 BLOCK = 8  # tokens summed in float32 before the float64 accumulation (≤ 7u)
+U32 = float(np.finfo(np.float32).eps) / 2  # u, float32's unit roundoff
 EPS64 = float(np.finfo(np.float64).eps)
 _SERIES = [1.0 / math.factorial(i) for i in range(2, 12)]  # python floats: weakly typed
 
@@ -197,7 +198,7 @@ def _bound(s, la, D, pa, x, t, S, mu, kl, mask, fn, gn, an, bn, ca, cb, rows):
     the mean E_pa D (f32 block sums, then rounded) moves KL by KL·δμ. The bound is LAMBDA
     standard deviations of that sum of independent terms and of the rows' own roundings
     (`_coherent`), plus u·|μ|·KL."""
-    u = float(np.finfo(np.float32).eps) / 2
+    u = U32
     w = (1.0 / (1.0 + S)).astype(pa.dtype)[:, None]  # the per-cell work in float32
     Sc = S.astype(pa.dtype)[:, None]
     c1 = (t - Sc * pa * (1.0 + x)) * w  # p_a (r − 1 − x), t = p_a(e^x − 1 − x): no cancellation
@@ -297,9 +298,7 @@ def _fast_rows(Fa, Ga, A, B, mask, fn, gn, an, bn, ca, cb, weighted: bool, cells
         )
         var, aD, aL = aux[:, 0], aux[:, 1], aux[:, 2]
         coh = _coherent(c1, c2, aD, aL, rows)  # β's standard deviations, grown by it
-        beta = beta + LAMBDA * (float(np.finfo(np.float32).eps) / 2) * (
-            jnp.sqrt(var + coh) - jnp.sqrt(var)
-        )
+        beta = beta + LAMBDA * U32 * (jnp.sqrt(var + coh) - jnp.sqrt(var))
         return (kl, num, den, beta) if weighted else (kl, beta)
     la = _m(mask, jnp.dot(Fa, Ga.T, precision=hp), -jnp.inf)
     D = _m(mask, jnp.dot(A, B.T, precision=hp), 0.0)
@@ -333,7 +332,7 @@ def _fast_rows(Fa, Ga, A, B, mask, fn, gn, an, bn, ca, cb, weighted: bool, cells
     num, den = ex2 - ex * ex, ez2 - ez * ez
     tame = (num * AMP >= ex2) & (den * AMP >= ez2)
     # their rounding-model bounds: δΣ p̄ f² ≈ Σ 2 p̄ f δf, var δx ≤ u²b², var δz ≤ 2u²(a² + b²)
-    u = float(np.finfo(np.float32).eps) / 2
+    u = U32
     pbar = 0.5 * (pa * (1.0 + w64.astype(f32)[:, None]) + qw)
     a2, b2 = _cells(sa, la, D, x, fn, gn, an, bn, ca, cb)
     px, pz = pbar * x, pbar * zc

@@ -22,6 +22,7 @@ import threading
 from pathlib import Path
 
 import jax
+import jax.numpy as jnp
 
 SOURCE = Path(__file__).with_name("kl_cells.cc")
 TARGET = "simident_kl_cells"
@@ -133,13 +134,15 @@ def _load() -> None:
     _state.update(ok=True, why="", path=str(path), lib=lib)
 
 
+def _disabled() -> bool:
+    return os.environ.get("SIMIDENT_NATIVE", "1").lower() in ("0", "false", "no", "off")
+
+
 def available() -> bool:
     """Whether the fast pass runs its per-cell work in the C++ kernel: the default
     device is a CPU, SIMIDENT_NATIVE is not 0, and the kernel builds (once per
     process)."""
-    if os.environ.get("SIMIDENT_NATIVE", "1").lower() in ("0", "false", "no", "off"):
-        return False
-    if jax.default_backend() != "cpu":
+    if _disabled() or jax.default_backend() != "cpu":
         return False
     with _lock:
         if not _state:
@@ -150,7 +153,7 @@ def available() -> bool:
 def status() -> str:
     """ "native (path)" or "xla: why" for the fast pass's per-cell work."""
     if not available():
-        if os.environ.get("SIMIDENT_NATIVE", "1").lower() in ("0", "false", "no", "off"):
+        if _disabled():
             return "xla: SIMIDENT_NATIVE=0"
         if jax.default_backend() != "cpu":
             return f"xla: the default device is {jax.default_backend()}"
@@ -165,8 +168,6 @@ def kl_cells(la, D, fn, an, gn, bn, cacb, tokens, weighted: bool):
     norms (`kl_cells.cc`; `tokens`: an int32 scalar, the real tokens are the first of the
     padded ones; `divergence._coherent` finishes β); inside a jitted function with x64
     enabled."""
-    import jax.numpy as jnp
-
     out = jax.ShapeDtypeStruct((la.shape[0],), jnp.float64)
     cells = jax.ShapeDtypeStruct(la.shape, jnp.float32)
     aux = jax.ShapeDtypeStruct((la.shape[0], 3), jnp.float64)
